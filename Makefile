@@ -1,0 +1,40 @@
+# rnamsm: the two entry points are `make demo` and `make test` (see README.md).
+# Each creates or updates the virtual environment in $(VENV) and installs what it needs.
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.rnamsm-installed
+SNAKEMAKE := PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/snakemake
+CORES ?= 2
+
+.PHONY: demo test venv system-deps test-system-deps lint clean
+
+demo: venv system-deps
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES)
+
+test: venv system-deps test-system-deps
+	PATH="$(abspath $(VENV))/bin:$$PATH" tests/run-tests.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet "torch==2.13.0"
+	$(PYTHON) -m pip install --quiet -e ".[workflow,test]"
+	touch $(STAMP)
+
+# Debian packages the pipeline runs: Infernal's cmbuild/cmcalibrate.
+system-deps:
+	@tests/install-debian-packages.sh cmbuild:infernal cmcalibrate:infernal
+
+# Debian packages only the tests need: Chromium for the report tests (Slurm comes with tests/slurm/).
+test-system-deps:
+	@tests/install-debian-packages.sh chromium:chromium
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(SNAKEMAKE) --lint
+
+clean:
+	rm -rf results logs .snakemake

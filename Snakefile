@@ -1,0 +1,40 @@
+"""rnamsm: query RNA -> homologs and MSA -> RNA-MSM features -> base pairs and RSA -> QC reports.
+
+Run from the repository root: `snakemake --cores 2` (the embedded demo), or `snakemake --profile
+slurm` on a cluster. The configuration is config/config.yaml (documented key by key in
+workflow/schemas/config.schema.yaml); the queries are config/samples.tsv.
+"""
+
+import os
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+# Rules call `python -m rnamsm`: make the package in this checkout importable, and make `python`
+# the interpreter that runs Snakemake (the project venv), also inside cluster jobs.
+sys.path.insert(0, workflow.basedir)
+os.environ.update(
+    {
+        "PYTHONPATH": os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])),
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+    }
+)
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/input.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    localrule: True
+    default_target: True

@@ -1,0 +1,153 @@
+"""`rnamsm validate-input`: normalisation, and one clear line for every kind of bad input."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rnamsm.fasta import format_fasta, read_queries
+from tests.conftest import REPO_ROOT
+
+DEMO_QUERIES = REPO_ROOT / "resources" / "demo" / "queries"
+
+
+def run_validate(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnamsm", "validate-input", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def test_normalises_real_trnas(tmp_path: Path) -> None:
+    out = tmp_path / "out.fa"
+    result = run_validate(DEMO_QUERIES / "mrum-tRNAs10.fa", "-o", out)
+    assert result.returncode == 0, result.stderr
+    records = list(read_queries(out))
+    assert [record.id for record in records] == [f"mrum-tRNA.{n}" for n in range(1, 11)]
+    assert records[0].sequence.startswith("GGAGCUAUAGCUCAAUGGCAGAGCG")
+    assert all(set(record.sequence) <= set("ACGU") for record in records)
+
+
+def test_dna_lowercase_crlf_blank_lines_and_gzip(tmp_path: Path) -> None:
+    text = ">Cob riboswitch, DNA\r\n\r\ngtaggcaaaaggaagagg\r\naaggaTGGTGG\r\n\r\n>second\r\nACGUACGUACGUNRY\r\n"
+    source = tmp_path / "in.fa.gz"
+    source.write_bytes(gzip.compress(text.encode()))
+    out = tmp_path / "out.fa"
+    result = run_validate(source, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == (
+        ">Cob riboswitch, DNA\nGUAGGCAAAAGGAAGAGGAAGGAUGGUGG\n>second\nACGUACGUACGUNRY\n"
+    )
+
+
+def test_inline_sequence_and_rename(tmp_path: Path) -> None:
+    out = tmp_path / "q.fa"
+    result = run_validate("--sequence", "ggccc gggGCGGTTCG", "--id", "q1", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == ">q1\nGGCCCGGGGCGGUUCG\n"
+    renamed = tmp_path / "r.fa"
+    result = run_validate(DEMO_QUERIES / "mrum-tRNAs10.fa", "--id", "mrum-tRNA.3", "--rename", "s3", "-o", renamed)
+    assert result.returncode == 0, result.stderr
+    assert renamed.read_text().splitlines()[0] == ">s3 mrum-tRNA.3"
+
+
+BAD_INPUTS = {
+    "empty": (b"", "empty input"),
+    "only_blank_lines": (b"\n\n\n", "empty input"),
+    "not_fasta": (b"This is a README, not sequences.\n", "not FASTA"),
+    "binary_junk": (bytes(range(256)) * 4, "not FASTA"),
+    "invalid_character": (b">q1\nACGUACGUACGUZACG\n", "record 'q1': invalid character 'Z'"),
+    "digit": (b">q1\nACGUACGU12ACGU\n", "record 'q1': invalid character '1'"),
+    "gap_character": (b">ok\nACGUACGUACGU\n>q2\nACGU-ACGUACGU\n", "record 'q2': invalid character '-'"),
+    "duplicate_id": (b">q1\nACGUACGUACGU\n>q1 again\nGGGGCCCCAAAA\n", "record 'q1': duplicate id"),
+    "empty_id": (b">q1\nACGUACGUACGU\n>\nGGGGCCCCAAAA\n", "empty id"),
+    "path_separator": (b">../etc/passwd\nACGUACGUACGU\n", "path separator"),
+    "dot_dot": (b">a..b\nACGUACGUACGU\n", "'..'"),
+    "backslash": (b">a\\b\nACGUACGUACGU\n", "path separator"),
+    "control_character": (b">a\x01b\nACGUACGUACGU\n", "control character"),
+    "too_long_id": (b">" + b"a" * 129 + b"\nACGUACGUACGU\n", "longer than 128"),
+    "too_short": (b">q1\nACGUACGUA\n", "record 'q1': sequence is 9 nt, shorter than the minimum of 10 nt"),
+    "empty_sequence": (b">q1\n>q2\nACGUACGUACGU\n", "record 'q1': sequence is 0 nt"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_clear_line(case: str, tmp_path: Path) -> None:
+    content, expected = BAD_INPUTS[case]
+    source = tmp_path / f"{case}.fa"
+    source.write_bytes(content)
+    out = tmp_path / "out" / "query.fa"
+    result = run_validate(source, "-o", out)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert str(source) in lines[0] and expected in lines[0], lines[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob("out/*"))
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda path: None, "file not found"),
+        (lambda path: path.mkdir(), "is a directory"),
+    ],
+    ids=["missing", "directory"],
+)
+def test_missing_or_directory_input(tmp_path: Path, setup, expected: str) -> None:
+    source = tmp_path / "queries.fa"
+    setup(source)
+    result = run_validate(source, "-o", tmp_path / "out.fa")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and expected in result.stderr
+    assert not (tmp_path / "out.fa").exists()
+
+
+def test_failed_run_keeps_the_previous_output(tmp_path: Path) -> None:
+    out = tmp_path / "query.fa"
+    out.write_text(">old\nACGUACGUACGU\n")
+    source = tmp_path / "bad.fa"
+    source.write_text(">q1\nACGUXXXX!\n")
+    assert run_validate(source, "-o", out).returncode == 1
+    assert out.read_text() == ">old\nACGUACGUACGU\n"
+
+
+record_ids = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="/\\"), min_size=1, max_size=40
+).filter(lambda value: ".." not in value and not value.startswith(">"))
+sequences = st.text(alphabet="ACGUTRYKMSWBDHVNacgutrykmswbdhvn", min_size=10, max_size=300)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(st.tuples(record_ids, sequences, st.sampled_from(["", "a description"])), min_size=1, max_size=5,
+                     unique_by=lambda record: record[0]),
+    line_width=st.integers(min_value=1, max_value=120),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    compress=st.booleans(),
+)
+def test_valid_fasta_round_trips(tmp_path_factory, records, line_width, newline, compress) -> None:
+    """Any valid FASTA comes back unchanged apart from normalisation (upper case, T -> U, one line)."""
+    text = ""
+    for record_id, sequence, description in records:
+        text += f">{record_id} {description}".rstrip() + newline
+        text += newline.join(sequence[i : i + line_width] for i in range(0, len(sequence), line_width)) + newline
+    folder = tmp_path_factory.mktemp("roundtrip")
+    source = folder / ("in.fa.gz" if compress else "in.fa")
+    source.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
+    parsed = list(read_queries(source))
+    assert [(r.id, r.description, r.sequence) for r in parsed] == [
+        (record_id, description, sequence.upper().replace("T", "U")) for record_id, sequence, description in records
+    ]
+    out = folder / "out.fa"
+    out.write_text(format_fasta(parsed))
+    assert list(read_queries(out)) == parsed

@@ -1,0 +1,21 @@
+rule validate_input:
+    input:
+        unpack(query_input),
+    output:
+        "results/{sample}/query.fa",
+    params:
+        source=query_source_args,
+        cfg=cfg_json("input"),
+        min_length=config["input"]["min_length"],
+        stage=STAGE_VERSIONS["validate_input"],
+    log:
+        "logs/validate_input/{sample}.log",
+    conda:
+        "../../envs/rnamsm.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "python -m rnamsm validate-input {params.source} --rename {wildcards.sample:q}"
+        " --min-length {params.min_length} -o {output:q} > {log:q} 2>&1"
