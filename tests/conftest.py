@@ -44,3 +44,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The README's demo command, run once per session in a fresh copy of the workflow."""
+    from tests.readme import readme_setup_commands
+    from tests.workflow_support import copy_workflow, run_command
+
+    workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
+    demo_command = readme_setup_commands()[0]
+    result = run_command(demo_command, workdir)
+    assert result.returncode == 0, f"{demo_command} failed:\n{result.stdout[-8000:]}"
+    return workdir

@@ -1,0 +1,42 @@
+"""The `rnamsm` entry point: help, version, and errors as one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from rnamsm import __version__
+from rnamsm.cli import COMMAND_MODULES, build_parser
+
+
+def rnamsm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rnamsm", *args], capture_output=True, text=True)
+
+
+def test_version() -> None:
+    result = rnamsm("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"rnamsm {__version__}"
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = rnamsm("--help")
+    assert result.returncode == 0
+    subcommands = build_parser()._subparsers._group_actions[0].choices
+    assert "validate-input" in subcommands
+    assert len(subcommands) >= len(COMMAND_MODULES)
+    for name in subcommands:
+        assert name in result.stdout
+
+
+def test_no_subcommand_prints_help_and_fails() -> None:
+    result = rnamsm()
+    assert result.returncode == 2
+    assert "usage: rnamsm" in result.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "rnamsm"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout

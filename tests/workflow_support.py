@@ -1,0 +1,67 @@
+"""Helpers for tests that run the workflow in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+#: What a user's checkout needs to run the workflow (copied with mtimes kept).
+WORKFLOW_FILES = (
+    "Snakefile", "Makefile", "pyproject.toml", "workflow", "config", "envs", "resources", "profiles", "rnamsm",
+    "tests/install-debian-packages.sh",
+)
+VENV = Path(sys.executable).parent.parent
+
+
+def copy_workflow(destination: Path) -> Path:
+    """Copy the workflow into ``destination`` (like a fresh checkout); return it."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO_ROOT / name
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    for link in ("slurm",):
+        if (REPO_ROOT / link).is_symlink():
+            os.symlink(os.readlink(REPO_ROOT / link), destination / link)
+    return destination
+
+
+def workflow_env(**extra: str) -> dict[str, str]:
+    """Environment for workflow commands: the project venv first on PATH, byte-stable reports."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VENV"] = str(VENV)
+    env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
+    env.update(extra)
+    return env
+
+
+def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) -> subprocess.CompletedProcess:
+    """Run a shell command as a user would type it; interrupt it with SIGINT on timeout."""
+    process = subprocess.Popen(
+        command,
+        shell=True,
+        cwd=cwd,
+        env=workflow_env(**extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        raise AssertionError(f"{command!r} timed out after {timeout} s:\n{output[-5000:]}") from None
+    return subprocess.CompletedProcess(command, process.returncode, output, "")
