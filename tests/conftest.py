@@ -16,6 +16,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO_ROOT / "tests" / "data"
 SHARED = REPO_ROOT.parent / "shared"
+pytest_plugins = ["tests.slurm.fixtures"]  # the `slurm_cluster` fixture
 
 
 def in_ci() -> bool:
