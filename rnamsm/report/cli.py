@@ -1,0 +1,57 @@
+"""The ``rnamsm report`` and ``rnamsm index`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnamsm.report.batch_index import write_index
+from rnamsm.report.sample_report import write_report
+from rnamsm.report.settings import parse_config_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` and ``index`` subcommands."""
+    report = subparsers.add_parser(
+        "report", help="write a sample's self-contained HTML QC report",
+        description="Read a sample's output folder (results/{sample}) and write one self-contained HTML "
+        "report. Sections whose input is missing say so instead of failing.",
+    )
+    report.add_argument("sample_dir", type=Path, metavar="SAMPLE_DIR", help="the sample's output folder")
+    report.add_argument("--out", type=Path, help="output HTML (default: SAMPLE_DIR/report.html)")
+    report.add_argument("--title", help="page title (default: 'RNA-MSM report: <sample>')")
+    report.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON; shown "
+                        "in the provenance block; report.* keys set thresholds")
+    report.add_argument("--benchmarks", type=Path, metavar="DIR",
+                        help="Snakemake benchmark folder with <rule>/<sample>.tsv (default: SAMPLE_DIR/../benchmarks)")
+    report.set_defaults(func=run_report)
+
+    index = subparsers.add_parser(
+        "index", help="write the batch index of all samples' reports",
+        description="Write a sortable, filterable HTML table of every sample with links to the reports.",
+    )
+    index.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="folder holding one folder per sample")
+    index.add_argument("--samples", type=Path, required=True, metavar="SAMPLES.tsv",
+                       help="sample sheet (TSV with header; id column 'sample', 'query' or 'id', else the first)")
+    index.add_argument("--out", type=Path, help="output HTML (default: RESULTS_DIR/index.html)")
+    index.add_argument("--status", type=Path, metavar="STATUS.tsv",
+                       help="optional 'sample<TAB>status<TAB>reason' rows for failed or skipped samples")
+    index.add_argument("--title", help="page title (default: 'RNA-MSM results')")
+    index.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON: QC thresholds")
+    index.set_defaults(func=run_index)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Entry point of ``rnamsm report``."""
+    config, settings = parse_config_json(args.config_json, args.title)
+    out = args.out or args.sample_dir / "report.html"
+    benchmarks = args.benchmarks or args.sample_dir.resolve().parent / "benchmarks"
+    write_report(args.sample_dir, out, config, settings, benchmarks)
+    return 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """Entry point of ``rnamsm index``."""
+    _, settings = parse_config_json(args.config_json, args.title)
+    write_index(args.results_dir, args.samples, args.out or args.results_dir / "index.html", args.status, settings)
+    return 0

@@ -1,0 +1,183 @@
+"""Readers for the per-sample output files that the reports show.
+
+Each reader parses one file format of the shared interface (``CONTRIBUTING.md``) and raises
+:class:`~rnamsm.errors.RnamsmError` naming the file and the problem when the file is malformed.
+Whether a file is present at all is decided by the caller (see :mod:`rnamsm.report.sample`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnamsm.errors import RnamsmError
+
+#: Scalar fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
+FEATURE_SCALARS: tuple[str, ...] = (
+    "checkpoint_sha256",
+    "msa_depth",
+    "msa_sha256",
+    "weights_untrained",
+    "device",
+    "num_layers",
+    "num_heads",
+    "depth_reduction",
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """The validated query record: id, description (rest of the header line) and sequence."""
+
+    id: str
+    description: str
+    sequence: str
+
+
+@dataclass(frozen=True)
+class RsaProfile:
+    """Per-nucleotide solvent accessibility read from an RSA TSV."""
+
+    nucleotides: list[str]
+    asa: list[float]
+    rsa: list[float]
+    untrained: bool
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RnamsmError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise RnamsmError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_query(path: Path) -> Query:
+    """Read the one-record query FASTA (``query.fa``)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    headers = [number for number, line in enumerate(lines) if line.startswith(">")]
+    if len(headers) != 1 or headers[0] != 0:
+        raise RnamsmError(f"{path}: expected exactly one FASTA record starting on line 1")
+    name, _, description = lines[0][1:].strip().partition(" ")
+    sequence = "".join(line.strip() for line in lines[1:])
+    if not name or not sequence:
+        raise RnamsmError(f"{path}: record {name!r}: empty id or sequence")
+    return Query(id=name, description=description.strip(), sequence=sequence.upper())
+
+
+def read_alignment_rows(path: Path, max_rows: int) -> list[tuple[str, str]]:
+    """Read the first ``max_rows`` rows of an A3M/A2M alignment as ``(name, aligned row)``.
+
+    Insertions (lower-case letters and ``.``) are dropped, so every row has the query's length.
+    """
+    rows: list[tuple[str, str]] = []
+    name: str | None = None
+    chunks: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.startswith(">"):
+                if name is not None:
+                    rows.append((name, "".join(chunks)))
+                    if len(rows) == max_rows:
+                        break
+                name, chunks = line[1:].strip(), []
+            elif name is not None:
+                chunks.append("".join(c for c in line.strip() if not (c.islower() or c == ".")))
+        else:
+            if name is not None and len(rows) < max_rows:
+                rows.append((name, "".join(chunks)))
+    if rows and any(len(row) != len(rows[0][1]) for _, row in rows):
+        bad = next(n for n, row in rows if len(row) != len(rows[0][1]))
+        raise RnamsmError(f"{path}: row {bad!r}: match columns differ from the query's {len(rows[0][1])}")
+    return rows
+
+
+def read_feature_scalars(path: Path) -> dict[str, Any]:
+    """Read the scalar provenance fields of ``features.npz`` plus the attention-coverage fraction."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in FEATURE_SCALARS if key not in npz.files]
+            if missing:
+                raise RnamsmError(f"{path}: missing field(s) {', '.join(missing)}")
+            scalars: dict[str, Any] = {key: npz[key].item() for key in FEATURE_SCALARS}
+            scalars["embedding_shape"] = list(npz["embedding"].shape) if "embedding" in npz.files else None
+            scalars["attention_maps"] = (
+                int(npz["attention_maps"].shape[0]) if "attention_maps" in npz.files else None
+            )
+            coverage = npz["attention_coverage"] if "attention_coverage" in npz.files else None
+            scalars["attention_coverage"] = None if coverage is None else float(np.mean(coverage))
+    except (OSError, ValueError) as error:
+        raise RnamsmError(f"{path}: cannot read features: {error}") from error
+    return scalars
+
+
+def read_matrix(path: Path, length: int) -> np.ndarray:
+    """Read an (L, L) probability matrix saved with ``numpy.save``."""
+    try:
+        matrix = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise RnamsmError(f"{path}: cannot read matrix: {error}") from error
+    if matrix.shape != (length, length):
+        raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
+    return matrix.astype(np.float64)  # (L, L)
+
+
+def read_rsa(path: Path) -> RsaProfile:
+    """Read an RSA TSV: ``#`` header lines, then ``index nt ASA RSA`` rows.
+
+    A header line naming the columns (``#index nt ASA RSA`` in any order) decides which column is
+    which; a ``# WARNING: untrained weights`` line marks the profile as untrained.
+    """
+    columns = ["index", "nt", "ASA", "RSA"]
+    untrained = False
+    nucleotides: list[str] = []
+    asa: list[float] = []
+    rsa: list[float] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith("#"):
+            words = line.lstrip("#").split()
+            if {"index", "nt", "ASA", "RSA"} <= set(words) and len(words) == 4:
+                columns = words
+            untrained = untrained or "untrained" in line.lower()
+            continue
+        if not line.strip():
+            continue
+        fields = dict(zip(columns, line.split(), strict=False))
+        try:
+            index, asa_value, rsa_value = int(fields["index"]), float(fields["ASA"]), float(fields["RSA"])
+        except (KeyError, ValueError) as error:
+            raise RnamsmError(f"{path}: line {number}: expected 'index nt ASA RSA' fields") from error
+        if index != len(nucleotides) + 1:
+            raise RnamsmError(f"{path}: line {number}: index {index}, expected {len(nucleotides) + 1}")
+        nucleotides.append(fields["nt"])
+        asa.append(asa_value)
+        rsa.append(rsa_value)
+    return RsaProfile(nucleotides=nucleotides, asa=asa, rsa=rsa, untrained=untrained)
+
+
+def read_benchmark(path: Path) -> dict[str, str]:
+    """Read a Snakemake benchmark TSV (header row, then one row per repeat; the first row is kept)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows:
+        raise RnamsmError(f"{path}: benchmark file has no data row")
+    return {key: value for key, value in rows[0].items() if key is not None}

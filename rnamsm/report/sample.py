@@ -1,0 +1,197 @@
+"""Everything the reports know about one sample, read from its output folder.
+
+Any stage may have failed or been disabled, so every input is optional: a missing or unreadable
+file leaves its field ``None`` and records a one-line note in :attr:`SampleData.notes`, which the
+report shows in place of the section.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from rnamsm.errors import RnamsmError
+from rnamsm.report import readers
+from rnamsm.report.readers import Query, RsaProfile
+
+T = TypeVar("T")
+
+#: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "msa_stats": ("query_length", "depth", "neff", "coverage", "identity_to_query", "rounds", "hits"),
+    "structure": ("sequence", "dbn", "pairs"),
+    "baselines": ("rnafold", "rnaalifold"),
+}
+
+
+@dataclass(frozen=True)
+class SampleFiles:
+    """Paths of one sample's outputs (the fixed per-sample layout)."""
+
+    directory: Path
+    sample: str
+
+    @property
+    def query(self) -> Path:
+        return self.directory / "query.fa"
+
+    @property
+    def msa_stats(self) -> Path:
+        return self.directory / "msa" / "msa_stats.json"
+
+    @property
+    def alignments(self) -> tuple[Path, ...]:
+        """Alignment files in order of preference for the alignment preview."""
+        return tuple(self.directory / "msa" / f"{self.sample}{suffix}" for suffix in (".a3m", ".a2m_msa2"))
+
+    @property
+    def features(self) -> Path:
+        return self.directory / "features" / "features.npz"
+
+    @property
+    def structure(self) -> Path:
+        return self.directory / "structure" / "ss.json"
+
+    @property
+    def structure_prob(self) -> Path:
+        return self.directory / "structure" / f"{self.sample}.prob.npy"
+
+    @property
+    def baselines(self) -> Path:
+        return self.directory / "baselines" / "baselines.json"
+
+    @property
+    def rnafold_bpp(self) -> Path:
+        return self.directory / "baselines" / f"{self.sample}.rnafold_bpp.npy"
+
+    @property
+    def rsa(self) -> Path:
+        return self.directory / "rsa" / f"{self.sample}.rsa.tsv"
+
+    @property
+    def report(self) -> Path:
+        return self.directory / "report.html"
+
+
+@dataclass
+class SampleData:
+    """The parsed inputs of one sample; ``None`` where a file is missing or unreadable."""
+
+    files: SampleFiles
+    query: Query | None = None
+    msa_stats: dict[str, Any] | None = None
+    features: dict[str, Any] | None = None
+    structure: dict[str, Any] | None = None
+    baselines: dict[str, Any] | None = None
+    rsa: RsaProfile | None = None
+    alignment: list[tuple[str, str]] | None = None
+    alignment_file: Path | None = None
+    structure_prob: np.ndarray | None = None  # (L, L)
+    rnafold_bpp: np.ndarray | None = None  # (L, L)
+    benchmarks: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sample(self) -> str:
+        return self.files.sample
+
+    @property
+    def sequence(self) -> str | None:
+        """The query sequence from the first input that carries it."""
+        if self.query is not None:
+            return self.query.sequence
+        for source in (self.structure, self.baselines):
+            if source is not None and isinstance(source.get("sequence"), str):
+                return source["sequence"]
+        return None
+
+    @property
+    def length(self) -> int | None:
+        """Query length L."""
+        if self.sequence is not None:
+            return len(self.sequence)
+        return None if self.msa_stats is None else int(self.msa_stats["query_length"])
+
+    @property
+    def weights_untrained(self) -> bool:
+        """True when any stage reports untrained (demo) weights."""
+        return bool(
+            (self.features is not None and self.features["weights_untrained"])
+            or (self.structure is not None and self.structure.get("weights_untrained"))
+            or (self.rsa is not None and self.rsa.untrained)
+        )
+
+
+def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
+    def read(path: Path) -> dict[str, Any]:
+        data = readers.read_json(path)
+        missing = [key for key in REQUIRED_KEYS[kind] if key not in data]
+        if missing:
+            raise RnamsmError(f"{path}: missing key(s) {', '.join(missing)}")
+        return data
+
+    return read
+
+
+def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -> T | None:
+    """Read ``path`` with ``reader``; on a missing or bad file note why under ``key`` and return None."""
+    relative = path.relative_to(data.files.directory).as_posix()
+    if not path.is_file():
+        data.notes[key] = f"not available: {relative} is missing"
+        return None
+    try:
+        return reader(path)
+    except (RnamsmError, OSError, ValueError) as error:
+        print(f"rnamsm report: warning: {error}", file=sys.stderr)
+        data.notes[key] = f"not available: {relative} could not be read ({error})"
+        return None
+
+
+def load_summary(directory: Path) -> SampleData:
+    """Read the small inputs of a sample (query, JSON, RSA, feature scalars): enough for the index."""
+    files = SampleFiles(directory=directory, sample=directory.name)
+    data = SampleData(files=files)
+    data.query = _load(data, "query", files.query, readers.read_query)
+    data.msa_stats = _load(data, "msa_stats", files.msa_stats, _json_reader("msa_stats"))
+    data.features = _load(data, "features", files.features, readers.read_feature_scalars)
+    data.structure = _load(data, "structure", files.structure, _json_reader("structure"))
+    data.baselines = _load(data, "baselines", files.baselines, _json_reader("baselines"))
+    data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
+    return data
+
+
+def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: int) -> SampleData:
+    """Read every input of a sample for its report.
+
+    ``benchmarks_dir`` holds Snakemake benchmark TSVs as ``<rule>/<sample>.tsv``; ``alignment_rows``
+    is the number of alignment rows (query first) kept for the preview.
+    """
+    if not directory.is_dir():
+        raise RnamsmError(f"{directory}: sample folder does not exist")
+    data = load_summary(directory)
+    files = data.files
+    alignment_file = next((path for path in files.alignments if path.is_file()), files.alignments[0])
+    data.alignment = _load(
+        data, "alignment", alignment_file, lambda path: readers.read_alignment_rows(path, alignment_rows)
+    )
+    data.alignment_file = alignment_file if data.alignment is not None else None
+    length = data.length
+    if length is not None:
+        data.structure_prob = _load(
+            data, "structure_prob", files.structure_prob, lambda path: readers.read_matrix(path, length)
+        )
+        data.rnafold_bpp = _load(
+            data, "rnafold_bpp", files.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+        )
+    if benchmarks_dir is not None and benchmarks_dir.is_dir():
+        for path in sorted(benchmarks_dir.glob(f"*/{files.sample}.tsv")):
+            try:
+                data.benchmarks[path.parent.name] = readers.read_benchmark(path)
+            except (RnamsmError, OSError, ValueError) as error:
+                print(f"rnamsm report: warning: {error}", file=sys.stderr)
+    return data

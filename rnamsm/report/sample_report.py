@@ -1,0 +1,227 @@
+"""The per-sample HTML report (``rnamsm report``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnamsm import STAGE_VERSIONS, __version__
+from rnamsm.errors import RnamsmError
+from rnamsm.report import figures
+from rnamsm.report.html import write_page
+from rnamsm.report.pairs import Pair, agreements, dbn_pairs
+from rnamsm.report.qc import qc_flags
+from rnamsm.report.readers import sha256_file
+from rnamsm.report.sample import SampleData, load_sample
+from rnamsm.report.settings import ReportSettings
+
+#: Benchmark TSV columns shown in the provenance block.
+BENCHMARK_COLUMNS: tuple[str, ...] = ("s", "h:m:s", "max_rss", "cpu_time", "mean_load")
+#: Keys of the ``msa_stats.json`` records shown in tables (absent keys show as blanks).
+ROUND_KEYS: tuple[str, ...] = ("round", "method", "hits", "depth", "neff", "seconds")
+HIT_KEYS: tuple[str, ...] = ("name", "accession", "description", "start", "end", "strand", "evalue", "round",
+                             "included")
+DATABASE_KEYS: tuple[str, ...] = ("path", "records", "residues", "sha256")
+#: CSS class of each alignment symbol (anything else is ``other``).
+RESIDUE_CLASSES: dict[str, str] = {"A": "nt-a", "C": "nt-c", "G": "nt-g", "U": "nt-u", "T": "nt-u", "-": "gap"}
+
+
+def residue_runs(row: str) -> list[tuple[str, str]]:
+    """Split an aligned row into runs of one colour class: ``[(css class, text), ...]``."""
+    runs: list[tuple[str, str]] = []
+    for symbol in row:
+        css = RESIDUE_CLASSES.get(symbol.upper(), "other")
+        if runs and runs[-1][0] == css:
+            runs[-1] = (css, runs[-1][1] + symbol)
+        else:
+            runs.append((css, symbol))
+    return runs
+
+
+def _records(raw: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """JSON records restricted to ``keys`` (missing keys become None), skipping non-objects."""
+    return [{key: record.get(key) for key in keys} for record in raw or [] if isinstance(record, dict)]
+
+
+def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
+    matrix = np.zeros((length, length))  # (L, L)
+    for i, j in pairs:
+        matrix[i - 1, j - 1] = matrix[j - 1, i - 1] = 1.0
+    return matrix
+
+
+def _checked_pairs(raw: Any, length: int, where: str) -> set[Pair]:
+    """Validate ``ss.json`` pairs: 1-based ``[i, j]`` inside the query."""
+    pairs: set[Pair] = set()
+    for entry in raw:
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, int) for v in entry)):
+            raise RnamsmError(f"{where}: pair {entry!r} is not [i, j]")
+        i, j = sorted(entry)
+        if i < 1 or j > length or i == j:
+            raise RnamsmError(f"{where}: pair {entry!r} outside 1..{length}")
+        pairs.add((i, j))
+    return pairs
+
+
+def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
+    """Pair sets of each available predictor; problems go to ``data.notes``."""
+    predictions: dict[str, set[Pair]] = {}
+    sources: list[tuple[str, str, Any]] = []
+    if data.structure is not None:
+        sources.append(("RNA-MSM", "structure/ss.json", data.structure["pairs"]))
+    if data.baselines is not None:
+        sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn",
+                        (data.baselines.get("rnafold") or {}).get("dbn")))
+        sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn",
+                        (data.baselines.get("rnaalifold") or {}).get("dbn")))
+    for name, where, raw in sources:
+        try:
+            if name == "RNA-MSM":
+                predictions[name] = _checked_pairs(raw, length, where)
+            elif not isinstance(raw, str) or len(raw) != length:
+                raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
+            else:
+                predictions[name] = dbn_pairs(raw, where)
+        except RnamsmError as error:
+            data.notes[name] = f"not available: {error}"
+    return predictions
+
+
+def _structure_context(data: SampleData) -> dict[str, Any] | None:
+    length, sequence = data.length, data.sequence
+    if length is None or sequence is None:
+        return None
+    predictions = _predictions(data, length)
+    msm = predictions.get("RNA-MSM")
+    alifold = predictions.get("RNAalifold")
+    probability = "Upper triangle: probability; lower triangle: the predicted pairs (orange)."
+    maps = [
+        ("RNA-MSM base-pair probability", data.structure_prob, msm, ("structure_prob",), probability),
+        ("RNAfold base-pair probability (BPP)", data.rnafold_bpp, predictions.get("RNAfold MFE"),
+         ("rnafold_bpp",), probability.replace("predicted pairs", "MFE pairs")),
+        ("RNAalifold consensus", None if alifold is None else _pairs_matrix(length, alifold), alifold,
+         ("RNAalifold", "baselines"),
+         "Consensus pairs mapped to the query: black above the diagonal, orange below."),
+    ]
+    panels = [
+        {"title": title, "caption": caption,
+         "uri": figures.pair_map(matrix, pairs or set()) if matrix is not None else None,
+         "note": next((data.notes[key] for key in keys if key in data.notes), "not available")}
+        for title, matrix, pairs, keys, caption in maps
+    ]
+    rnafold = data.baselines.get("rnafold", {}) if data.baselines else {}
+    alifold_info = data.baselines.get("rnaalifold", {}) if data.baselines else {}
+    return {
+        "maps": panels,
+        "msm": None if data.structure is None else {
+            "dbn": data.structure["dbn"], "pairs": len(msm) if msm is not None else None,
+            "threshold": data.structure.get("threshold"),
+        },
+        "rnafold": rnafold if rnafold.get("dbn") else None,
+        "rnaalifold": alifold_info if alifold_info.get("dbn") else None,
+        "arcs": figures.arc_diagram(length, msm or set(), predictions.get("RNAfold MFE", set()))
+        if msm is not None or "RNAfold MFE" in predictions else None,
+        "drawing": figures.structure_drawing(sequence, msm) if msm is not None else None,
+        "agreement": agreements(predictions) if len(predictions) > 1 else [],
+        "predictors": list(predictions),
+    }
+
+
+def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] | None:
+    stats = data.msa_stats
+    if stats is None:
+        return None
+    length = int(stats["query_length"])
+    neff = float(stats["neff"])
+    return {
+        "depth": int(stats["depth"]),
+        "neff": neff,
+        "nf": neff / math.sqrt(length) if length > 0 else None,
+        "rounds": _records(stats["rounds"], ROUND_KEYS),
+        "coverage": figures.coverage_plot(stats["coverage"]) if stats["coverage"] else None,
+        "identity": figures.identity_histogram(stats["identity_to_query"]) if stats["identity_to_query"] else None,
+        "rows": len(stats["identity_to_query"]),
+        "warnings": stats.get("warnings", []),
+        "hits": _records(stats["hits"][: settings.max_hits], HIT_KEYS),
+        "hits_total": len(stats["hits"]),
+        "alignment": None if data.alignment is None else [
+            {"name": name, "runs": residue_runs(row)} for name, row in data.alignment
+        ],
+    }
+
+
+def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    stats = data.msa_stats or {}
+    return {
+        "version": __version__,
+        "stage_versions": sorted(STAGE_VERSIONS.items()),
+        "config": json.dumps(config, sort_keys=True, indent=2) if config else None,
+        "config_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest() if config else None,
+        "search_version": stats.get("rnamsm_version"),
+        "search_parameters": json.dumps(stats["parameters"], sort_keys=True, indent=2)
+        if stats.get("parameters") else None,
+        "features": data.features,
+        "head_sha256": data.structure.get("head_sha256") if data.structure else None,
+        "databases": _records(stats.get("databases"), DATABASE_KEYS),
+        "timings": sorted((stats.get("timings") or {}).items()),
+        "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
+                       for rule, row in sorted(data.benchmarks.items())],
+        "benchmark_columns": BENCHMARK_COLUMNS,
+    }
+
+
+def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
+    """Every file of the sample folder (except the report and hidden files), linked relative to ``out``."""
+    listing = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if not path.is_file() or path.resolve() == out.resolve() or any(p.startswith(".") for p in relative.parts):
+            continue
+        listing.append({
+            "name": relative.as_posix(),
+            "href": urllib.parse.quote(Path(os.path.relpath(path, out.parent)).as_posix()),
+            "size": path.stat().st_size,
+            "sha256": sha256_file(path),
+        })
+    return listing
+
+
+def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings) -> dict[str, Any]:
+    """Everything the ``sample.html`` template shows."""
+    rsa = data.rsa
+    return {
+        "title": settings.title or f"RNA-MSM report: {data.sample}",
+        "sample": data.sample,
+        "query": data.query,
+        "sequence": data.sequence,
+        "length": data.length,
+        "untrained": data.weights_untrained,
+        "flags": qc_flags(data, settings.thresholds),
+        "thresholds": settings.thresholds,
+        "msa": _msa_context(data, settings),
+        "alignment_file": data.alignment_file.name if data.alignment_file else None,
+        "structure": _structure_context(data),
+        "rsa": None if rsa is None else {
+            "plot": figures.rsa_profile(rsa.rsa, rsa.nucleotides) if rsa.rsa else None,
+            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.nucleotides, rsa.asa, rsa.rsa, strict=True)),
+            "mean": float(np.mean(rsa.rsa)) if rsa.rsa else None,
+        },
+        "provenance": _provenance(data, config),
+        "files": _output_files(data.files.directory, out),
+        "notes": data.notes,
+    }
+
+
+def write_report(sample_dir: Path, out: Path, config: dict[str, Any], settings: ReportSettings,
+                 benchmarks_dir: Path | None) -> None:
+    """Read a sample folder and write its self-contained HTML report to ``out``."""
+    data = load_sample(sample_dir, benchmarks_dir, settings.alignment_rows)
+    write_page("sample.html", out, build_context(data, out, config, settings))
