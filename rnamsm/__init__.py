@@ -6,4 +6,5 @@ __version__ = "0.1.0"
 #: output changes: the workflow passes it through ``params:`` so exactly that stage reruns.
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
+    "report": 1,
 }

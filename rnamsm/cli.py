@@ -18,6 +18,7 @@ from rnamsm.errors import RnamsmError
 #: Modules that provide subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "rnamsm.fasta",
+    "rnamsm.report.cli",
 )
 
 
