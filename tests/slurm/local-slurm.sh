@@ -490,6 +490,8 @@ cmd_status() {
         name=${entry##*:}
         if pid=$(pid_alive "$pidfile" "$name"); then
             printf '%-10s running (pid %s)\n' "$name" "$pid"
+        elif [[ -e $pidfile && ! -r $pidfile ]]; then
+            printf '%-10s unknown (cannot read %s)\n' "$name" "$pidfile"
         else
             printf '%-10s stopped\n' "$name"
         fi
