@@ -6,5 +6,10 @@ __version__ = "0.1.0"
 #: output changes: the workflow passes it through ``params:`` so exactly that stage reruns.
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
+    "homology_search": 1,
+    "run_model": 1,
     "report": 1,
+    "predict_ss": 1,
+    "predict_rsa": 1,
+    "baselines": 1,
 }

@@ -18,7 +18,16 @@ from rnamsm.errors import RnamsmError
 #: Modules that provide subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "rnamsm.fasta",
+    "rnamsm.homology.cli",
+    "rnamsm.model.features",
     "rnamsm.report.cli",
+    "rnamsm.heads.predict_ss",
+    "rnamsm.heads.predict_rsa",
+    "rnamsm.baselines",
+    "rnamsm.evaluation.cli",
+    "rnamsm.heads.train",
+    "rnamsm.heads.convert",
+    "rnamsm.heads.demo",
 )
 
 

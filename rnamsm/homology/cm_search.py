@@ -1,0 +1,61 @@
+"""CM rounds of cmsearch, in-process with pyinfernal, chunk by chunk with the global search space."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyinfernal
+from pyinfernal.cm import CM
+
+from rnamsm.homology.database import Chunk
+from rnamsm.homology.hits import resolve_overlaps, source_coordinates
+from rnamsm.homology.rows import HitRow, cm_row, subsequence
+
+
+def cm_search(
+    cm: CM,
+    chunks: Iterable[Chunk],
+    *,
+    z_residues: int,
+    E: float,
+    incE: float,
+    threads: int,
+    round_number: int,
+) -> list[HitRow]:
+    """Search a calibrated CM against every chunk; return the reported hits in source coordinates.
+
+    ``z_residues`` must be twice the database's residues (both strands), as the cmsearch program
+    uses; pyinfernal's own default counts one strand. Included hits carry a checked A3M row of
+    ``cm.filter_hmm.M`` (consensus length) match columns.
+    """
+    clen = cm.filter_hmm.M
+    found: list[HitRow] = []
+    for chunk in chunks:
+        if len(chunk.block) == 0:
+            continue
+        tophits = next(pyinfernal.cmsearch(cm, chunk.block, cpus=threads, Z=z_residues, E=E, incE=incE))
+        for hit in tophits.reported:
+            ali = hit.alignment
+            piece = chunk.pieces[hit.name]
+            start, end = source_coordinates(piece, ali.target_from, ali.target_to)
+            row = ""
+            if hit.included:
+                target = chunk.sequence(hit.name)
+                t_from, t_to = ali.target_from, ali.target_to
+
+                def fetch(offset: int, count: int, target=target, t_from=t_from, t_to=t_to) -> str:
+                    step = 1 if t_from <= t_to else -1
+                    first = t_from + step * offset
+                    return subsequence(target, first, first + step * (count - 1))
+
+                row = cm_row(
+                    ali.cm_from, ali.cm_to, ali.cm_sequence, ali.target_sequence, clen,
+                    abs(t_to - t_from) + 1, fetch, f"{piece.source}/{start}-{end}",
+                )
+            found.append(
+                HitRow(
+                    piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
+                    float(hit.evalue), float(hit.score), round_number, bool(hit.included), row,
+                )
+            )
+    return resolve_overlaps(found)

@@ -1,0 +1,69 @@
+"""nhmmer rounds (pyhmmer): the single-sequence BLASTN stand-in, and the HMM-only round for long queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyhmmer
+from pyhmmer.easel import Alphabet, DigitalSequence
+from pyhmmer.plan7 import HMM, Builder
+
+from rnamsm.homology.database import Chunk
+from rnamsm.homology.hits import resolve_overlaps, source_coordinates
+from rnamsm.homology.rows import HitRow, nhmmer_row
+
+
+def nhmmer_search(
+    query: DigitalSequence | HMM,
+    chunks: Iterable[Chunk],
+    *,
+    length: int,
+    z_mb: float,
+    E: float,
+    incE: float,
+    max_hits: int,
+    threads: int,
+    round_number: int,
+) -> list[HitRow]:
+    """Search ``query`` (a sequence or a profile of ``length`` match states) against every chunk.
+
+    ``z_mb`` is nhmmer's search space in megabases of one strand (the whole database, so E-values do
+    not depend on chunking; this is what nhmmer computes by itself on an unsplit database). Returns
+    the reported hits in source coordinates, window overlaps resolved, at most ``max_hits`` included
+    ones (best E-value first); only included hits carry an A3M row.
+    """
+    builder = Builder(Alphabet.rna()) if isinstance(query, DigitalSequence) else None
+    found: list[HitRow] = []
+    for chunk in chunks:
+        if len(chunk.block) == 0:
+            continue
+        tophits = next(
+            pyhmmer.hmmer.nhmmer(query, chunk.block, builder=builder, E=E, incE=incE, Z=z_mb, cpus=threads)
+        )
+        chunk_hits = []
+        for hit in tophits.reported:
+            piece = chunk.pieces[hit.name]
+            for domain in hit.domains.reported:
+                ali = domain.alignment
+                start, end = source_coordinates(piece, ali.target_from, ali.target_to)
+                included = bool(hit.included and domain.included)
+                row = (
+                    nhmmer_row(ali.hmm_from, ali.hmm_to, ali.hmm_sequence, ali.target_sequence, length)
+                    if included
+                    else ""
+                )
+                chunk_hits.append(
+                    HitRow(
+                        piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
+                        float(domain.i_evalue), float(domain.score), round_number, included, row,
+                    )
+                )
+        found.extend(_cap_included(chunk_hits, max_hits))
+    return _cap_included(resolve_overlaps(found), max_hits)
+
+
+def _cap_included(hits: list[HitRow], max_hits: int) -> list[HitRow]:
+    """Keep every non-included hit and the ``max_hits`` best included ones."""
+    included = sorted((h for h in hits if h.included), key=lambda h: (h.evalue, h.target, h.start))
+    dropped = {id(h) for h in included[max_hits:]}
+    return [h for h in hits if id(h) not in dropped]

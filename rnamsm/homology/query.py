@@ -1,0 +1,122 @@
+"""The query: one normalised RNA record, its length checks and its secondary structure."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import RNA
+
+from rnamsm.errors import RnamsmError
+from rnamsm.fasta import read_queries
+
+#: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
+SHORT_QUERY = 30
+#: Queries whose per-base Shannon entropy is below this (bits, max 2) are low-complexity.
+LOW_COMPLEXITY_ENTROPY = 1.0
+
+_PSEUDOKNOT = set("[]{}<>")
+
+
+@dataclass(frozen=True)
+class Query:
+    """The search query: ``id``, ``description`` and upper-case RNA ``sequence`` (ACGU, others N)."""
+
+    id: str
+    description: str
+    sequence: str
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+
+def read_query(path: str | os.PathLike[str]) -> Query:
+    """Read a FASTA file holding exactly one record; non-ACGU letters become ``N``."""
+    records = list(read_queries(path, min_length=1))
+    if len(records) != 1:
+        raise RnamsmError(f"{path}: expected exactly one query record, found {len(records)}")
+    record = records[0]
+    sequence = "".join(base if base in "ACGU" else "N" for base in record.sequence)
+    return Query(record.id, record.description, sequence)
+
+
+def query_warnings(query: Query) -> list[str]:
+    """Warnings about queries that rarely give useful MSAs: very short or low-complexity ones."""
+    warnings = []
+    if len(query) < SHORT_QUERY:
+        warnings.append(
+            f"query {query.id!r} is {len(query)} nt (< {SHORT_QUERY}): round 1 rarely finds hits; "
+            "the CM is built from the query alone"
+        )
+    entropy = sequence_entropy(query.sequence)
+    if entropy < LOW_COMPLEXITY_ENTROPY:
+        warnings.append(
+            f"query {query.id!r} is low-complexity (base entropy {entropy:.2f} bits < "
+            f"{LOW_COMPLEXITY_ENTROPY:.2f}): hits may be spurious repeats"
+        )
+    return warnings
+
+
+def sequence_entropy(sequence: str) -> float:
+    """Shannon entropy (bits) of the base composition of ``sequence``."""
+    counts = Counter(sequence)
+    total = len(sequence)
+    return -sum(n / total * math.log2(n / total) for n in counts.values()) if total else 0.0
+
+
+def nested_structure(structure: str) -> str:
+    """Keep only ``()`` pairs of a dot-bracket string (pseudoknot brackets become ``.``); check nesting."""
+    out = []
+    stack: list[int] = []
+    for position, char in enumerate(structure):
+        if char in _PSEUDOKNOT:
+            out.append(".")
+            continue
+        if char == "(":
+            stack.append(position)
+        elif char == ")":
+            if not stack:
+                raise ValueError(f"unmatched ')' at position {position + 1}")
+            stack.pop()
+        elif char not in ".-,:_~":
+            raise ValueError(f"invalid character {char!r} at position {position + 1}")
+        out.append(char if char in "()" else ".")
+    if stack:
+        raise ValueError(f"unmatched '(' at position {stack[-1] + 1}")
+    return "".join(out)
+
+
+def fold(sequence: str) -> str:
+    """ViennaRNA MFE structure of ``sequence`` (dot-bracket, nested)."""
+    structure, _mfe = RNA.fold(sequence)
+    return structure
+
+
+def alifold(rows: Sequence[str]) -> str:
+    """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps)."""
+    structure, _energy = RNA.alifold(list(rows))
+    return nested_structure(structure)
+
+
+def read_structure(path: str | os.PathLike[str], length: int) -> str:
+    """Read a user dot-bracket file (the last non-header line is the structure) for a query of ``length``."""
+    path = Path(path)
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except OSError as error:
+        raise RnamsmError(f"{path}: cannot read structure file ({error.strerror})") from error
+    candidates = [line.split()[0] for line in lines if line and not line.startswith(">")]
+    candidates = [line for line in candidates if set(line) <= set("().[]{}<>-,:_~")]
+    if not candidates:
+        raise RnamsmError(f"{path}: no dot-bracket structure line found")
+    structure = candidates[-1]
+    if len(structure) != length:
+        raise RnamsmError(f"{path}: structure is {len(structure)} characters, the query is {length} nt")
+    try:
+        return nested_structure(structure)
+    except ValueError as error:
+        raise RnamsmError(f"{path}: invalid structure: {error}") from error
