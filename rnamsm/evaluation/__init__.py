@@ -1,0 +1,1 @@
+"""Scoring predicted structures and RSA against references (definitions in evaluation.md)."""

@@ -1,0 +1,134 @@
+"""Our head file format (``.safetensors`` with metadata), and loading any supported head file.
+
+One file holds one network. Tensors use the official parameter names; an RSA file also holds its
+z-scoring statistics under ``stats.*``. Metadata (all strings): ``format`` = ``rnamsm-head``,
+``format_version``, ``kind`` (``ss`` or ``rsa``), ``untrained`` (``true``/``false``), ``source``
+and optionally ``threshold`` (SS) and ``training`` (JSON record of a ``train-head`` run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from rnamsm.atomic import atomic_path
+from rnamsm.errors import RnamsmError
+from rnamsm.heads.official_formats import load_official_rsa, load_official_ss
+from rnamsm.heads.rsa_net import RSANet, RsaStatistics
+from rnamsm.heads.ss_resnet import SSResNet
+
+HEAD_FORMAT = "rnamsm-head"
+HEAD_FORMAT_VERSION = "1"
+_STATS_KEYS = ("embedding_mean", "embedding_std", "onehot_mean", "onehot_std")
+
+
+@dataclass
+class Head:
+    """A loaded head: the network, its RSA statistics (``None`` for SS) and its metadata."""
+
+    kind: str
+    model: SSResNet | RSANet
+    stats: RsaStatistics | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    sha256: str = ""
+
+    @property
+    def untrained(self) -> bool:
+        """True when the file says its weights are random (demo heads)."""
+        return self.metadata.get("untrained", "false") == "true"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_head(path: str | os.PathLike[str], head: Head) -> None:
+    """Write a head in our safetensors format (deterministic bytes for equal content)."""
+    tensors = {key: value.detach().cpu().contiguous().clone() for key, value in head.model.state_dict().items()}
+    if head.kind == "rsa":
+        if head.stats is None:
+            raise RnamsmError(f"{path}: an RSA head needs its statistics")
+        for key in _STATS_KEYS:
+            value = getattr(head.stats, key)
+            if value is not None:
+                tensors[f"stats.{key}"] = torch.from_numpy(np.ascontiguousarray(value))
+    metadata = {"untrained": "false", "source": "", **head.metadata}
+    metadata.update(format=HEAD_FORMAT, format_version=HEAD_FORMAT_VERSION, kind=head.kind)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=dict(sorted(metadata.items())))
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        tensors = load_file(str(path))
+        with open(path, "rb") as handle:
+            header_length = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(header_length))
+    except (OSError, SafetensorError, ValueError) as error:
+        raise RnamsmError(f"{path}: not a readable safetensors file: {error}") from None
+    return tensors, header.get("__metadata__", {}) or {}
+
+
+def load_safetensors_head(path: str | os.PathLike[str]) -> Head:
+    """Load a head written by :func:`save_head`."""
+    path = Path(path)
+    tensors, metadata = _read_safetensors(path)
+    if metadata.get("format") != HEAD_FORMAT:
+        raise RnamsmError(f"{path}: not an rnamsm head file (metadata format={metadata.get('format')!r})")
+    if metadata.get("format_version") != HEAD_FORMAT_VERSION:
+        raise RnamsmError(f"{path}: unsupported head format version {metadata.get('format_version')!r}")
+    kind = metadata.get("kind")
+    weights = {key: value for key, value in tensors.items() if not key.startswith("stats.")}
+    try:
+        if kind == "ss":
+            return Head("ss", SSResNet.from_state_dict(weights), None, metadata, file_sha256(path))
+        if kind == "rsa":
+            values = {key: tensors[f"stats.{key}"].numpy() if f"stats.{key}" in tensors else None
+                      for key in _STATS_KEYS}
+            stats = RsaStatistics(**values)
+            return Head("rsa", RSANet.from_state_dict(weights), stats, metadata, file_sha256(path))
+    except (KeyError, RuntimeError, TypeError) as error:
+        raise RnamsmError(f"{path}: tensors do not fit the {kind} head layout: {str(error).splitlines()[0]}") from None
+    raise RnamsmError(f"{path}: unknown head kind {kind!r}")
+
+
+def load_head(
+    path: str | os.PathLike[str], kind: str, official_stats: RsaStatistics | None = None
+) -> Head:
+    """Load an SS or RSA head from our ``.safetensors`` or from an official ``.pt`` file.
+
+    Official RSA files carry no statistics: pass them as ``official_stats`` (from the pickles).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RnamsmError(f"{path}: head file not found")
+    if path.suffix == ".safetensors":
+        head = load_safetensors_head(path)
+        if head.kind != kind:
+            raise RnamsmError(f"{path}: this is an {head.kind} head, expected {kind}")
+        return head
+    source = {"source": f"official:{path.name}"}
+    if kind == "ss":
+        return Head("ss", load_official_ss(path), None, source, file_sha256(path))
+    if official_stats is None:
+        raise RnamsmError(f"{path}: official RSA files need their statistics pickles (--stats)")
+    return Head("rsa", load_official_rsa(path), official_stats, source, file_sha256(path))
+
+
+def head_metadata(untrained: bool, source: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Metadata dict for :class:`Head` with the ``untrained`` flag and provenance."""
+    return {"untrained": "true" if untrained else "false", "source": source, **(extra or {})}
