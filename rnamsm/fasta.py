@@ -131,14 +131,18 @@ def read_queries(path: str | os.PathLike[str], min_length: int = MIN_QUERY_LENGT
     seen: set[str] = set()
     count = 0
     for easel_record in _easel_records(path):
-        record_id = easel_record.name
+        try:
+            record_id, description = easel_record.name, easel_record.description
+            raw_sequence = easel_record.sequence
+        except UnicodeDecodeError:
+            raise RnamsmError(f"{path}: record {count + 1}: header is not valid UTF-8 text") from None
         problem = check_record_id(record_id)
         if problem:
             raise RnamsmError(f"{path}: record {count + 1} ({record_id!r}): {problem}")
         if record_id in seen:
             raise RnamsmError(f"{path}: record {record_id!r}: duplicate id")
         seen.add(record_id)
-        sequence = normalise_sequence(easel_record.sequence)
+        sequence = normalise_sequence(raw_sequence)
         bad = sorted(set(sequence) - IUPAC_NUCLEOTIDES)
         if bad:
             position = min(sequence.index(char) for char in bad) + 1
@@ -152,7 +156,7 @@ def read_queries(path: str | os.PathLike[str], min_length: int = MIN_QUERY_LENGT
                 f"minimum of {min_length} nt"
             )
         count += 1
-        yield Record(record_id, easel_record.description, sequence)
+        yield Record(record_id, description, sequence)
     if count == 0:
         raise RnamsmError(f"{path}: empty input (no FASTA records)")
 

@@ -1,0 +1,28 @@
+"""A small fuzzing budget over every input reader (benchmarks/fuzz_readers.py runs 10,000 cases each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from rnamsm.errors import RnamsmError
+from tests.fuzzing import READERS, fuzz_inputs
+
+
+@pytest.mark.parametrize("reader_name", sorted(READERS))
+def test_reader_never_crashes(reader_name: str, tmp_path: Path) -> None:
+    reader = READERS[reader_name]
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=fuzz_inputs())
+    def check(data: bytes) -> None:
+        path = tmp_path / "input"
+        path.write_bytes(data)
+        try:
+            reader(path)
+        except RnamsmError as error:
+            assert "\n" not in str(error)
+
+    check()
