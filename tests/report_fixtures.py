@@ -144,7 +144,7 @@ def write_rsa(directory: Path, sample: str, untrained: bool) -> list[float]:
     (directory / "rsa").mkdir(parents=True)
     header = f"# {sample} RSA predicted by rnamsm\n" + ("# WARNING: untrained weights\n" if untrained else "")
     body = "".join(f"{i}\t{nt}\t{float(asa):.2f}\t{float(rsa):.3f}\n" for i, nt, asa, rsa in rows)
-    (directory / "rsa" / f"{sample}.rsa.tsv").write_text(header + "#index\tnt\tASA\tRSA\n" + body)
+    (directory / "rsa" / f"{sample}.rsa.tsv").write_text(header + "index\tnt\tASA\tRSA\n" + body)
     return [float(rsa) for *_, rsa in rows]
 
 
@@ -167,9 +167,10 @@ def write_baselines(directory: Path, sample: str, sequence: str, alignment: list
 
 
 def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA minihelix (PDB 2DRB)",
-                hit_name: str = "CP000232.1/1874215-1874188", untrained: bool = True) -> Path:
-    """A complete sample folder for the 2DRB_1 query under ``results/sample`` (+ a benchmark TSV)."""
-    records = read_fasta(DATA / "2DRB_1.a2m_msa2")
+                hit_name: str = "CP000232.1/1874215-1874188", untrained: bool = True, rows: int | None = None) -> Path:
+    """A complete sample folder for the 2DRB_1 query under ``results/sample`` (+ a benchmark TSV);
+    ``rows`` keeps only the first MSA rows."""
+    records = read_fasta(DATA / "2DRB_1.a2m_msa2")[:rows]
     sequence = records[0][1]
     directory = results / sample
     directory.mkdir(parents=True)
@@ -193,3 +194,32 @@ def build_query_only(results: Path, sample: str, sequence: str) -> Path:
     (directory / "query.fa").write_text(f">{sample}\n{sequence}\n")
     write_msa(directory, sample, [(sample, sequence)], hit_name="")
     return directory
+
+
+#: Samples of :func:`build_results` with a report, and their expected index status.
+REPORTED = ("2DRB_1", "2DRB_small", "tRNA1", "short1")
+STATUS = {"2DRB_1": "ok", "2DRB_small": "ok", "tRNA1": "ok", "short1": "ok", "failed1": "failed",
+          "missing1": "missing", "skipped1": "skipped"}
+
+
+def build_results(results: Path) -> None:
+    """A batch: full, shallow, no-hit, short, failed, missing and skipped samples, with reports and index."""
+    from rnamsm.cli import main
+
+    build_2drb1(results, description=HOSTILE, hit_name=HOSTILE)
+    build_2drb1(results, "2DRB_small", rows=40, untrained=False)
+    trna = read_fasta(DATA / "mrum-tRNA.1.fa")[0][1]
+    build_query_only(results, "tRNA1", trna)
+    build_query_only(results, "short1", trna[:20])
+    for sample in ("failed1", "missing1"):
+        (results / sample).mkdir()
+        (results / sample / "query.fa").write_text(f">{sample}\n{trna}\n")
+    sheet = results.parent / "samples.tsv"
+    sheet.write_text("sample\tfasta\n" + "".join(f"{s}\tqueries/{s}.fa\n" for s in STATUS))
+    status = results.parent / "status.tsv"
+    status.write_text("sample\tstatus\treason\nfailed1\tfailed\thomology search: out of memory <&>\n"
+                      "skipped1\tskipped\texcluded by config 'families'\n")
+    config = json.dumps({"report": {"min_neff": 50, "title": None}, "model": {"device": "auto"}})
+    for sample in REPORTED:
+        assert main(["report", str(results / sample), "--config-json", config]) == 0
+    assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0

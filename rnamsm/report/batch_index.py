@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnamsm.errors import RnamsmError
-from rnamsm.report.html import write_page
+from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
 from rnamsm.report.settings import ReportSettings
@@ -117,6 +117,7 @@ def index_row(results_dir: Path, sample: str, status: tuple[str, str] | None, ou
 def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsv: Path | None,
                 settings: ReportSettings) -> None:
     """Write the batch index page of ``results_dir`` to ``out``."""
+    generated = generation_time()
     if not results_dir.is_dir():
         raise RnamsmError(f"{results_dir}: results folder does not exist")
     samples = read_sample_ids(samples_tsv)
@@ -128,4 +129,4 @@ def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsv: Pat
         "rows": rows,
         "counts": sorted(counts.items()),
         "statuses": sorted(counts),
-    }, script="index.js")
+    }, generated, script="index.js")

@@ -58,8 +58,11 @@ def generation_time() -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def write_page(template: str, out: Path, context: dict[str, Any], script: str | None = None) -> None:
-    """Render ``template`` with ``context`` plus the shared CSS (and the named JS asset) to ``out``."""
+def write_page(template: str, out: Path, context: dict[str, Any], generated: str, script: str | None = None) -> None:
+    """Render ``template`` with ``context``, the shared CSS (and the named JS asset) to ``out``.
+
+    ``generated`` is the generation time shown in the header (see :func:`generation_time`).
+    """
     css = _asset("report.css")
     js = _asset(script) if script else None
     script_src = _csp_hash(js) if js else "'none'"
@@ -72,7 +75,7 @@ def write_page(template: str, out: Path, context: dict[str, Any], script: str | 
         css=Markup(css),
         js=Markup(js) if js else None,
         csp=policy,
-        generated=generation_time(),
+        generated=generated,
         version=__version__,
     )
     with atomic_open(out, "w") as handle:

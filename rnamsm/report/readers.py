@@ -29,6 +29,8 @@ FEATURE_SCALARS: tuple[str, ...] = (
     "num_heads",
     "depth_reduction",
 )
+#: Columns of the RSA TSV in their default order.
+RSA_COLUMNS: tuple[str, ...] = ("index", "nt", "ASA", "RSA")
 
 
 @dataclass(frozen=True)
@@ -142,26 +144,27 @@ def read_matrix(path: Path, length: int) -> np.ndarray:
 
 
 def read_rsa(path: Path) -> RsaProfile:
-    """Read an RSA TSV: ``#`` header lines, then ``index nt ASA RSA`` rows.
+    """Read an RSA TSV: ``#`` comment lines, an optional column header, then ``index nt ASA RSA`` rows.
 
-    A header line naming the columns (``#index nt ASA RSA`` in any order) decides which column is
-    which; a ``# WARNING: untrained weights`` line marks the profile as untrained.
+    A header naming the four columns (``index nt ASA RSA`` in any order, with or without a leading
+    ``#``) decides which column is which; a comment mentioning "untrained" marks the profile untrained.
     """
-    columns = ["index", "nt", "ASA", "RSA"]
+    columns = list(RSA_COLUMNS)
     untrained = False
     nucleotides: list[str] = []
     asa: list[float] = []
     rsa: list[float] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        words = line.lstrip("#").split()
+        if sorted(words) == sorted(RSA_COLUMNS):
+            columns = words
+            continue
         if line.startswith("#"):
-            words = line.lstrip("#").split()
-            if {"index", "nt", "ASA", "RSA"} <= set(words) and len(words) == 4:
-                columns = words
             untrained = untrained or "untrained" in line.lower()
             continue
-        if not line.strip():
+        if not words:
             continue
-        fields = dict(zip(columns, line.split(), strict=False))
+        fields = dict(zip(columns, words, strict=False))
         try:
             index, asa_value, rsa_value = int(fields["index"]), float(fields["ASA"]), float(fields["RSA"])
         except (KeyError, ValueError) as error:

@@ -15,7 +15,7 @@ import numpy as np
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.errors import RnamsmError
 from rnamsm.report import figures
-from rnamsm.report.html import write_page
+from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.pairs import Pair, agreements, dbn_pairs
 from rnamsm.report.qc import qc_flags
 from rnamsm.report.readers import sha256_file
@@ -223,5 +223,6 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
 def write_report(sample_dir: Path, out: Path, config: dict[str, Any], settings: ReportSettings,
                  benchmarks_dir: Path | None) -> None:
     """Read a sample folder and write its self-contained HTML report to ``out``."""
+    generated = generation_time()
     data = load_sample(sample_dir, benchmarks_dir, settings.alignment_rows)
-    write_page("sample.html", out, build_context(data, out, config, settings))
+    write_page("sample.html", out, build_context(data, out, config, settings), generated)
