@@ -281,7 +281,7 @@ def save_statistics_pickle(mean: np.ndarray, std: np.ndarray, path: str | os.Pat
     """Write a statistics pickle in the official layout (tests and export)."""
     content = {"mu": mean, "std": std, "min": np.float64(0.0), "max": np.float64(1.0), "count": 0}
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        pickle.dump(content, handle, protocol=2)
+        pickle.dump(content, handle, protocol=4)
 
 
 def statistics_from_pickles(paths: list[Path]) -> RsaStatistics:
