@@ -147,6 +147,8 @@ class SequenceDatabase:
 
     def _read(self, path: Path) -> Iterator[DigitalSequence]:
         """Yield every record of one file as an RNA sequence; format problems become RnamsmError."""
+        if path.stat().st_size == 0:
+            raise RnamsmError(f"{path}: empty database file (no records)")
         try:
             handle = SequenceFile(os.fspath(path), digital=True, alphabet=self.alphabet)
         except EOFError as error:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
+from rnamsm.homology.rows import match_count
 
 
 def match_columns(row: str) -> str:
@@ -22,13 +23,17 @@ def match_columns(row: str) -> str:
 
 def _segments(row: str, length: int) -> tuple[list[str], list[str]]:
     """Split an A3M row into ``length + 1`` insert strings and ``length`` match characters."""
-    inserts = [[] for _ in range(length + 1)]
-    matches = []
+    inserts: list[list[str]] = [[] for _ in range(length + 1)]
+    matches: list[str] = []
     for char in row:
         if char == "-" or char.isupper():
             matches.append(char)
+            if len(matches) > length:
+                raise ValueError(f"A3M row has {match_count(row)} match columns, expected {length}")
         elif char != ".":
             inserts[len(matches)].append(char)
+    if len(matches) != length:
+        raise ValueError(f"A3M row has {len(matches)} match columns, expected {length}")
     return ["".join(part) for part in inserts], matches
 
 

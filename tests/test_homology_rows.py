@@ -1,0 +1,69 @@
+"""Hit alignments to A3M rows: nhmmer domains and cmsearch hits with local ends, truncations, minus strand."""
+
+from __future__ import annotations
+
+import pytest
+from pyhmmer.easel import Alphabet, TextSequence
+
+from rnamsm.errors import RnamsmError
+from rnamsm.homology.formats import match_columns
+from rnamsm.homology.rows import cm_row, match_count, nhmmer_row, subsequence
+
+
+def fetch_from(residues: str):
+    return lambda offset, count: residues[offset : offset + count]
+
+
+def test_nhmmer_row_pads_and_lowercases_inserts() -> None:
+    # Real nhmmer domain (mrum-tRNA.1 vs the genome): model columns 6..71 of 72, two inserted residues.
+    hmm = "uauagcucaa..uggcagagcguuuggcugacauccaaaagguuauggguucgauucccuuuagcccc"
+    target = "CAUAGCUUAGccAGGUAGAGCGCUCGGCUCAUAACCGGGAUGUCAUGGGUUCGAAUCCCAUUGGGCCC"
+    row = nhmmer_row(6, 71, hmm, target, 72)
+    assert match_count(row) == 72
+    assert row.startswith("-----CAUAGCUUAGccAGG")
+    assert row.endswith("GGGCCC-")
+    assert "".join(c for c in row if c != "-").upper() == target.upper()
+
+
+def test_cm_row_plain_hit_with_insert_and_deletion() -> None:
+    cm = "gCcgg.cAUAG"
+    target = "GC-GGaCAUAG"
+    row = cm_row(3, 12, cm, target, 14, 10, fetch_from("GCGGACAUAG"), "t/1-10")
+    assert row == "--GC-GGaCAUAG--"
+    assert match_count(row) == 14
+
+
+def test_cm_row_local_end_fetches_hidden_residues() -> None:
+    # 5 consensus columns skipped by the local end, 3 target residues not shown ("ccc").
+    cm = "gcA*[ 5]*Ugc"
+    target = "GCA*[ 3]*UGC"
+    hit_residues = "GCACCCUGC"
+    row = cm_row(1, 11, cm, target, 11, 9, fetch_from(hit_residues), "t/1-9")
+    assert row == "GCA-----cccUGC"
+    assert match_count(row) == 11
+    assert match_columns(row) == "GCA-----UGC"
+
+
+def test_cm_row_skips_truncation_markers() -> None:
+    # 5' truncated hit: the CM columns before cm_from are outside the target (a window edge).
+    cm = "<[ 4]*gcAUgc"
+    target = "<[ 0]*GCAUGC"
+    row = cm_row(5, 10, cm, target, 12, 6, fetch_from("GCAUGC"), "t/1-6")
+    assert row == "----GCAUGC--"
+    cm3 = "gcAUgc*[ 3]>"
+    target3 = "GCAUGC*[ 0]>"
+    assert cm_row(1, 6, cm3, target3, 9, 6, fetch_from("GCAUGC"), "t/1-6") == "GCAUGC---"
+
+
+def test_cm_row_self_check_names_the_hit() -> None:
+    with pytest.raises(RnamsmError, match=r"hit t/1-7: row consumed 6 residues, the hit spans 7"):
+        cm_row(1, 6, "gcAUgc", "GCAUGC", 6, 7, fetch_from("GCAUGCA"), "t/1-7")
+    # The alignment shows 6 consensus columns but claims to span 1..5.
+    with pytest.raises(RnamsmError, match=r"hit t/1-6: row has 7 match columns, the CM has 6"):
+        cm_row(1, 5, "gcAUgc", "GCAUGC", 6, 6, fetch_from("GCAUGC"), "t/1-6")
+
+
+def test_subsequence_minus_strand_is_reverse_complement() -> None:
+    sequence = TextSequence(name="s", sequence="AACCGGUUA").digitize(Alphabet.rna())
+    assert subsequence(sequence, 2, 5) == "ACCG"
+    assert subsequence(sequence, 5, 2) == "CGGU"

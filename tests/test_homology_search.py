@@ -1,0 +1,267 @@
+"""End-to-end ``rnamsm search`` on real data: tRNAs in the M. ruminantium genome, the RNA-MSM 2DRB_1
+recovery test, the pyinfernal-vs-cmsearch regression, and the edge cases (no hits, short and
+low-complexity queries, bad databases)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyinfernal.cm import CMFile
+
+from rnamsm.homology import config
+from rnamsm.homology.cm_search import cm_search
+from rnamsm.homology.database import SequenceDatabase
+from rnamsm.homology.formats import match_columns, read_msa
+from rnamsm.homology.pipeline import run_search
+from tests.conftest import TEST_DATA, require_program
+
+DATA = TEST_DATA / "homology"
+GENOME = DATA / "mrum-genome.fa.gz"
+
+pytestmark = pytest.mark.system
+
+
+def rnamsm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rnamsm", *args], capture_output=True, text=True)
+
+
+def first_record(source: Path, target: Path, index: int = 0) -> Path:
+    """Write record ``index`` of a multi-record FASTA file to ``target``."""
+    records = source.read_text().split(">")[1:]
+    target.write_text(">" + records[index])
+    return target
+
+
+def write_query(path: Path, name: str, sequence: str) -> Path:
+    path.write_text(f">{name}\n{sequence}\n")
+    return path
+
+
+def assert_official_format(path: Path, query_id: str, length: int) -> list[tuple[str, str]]:
+    """``.a2m_msa2``: FASTA, one line per row, query first, every row L upper-case characters."""
+    lines = path.read_text().splitlines()
+    assert len(lines) % 2 == 0
+    names = [line[1:] for line in lines[0::2]]
+    rows = lines[1::2]
+    assert all(line.startswith(">") for line in lines[0::2])
+    assert names[0] == query_id
+    assert all(len(row) == length for row in rows)
+    assert all(set(row) <= set("ACGUNRYKMSWBDHV-") for row in rows)
+    return list(zip(names, rows, strict=True))
+
+
+@pytest.fixture(scope="module")
+def trna_search(tmp_path_factory: pytest.TempPathFactory):
+    """The first tRNA of mrum-tRNAs10.fa against the genome, default parameters."""
+    require_program("cmbuild", "cmcalibrate")
+    tmp = tmp_path_factory.mktemp("trna")
+    query = first_record(DATA / "mrum-tRNAs10.fa", tmp / "query.fa")
+    result = run_search(query, [GENOME], tmp / "out", config.resolve())
+    return result, tmp / "out"
+
+
+def test_trna_query_finds_the_genomes_trnas(trna_search) -> None:
+    result, out = trna_search
+    query_id = result.query.id
+    rows = assert_official_format(out / f"{query_id}.a2m_msa2", query_id, 72)
+    assert len(rows) >= 40
+    assert rows[0][1] == result.query.sequence
+    # Every row is a distinct genome locus in source coordinates (a tRNA gene of NC_013790.1).
+    loci = [name for name, _ in rows[1:]]
+    assert len(set(loci)) == len(loci)
+    assert all(name.startswith("NC_013790.1/") for name in loci)
+    stats = json.loads((out / "msa_stats.json").read_text())
+    assert stats["depth"] == len(rows)
+    assert stats["query_length"] == 72 and len(stats["coverage"]) == 72
+    assert len(stats["identity_to_query"]) == len(rows) - 1
+    assert [r["method"] for r in stats["rounds"]][:2] == ["nhmmer", "cmsearch"]
+    assert stats["databases"][0]["residues"] == 2937203
+    assert stats["search_space"]["cmsearch_Z_residues"] == 2 * 2937203
+    assert stats["parameters"] == config.resolve()
+    assert any(step.endswith("cmcalibrate") for step in stats["timings"])
+
+
+def test_trna_rows_map_to_genome_coordinates(trna_search) -> None:
+    """Each included CM hit's row residues equal the genome's bases at its coordinates."""
+    result, _ = trna_search
+    database = SequenceDatabase(
+        [GENOME], split_above=10**9, window=10**9, overlap=1, shuffle_seed=0, volume_nt=None
+    )
+    genome = next(iter(database.chunks())).block[0].textize().sequence
+    complement = str.maketrans("ACGU", "UGCA")
+    for hit in result.final.rows:
+        residues = "".join(char for char in hit.a3m if char != "-").upper()
+        low, high = sorted((hit.start, hit.end))
+        expected = genome[low - 1 : high]
+        if hit.strand == "-":
+            expected = expected.translate(complement)[::-1]
+        assert residues == expected, hit.name
+
+
+def test_trna_outputs_round_trip(trna_search) -> None:
+    result, out = trna_search
+    query_id = result.query.id
+    a3m = read_msa(out / f"{query_id}.a3m")
+    sto = read_msa(out / f"{query_id}.sto")
+    a2m = read_msa(out / f"{query_id}.a2m_msa2")
+    assert [name for name, _ in a3m] == [name for name, _ in sto] == [name for name, _ in a2m]
+    assert a3m == sto
+    assert [match_columns(row) for _, row in a3m] == [row for _, row in a2m]
+
+
+def test_recovery_of_the_rnacmap3_2drb1_msa(tmp_path: Path) -> None:
+    """Strip the 1,175 non-query rows of the official 2DRB_1 MSA, hide them in the genome, find them again."""
+    require_program("cmbuild", "cmcalibrate")
+    official = [line.strip() for line in (DATA / "2DRB_1.a2m_msa2").read_text().splitlines() if line.strip()]
+    names = [line[1:].split()[0] for line in official[0::2]][1:]
+    rows = official[1::2][1:]
+    assert len(names) == 1175
+    homologs = tmp_path / "homologs.fa"
+    homologs.write_text("".join(f">{name}\n{row.replace('-', '')}\n" for name, row in zip(names, rows, strict=True)))
+    out = tmp_path / "out"
+    params = json.dumps({"cm": {"max_rounds": 1}})
+    result = rnamsm(
+        "search", str(DATA / "2DRB_1.fasta"), "--db", str(GENOME), str(homologs), "--out-dir", str(out),
+        "--config-json", params, "--threads", "2",
+    )
+    assert result.returncode == 0, result.stderr
+    found = assert_official_format(out / "2DRB_1.a2m_msa2", "2DRB_1", 35)
+    recovered = {name.rsplit("/", 1)[0] for name, _ in found[1:]} & set(names)
+    assert len(recovered) >= 1100
+    stats = json.loads((out / "msa_stats.json").read_text())
+    assert [r["method"] for r in stats["rounds"]] == ["nhmmer", "cmsearch"]
+    assert stats["rounds"][1]["hits"] >= len(recovered)
+    assert stats["depth"] == len(found)
+
+
+def test_pyinfernal_equals_cmsearch_cli(tmp_path: Path) -> None:
+    """tRNA5.c.cm x mrum genome: our chunked, windowed pyinfernal search == the cmsearch program (54 included)."""
+    require_program("cmsearch")
+    genome = tmp_path / "mrum-genome.fa"
+    subprocess.run(f"gzip -dc {GENOME} > {genome}", shell=True, check=True)
+    tblout = tmp_path / "cli.tbl"
+    subprocess.run(
+        ["cmsearch", "--cpu", "2", "--tblout", str(tblout), str(DATA / "tRNA5.c.cm"), str(genome)],
+        check=True, capture_output=True,
+    )
+    cli = set()
+    for line in tblout.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        fields = line.split()
+        if fields[16] == "!":
+            cli.add((fields[0], int(fields[7]), int(fields[8]), fields[9]))
+    with CMFile(str(DATA / "tRNA5.c.cm")) as handle:
+        cm = handle.read()
+    database = SequenceDatabase(
+        [GENOME], split_above=1_000_000, window=100_000, overlap=1000, shuffle_seed=0, volume_nt=500_000
+    )
+    summary = database.scan()
+    ours = cm_search(
+        cm, database.chunks(), z_residues=2 * summary.residues, E=10, incE=0.01, threads=2, round_number=2
+    )
+    included = {(h.target, h.start, h.end, h.strand) for h in ours if h.included}
+    assert len(cli) == 54
+    assert included == cli
+    assert summary.windows == 30
+
+
+def test_no_hit_query_gives_one_row_msa_and_warning(tmp_path: Path) -> None:
+    """A query with nothing similar in the database: one-row MSA, a warning, exit status 0."""
+    require_program("cmbuild", "cmcalibrate")
+    # The 5' 40 nt of the Cobalamin riboswitch against the tRNAs only: no homolog at a strict threshold.
+    sequence = (DATA / "Cobalamin.fa").read_text().splitlines()[1][:40]
+    query = write_query(tmp_path / "q.fa", "cbl40", sequence)
+    out = tmp_path / "out"
+    result = rnamsm(
+        "search", str(query), "--db", str(DATA / "mrum-tRNAs10.fa"), "--out-dir", str(out),
+        "--config-json", json.dumps({"cm": {"max_rounds": 1, "E": 1e-3, "incE": 1e-3}}),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = assert_official_format(out / "cbl40.a2m_msa2", "cbl40", 40)
+    assert rows == [("cbl40", sequence.upper().replace("T", "U"))]
+    stats = json.loads((out / "msa_stats.json").read_text())
+    assert stats["depth"] == 1 and stats["neff"] == 1.0
+    assert any("no homologs found" in warning for warning in stats["warnings"])
+    assert "no homologs found" in result.stderr
+    assert read_msa(out / "cbl40.sto") == [("cbl40", sequence.upper().replace("T", "U"))]
+
+
+@pytest.mark.parametrize(
+    ("name", "sequence", "warning"),
+    [
+        ("short", "GCGGAUUUAGCUCAGUUGGGAGAGC", "is 25 nt (< 30)"),
+        ("polyU", "U" * 40, "low-complexity"),
+    ],
+)
+def test_short_and_low_complexity_queries(tmp_path: Path, name: str, sequence: str, warning: str) -> None:
+    require_program("cmbuild", "cmcalibrate")
+    query = write_query(tmp_path / "q.fa", name, sequence)
+    out = tmp_path / "out"
+    result = rnamsm(
+        "search", str(query), "--db", str(DATA / "metag-example.fa"), str(DATA / "mrum-tRNAs10.fa"),
+        "--out-dir", str(out), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = assert_official_format(out / f"{name}.a2m_msa2", name, len(sequence))
+    assert rows[0] == (name, sequence)
+    stats = json.loads((out / "msa_stats.json").read_text())
+    assert any(warning in text for text in stats["warnings"])
+    assert stats["depth"] == len(rows)
+
+
+def test_missing_infernal_program_is_a_clear_error(tmp_path: Path) -> None:
+    python = shutil.which(sys.executable) or sys.executable
+    result = subprocess.run(
+        [python, "-m", "rnamsm", "search", str(DATA / "2DRB_1.fasta"), "--db", str(DATA / "metag-example.fa"),
+         "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, env={"PATH": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "cmbuild" in lines[0] and "cmcalibrate" in lines[0] and "not found on PATH" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_non_fasta_database_is_a_clear_error(tmp_path: Path) -> None:
+    require_program("cmbuild", "cmcalibrate")
+    bad = tmp_path / "table.tsv"
+    bad.write_text("name\tvalue\nx\t1\n")
+    result = rnamsm("search", str(DATA / "2DRB_1.fasta"), "--db", str(bad), "--out-dir", str(tmp_path / "out"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "not a FASTA" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
+    """Every reported tRNA5 hit (E <= 100, all included) gives a checked row whose residues are the genome's."""
+    with CMFile(str(DATA / "tRNA5.c.cm")) as handle:
+        cm = handle.read()
+    database = SequenceDatabase(
+        [GENOME], split_above=1_000_000, window=100_000, overlap=1000, shuffle_seed=0, volume_nt=None
+    )
+    chunks = list(database.chunks())
+    hits = cm_search(
+        cm, chunks, z_residues=2 * database.summary.residues, E=100, incE=100, threads=2, round_number=2
+    )
+    whole = SequenceDatabase([GENOME], split_above=10**9, window=10**9, overlap=1, shuffle_seed=0, volume_nt=None)
+    genome = next(iter(whole.chunks())).block[0].textize().sequence
+    complement = str.maketrans("ACGU", "UGCA")
+    local_ends = 0
+    for hit in hits:
+        assert hit.included
+        low, high = sorted((hit.start, hit.end))
+        expected = genome[low - 1 : high]
+        if hit.strand == "-":
+            expected = expected.translate(complement)[::-1]
+        assert "".join(c for c in hit.a3m if c != "-").upper() == expected, hit.name
+        local_ends += "-----" in match_columns(hit.a3m) and any(c.islower() for c in hit.a3m)
+    assert {hit.strand for hit in hits} == {"+", "-"}
+    assert local_ends > 0
