@@ -1,8 +1,9 @@
 """The ``rnamsm`` command line: one subcommand per stage.
 
-Each stage module exposes ``register(subparsers)``, which adds its subparser and sets
-``func(args) -> int``. Errors meant for the user are :class:`~rnamsm.errors.RnamsmError`
-and are printed as a single line on stderr with exit status 1.
+Each stage module exposes ``register(subparsers)``, which adds its subparser(s) and sets
+``func(args) -> int``. Only the module of the command being run is imported (stage modules pull in
+torch, pyhmmer or matplotlib), so ``--help`` and every rule's start-up stay fast. Errors meant for
+the user are :class:`~rnamsm.errors.RnamsmError`, printed as one line on stderr with exit status 1.
 """
 
 from __future__ import annotations
@@ -15,24 +16,27 @@ from collections.abc import Sequence
 from rnamsm import __version__
 from rnamsm.errors import RnamsmError
 
-#: Modules that provide subcommands, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "rnamsm.fasta",
-    "rnamsm.homology.cli",
-    "rnamsm.model.features",
-    "rnamsm.report.cli",
-    "rnamsm.heads.predict_ss",
-    "rnamsm.heads.predict_rsa",
-    "rnamsm.baselines",
-    "rnamsm.evaluation.cli",
-    "rnamsm.heads.train",
-    "rnamsm.heads.convert",
-    "rnamsm.heads.demo",
-)
+#: Every subcommand: name -> (module that registers it, one-line summary), in ``--help`` order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate-input": ("rnamsm.fasta", "check and normalise query FASTA (upper-case RNA)"),
+    "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
+    "features": ("rnamsm.model.features", "RNA-MSM embedding, attention maps and contacts for one MSA"),
+    "predict-ss": ("rnamsm.heads.predict_ss", "base pairs from features.npz with the RNA-MSM SS head"),
+    "predict-rsa": ("rnamsm.heads.predict_rsa", "relative solvent accessibility from features.npz"),
+    "baselines": ("rnamsm.baselines", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
+    "report": ("rnamsm.report.cli", "write a sample's self-contained HTML QC report"),
+    "index": ("rnamsm.report.cli", "write the batch index of all samples' reports"),
+    "evaluate": ("rnamsm.evaluation.cli", "score predicted base pairs (F1, MCC, ...) or RSA (PCC, MAE)"),
+    "train-head": ("rnamsm.heads.train", "fine-tune an SS or RSA head on frozen RNA-MSM features"),
+    "convert-checkpoint": ("rnamsm.model.features", "convert RNA-MSM weights between official and HF layouts"),
+    "convert-heads": ("rnamsm.heads.convert", "convert the official SS/RSA head files to rnamsm heads"),
+    "make-demo-checkpoint": ("rnamsm.model.features", "write a tiny random RNA-MSM for demos and tests"),
+    "make-demo-heads": ("rnamsm.heads.demo", "write random (untrained) SS and RSA heads that fit given features"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every registered subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser; only ``command``'s module is imported, the others are listed by summary."""
     parser = argparse.ArgumentParser(
         prog="rnamsm",
         description="RNA sequences to predicted structure with RNA-MSM: homolog search, MSA, "
@@ -40,17 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rnamsm {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    if command in COMMANDS:
+        importlib.import_module(COMMANDS[command][0]).register(subparsers)
+    for name, (_, summary) in COMMANDS.items():
+        if name not in subparsers.choices:
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        build_parser().print_help()
         return 2
     try:
         return int(args.func(args) or 0)

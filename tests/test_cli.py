@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 from rnamsm import __version__
-from rnamsm.cli import COMMAND_MODULES, build_parser
+import argparse
+import importlib
+
+from rnamsm.cli import COMMANDS, build_parser
 
 
 def rnamsm(*args: str) -> subprocess.CompletedProcess:
@@ -23,11 +26,19 @@ def test_version() -> None:
 def test_help_lists_every_subcommand() -> None:
     result = rnamsm("--help")
     assert result.returncode == 0
-    subcommands = build_parser()._subparsers._group_actions[0].choices
-    assert "validate-input" in subcommands
-    assert len(subcommands) >= len(COMMAND_MODULES)
-    for name in subcommands:
+    for name in COMMANDS:
         assert name in result.stdout
+
+
+def test_command_table_matches_what_modules_register() -> None:
+    """Each module registers exactly the commands the table maps to it, with a working --help."""
+    for module_name in sorted({module for module, _ in COMMANDS.values()}):
+        subparsers = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module_name).register(subparsers)
+        assert set(subparsers.choices) == {name for name, (module, _) in COMMANDS.items() if module == module_name}
+    for name in COMMANDS:
+        parser = build_parser(name)
+        assert parser._subparsers._group_actions[0].choices[name].get_default("func"), name
 
 
 def test_no_subcommand_prints_help_and_fails() -> None:
