@@ -192,6 +192,8 @@ def test_index_reads_sheet_and_status_strictly(tmp_path: Path) -> None:
     sheet = tmp_path / "samples.tsv"
     sheet.write_text("family\tquery\nRF1\tq1\nRF1\tq2\n")
     assert read_sample_ids(sheet) == ["q1", "q2"]
+    sheet.write_text("fasta\tsample_id\tdescription\nq.fa\tq1\tfirst\n")
+    assert read_sample_ids(sheet) == ["q1"]
     sheet.write_text("sample\n../etc\n")
     with pytest.raises(RnamsmError, match=r"line 2: invalid sample id '../etc'"):
         read_sample_ids(sheet)

@@ -21,7 +21,7 @@ SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 #: Status words of the status TSV (e.g. ok, failed, skipped).
 STATUS_WORD = re.compile(r"[a-z][a-z0-9_-]*")
 #: Columns of the sample sheet tried, in order, for the sample id (else the first column).
-ID_COLUMNS: tuple[str, ...] = ("sample", "query", "id")
+ID_COLUMNS: tuple[str, ...] = ("sample_id", "sample", "query", "id")
 
 
 @dataclass(frozen=True)

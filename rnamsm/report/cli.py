@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     index.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="folder holding one folder per sample")
     index.add_argument("--samples", type=Path, required=True, metavar="SAMPLES.tsv",
-                       help="sample sheet (TSV with header; id column 'sample', 'query' or 'id', else the first)")
+                       help="sample sheet (TSV with header; ids from the column 'sample_id', 'sample', "
+                       "'query' or 'id', else the first)")
     index.add_argument("--out", type=Path, help="output HTML (default: RESULTS_DIR/index.html)")
     index.add_argument("--status", type=Path, metavar="STATUS.tsv",
                        help="optional 'sample<TAB>status<TAB>reason' rows for failed or skipped samples")
