@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 from rnamsm import __version__
-import argparse
-import importlib
-
 from rnamsm.cli import COMMANDS, build_parser
 
 
