@@ -17,7 +17,7 @@ test: venv system-deps test-system-deps
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): $(wildcard pyproject.toml)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet "torch==2.13.0"

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-#: What a user's checkout needs to run the workflow (copied with mtimes kept).
+#: What a checkout needs to run the workflow. pyproject.toml is left out on purpose: without it
+#: `make demo` uses the test session's venv as it is instead of reinstalling the package from the copy.
 WORKFLOW_FILES = (
-    "Snakefile", "Makefile", "pyproject.toml", "workflow", "config", "envs", "resources", "profiles", "rnamsm",
+    "Snakefile", "Makefile", "workflow", "config", "envs", "resources", "profiles", "rnamsm",
     "tests/install-debian-packages.sh",
 )
 VENV = Path(sys.executable).parent.parent
