@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickletools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -86,6 +87,53 @@ def _make_stub(qualified_name: str) -> type:
     return stub
 
 
+def _short(error: BaseException) -> str:
+    """The first sentence of an exception message, without terminal escapes, on one line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().replace("\n", " ") or type(error).__name__
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    return sentence if len(sentence) <= 160 else sentence[:157] + "..."
+
+
+def _pickle_globals(path: Path, max_pickles: int = 4) -> set[str]:
+    """Globals named by the pickles at the start of ``path``, found by disassembly (nothing is run).
+
+    Legacy ``torch.save`` files hold a few pickles in a row (magic, protocol, system info, object) before
+    raw storage bytes; disassembly stops at the first thing that is not a pickle.
+    """
+    found: set[str] = set()
+    with open(path, "rb") as handle:
+        for _ in range(max_pickles):
+            pushed: list[object] = []
+            memo: dict[int, object] = {}
+            try:
+                for opcode, arg, _ in pickletools.genops(handle):
+                    name = opcode.name
+                    if name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+                        pushed.append(arg)
+                    elif name in ("BINGET", "LONG_BINGET", "GET"):
+                        pushed.append(memo.get(int(arg)))
+                    elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                        memo[int(arg)] = pushed[-1] if pushed else None
+                    elif name == "MEMOIZE":
+                        memo[len(memo)] = pushed[-1] if pushed else None
+                    elif name == "GLOBAL":
+                        found.add(str(arg).replace(" ", "."))
+                    elif name == "STACK_GLOBAL" and len(pushed) >= 2:
+                        found.add(f"{pushed[-2]}.{pushed[-1]}")
+                    elif name not in ("FRAME", "PROTO"):
+                        pushed.append(None)
+            except Exception:  # noqa: BLE001 - past the pickles (storage bytes) or not a pickle at all
+                break
+    return found
+
+
+def _torch_allows(name: str) -> bool:
+    """True for globals ``torch.load(weights_only=True)`` accepts by default (tensor rebuilding etc.)."""
+    from torch import _weights_only_unpickler
+
+    return name in _weights_only_unpickler._get_allowed_globals()
+
+
 def read_official(path: Path, extra_globals: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load an official-layout checkpoint file as a dict without executing pickled code."""
     allowed = EXPECTED_CONFIG_GLOBALS | set(extra_globals)
@@ -94,7 +142,7 @@ def read_official(path: Path, extra_globals: tuple[str, ...] = ()) -> dict[str, 
         try:
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
         except Exception as error:  # noqa: BLE001 - any failure to parse is a corrupt file
-            raise RnamsmError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt: {error})") from None
+            raise RnamsmError(f"{path}: not a loadable checkpoint (truncated or corrupt: {_short(error)})") from None
         refused = sorted(set(unsafe) - allowed)
         if refused:
             raise RnamsmError(
@@ -102,15 +150,24 @@ def read_official(path: Path, extra_globals: tuple[str, ...] = ()) -> dict[str, 
                 "(only the official training-config classes are stubbed)"
             )
         names = sorted(unsafe)
-    else:
-        names = sorted(allowed)  # legacy format: weights_only still refuses anything not stubbed
+    else:  # legacy or raw pickle: list the globals ourselves; weights_only still refuses anything unlisted
+        refused = sorted(name for name in _pickle_globals(path) - allowed if not _torch_allows(name))
+        if refused:
+            raise RnamsmError(
+                f"{path}: refusing to load: the pickle references {', '.join(refused)}, which could run code "
+                "(only the official training-config classes are stubbed)"
+            )
+        names = sorted(allowed)
     stubs = [(_make_stub(name), name) for name in names]
     try:
         with torch.serialization.safe_globals(stubs):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many types for broken files
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RnamsmError(f"{path}: cannot load checkpoint safely ({message})") from None
+    except Exception as error:  # noqa: BLE001 - torch raises many types for broken or hostile files
+        refused = re.search(r"GLOBAL (\S+)", str(error))
+        if refused:
+            raise RnamsmError(f"{path}: refusing to load: the pickle references {refused.group(1)}, which could "
+                              "run code (only the official training-config classes are stubbed)") from None
+        raise RnamsmError(f"{path}: not a loadable checkpoint (truncated or corrupt: {_short(error)})") from None
     if not isinstance(checkpoint, dict):
         raise RnamsmError(f"{path}: expected a checkpoint dict, found {type(checkpoint).__name__}")
     return checkpoint
@@ -277,7 +334,9 @@ def _read_hf_weights(path: Path) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-            raise RnamsmError(f"{path}: not a readable safetensors file (truncated or corrupt: {error})") from None
+            raise RnamsmError(
+                f"{path}: not a readable safetensors file (truncated or corrupt: {_short(error)})"
+            ) from None
     state = read_official(path, extra_globals=())
     return {key: value for key, value in state.items() if isinstance(value, torch.Tensor)}
 
