@@ -265,3 +265,16 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
         local_ends += "-----" in match_columns(hit.a3m) and any(c.islower() for c in hit.a3m)
     assert {hit.strand for hit in hits} == {"+", "-"}
     assert local_ends > 0
+
+
+def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
+    """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA."""
+    query = first_record(DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
+    params = config.resolve(("test", {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}}))
+    result = run_search(query, [GENOME], tmp_path / "out", params)
+    methods = [r["method"] for r in result.stats["rounds"]]
+    assert methods[0] == "nhmmer" and set(methods[1:]) == {"nhmmer-profile"} and len(methods) >= 2
+    assert result.stats["hmm_only"] is True and result.stats["tool_versions"]["infernal_cli"] is None
+    assert result.stats["rounds"][1]["hits"] > result.stats["rounds"][0]["hits"]
+    rows = assert_official_format(tmp_path / "out" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72)
+    assert len(rows) == result.stats["depth"] > 10

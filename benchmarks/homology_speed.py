@@ -1,0 +1,194 @@
+"""Homology search speed: pyinfernal vs the cmsearch program, end-to-end step timings, database scaling.
+
+Run by hand from the repository root (needs the Infernal CLI: cmbuild, cmcalibrate, cmsearch):
+
+    .venv/bin/python benchmarks/homology_speed.py [--repeats 3] [--scales 1 4 16]
+
+Writes benchmarks/results/homology_speed.json. Timings are wall seconds on whatever else the machine
+is running at the time (on the shared 2-core development VM other jobs ran concurrently), so read
+ratios, not absolute values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pyinfernal.cm import CMFile  # noqa: E402
+
+from rnamsm.atomic import atomic_open  # noqa: E402
+from rnamsm.homology import config  # noqa: E402
+from rnamsm.homology.cm_search import cm_search  # noqa: E402
+from rnamsm.homology.database import SequenceDatabase  # noqa: E402
+from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
+from rnamsm.homology.pipeline import run_search  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "homology"
+RESULTS = ROOT / "benchmarks" / "results" / "homology_speed.json"
+
+
+def cli_cmsearch(cm: Path, fasta: Path, threads: int, tblout: Path) -> tuple[float, set[tuple]]:
+    """Wall time and included hits of the cmsearch program."""
+    start = time.perf_counter()
+    subprocess.run(
+        ["cmsearch", "--cpu", str(threads), "--tblout", str(tblout), "-o", os.devnull, str(cm), str(fasta)],
+        check=True,
+    )
+    seconds = time.perf_counter() - start
+    included = set()
+    for line in tblout.read_text().splitlines():
+        fields = line.split()
+        if not line.startswith("#") and fields[16] == "!":
+            included.add((fields[0], int(fields[7]), int(fields[8]), fields[9]))
+    return seconds, included
+
+
+def compare_with_cli(genome: Path, repeats: int, workdir: Path) -> dict:
+    """tRNA5.c.cm x mrum genome: ours (windowed block, preloaded) vs the CLI reading FASTA, 1 and 2 threads."""
+    with CMFile(str(DATA / "tRNA5.c.cm")) as handle:
+        cm = handle.read()
+    start = time.perf_counter()
+    database = SequenceDatabase(
+        [genome], split_above=1_000_000, window=100_000, overlap=1000, shuffle_seed=0, volume_nt=None
+    )
+    chunks = list(database.chunks())
+    load_seconds = time.perf_counter() - start
+    z_residues = 2 * database.summary.residues
+    rows = []
+    for threads in (1, 2):
+        cli_times, our_times = [], []
+        for _ in range(repeats):
+            seconds, cli_hits = cli_cmsearch(DATA / "tRNA5.c.cm", genome, threads, workdir / "cli.tbl")
+            cli_times.append(seconds)
+            start = time.perf_counter()
+            hits = cm_search(cm, chunks, z_residues=z_residues, E=10, incE=0.01, threads=threads, round_number=2)
+            our_times.append(time.perf_counter() - start)
+            ours = {(h.target, h.start, h.end, h.strand) for h in hits if h.included}
+        rows.append(
+            {
+                "threads": threads,
+                "cli_seconds_median": round(statistics.median(cli_times), 3),
+                "ours_seconds_median": round(statistics.median(our_times), 3),
+                "ratio_ours_over_cli": round(statistics.median(our_times) / statistics.median(cli_times), 3),
+                "cli_included": len(cli_hits),
+                "ours_included": len(ours),
+                "ours_reported": len(hits),
+                "included_identical": ours == cli_hits,
+            }
+        )
+    return {"cm": "tRNA5.c.cm (CLEN 72)", "database": "mrum-genome (2.94 Mb, 30 windows)",
+            "load_seconds": round(load_seconds, 3), "repeats": repeats, "runs": rows}
+
+
+def end_to_end(genome: Path, workdir: Path) -> dict:
+    """``rnamsm search`` (defaults) for the first tRNA of mrum-tRNAs10.fa against the genome."""
+    query = workdir / "trna1.fa"
+    query.write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
+    params = config.resolve()
+    start = time.perf_counter()
+    result = run_search(query, [genome], workdir / "e2e", params)
+    wall = time.perf_counter() - start
+    timings = result.stats["timings"]
+    calibrate = sum(v for k, v in timings.items() if k.endswith("cmcalibrate"))
+    return {
+        "query": "mrum-tRNA.1 (72 nt)",
+        "wall_seconds": round(wall, 3),
+        "timings": timings,
+        "cmcalibrate_seconds": round(calibrate, 3),
+        "cmcalibrate_share": round(calibrate / wall, 3),
+        "rounds": result.stats["rounds"],
+        "depth": result.stats["depth"],
+        "neff": result.stats["neff"],
+        "calibrate_L": params["calibrate_L"],
+    }
+
+
+def run_measured(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of a child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command} failed: {process.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss
+
+
+def scaling(genome_text: str, scales: list[int], workdir: Path) -> dict:
+    """One CM round at 1x, 4x, 16x the genome, with and without volumes.
+
+    The k-fold database holds k rotations of the genome as separate records (exact copies would be
+    removed as duplicates).
+    """
+    sequence = "".join(genome_text.splitlines()[1:])
+    query = workdir / "trna1.fa"
+    rows = []
+    for scale in scales:
+        db = workdir / f"genome_x{scale}.fa"
+        with open(db, "w") as handle:
+            for copy in range(scale):
+                shift = copy * len(sequence) // scale
+                handle.write(f">mrum_rotation{copy}\n{sequence[shift:]}{sequence[:shift]}\n")
+        for volume in (None, 3_000_000):
+            overrides = {"cm": {"max_rounds": 1}, "db": {"volume_nt": volume}}
+            seconds, rss = run_measured(
+                [sys.executable, "-m", "rnamsm", "search", str(query), "--db", str(db), "--out-dir",
+                 str(workdir / f"scale{scale}_{volume}"), "--threads", "2", "--config-json", json.dumps(overrides)]
+            )
+            stats = json.loads((workdir / f"scale{scale}_{volume}" / "msa_stats.json").read_text())
+            rows.append({
+                "scale": scale, "residues": len(sequence) * scale, "volume_nt": volume,
+                "wall_seconds": round(seconds, 2), "peak_rss_mib": round(rss / 1024, 1),
+                "cmsearch_seconds": stats["timings"].get("round2.cmsearch"),
+                "nhmmer_seconds": stats["timings"]["round1.nhmmer"],
+                "cmcalibrate_seconds": stats["timings"].get("round2.cmcalibrate"),
+                "depth": stats["depth"],
+            })
+        db.unlink()
+    return {"query": "mrum-tRNA.1 (72 nt), one CM round", "runs": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
+    args = parser.parse_args()
+    for program in ("cmbuild", "cmcalibrate", "cmsearch"):
+        if shutil.which(program) is None:
+            sys.exit(f"{program} not on PATH")
+    with tempfile.TemporaryDirectory(prefix="homology-bench-") as tmp:
+        workdir = Path(tmp)
+        genome_text = gzip.decompress((DATA / "mrum-genome.fa.gz").read_bytes()).decode()
+        genome = workdir / "mrum-genome.fa"
+        genome.write_text(genome_text)
+        results = {
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "infernal_cli": infernal_version(),
+                        "note": "shared VM; other CPU-heavy jobs ran concurrently, timings are noisy"},
+            "cmsearch_vs_cli": compare_with_cli(genome, args.repeats, workdir),
+            "end_to_end": end_to_end(genome, workdir),
+        }
+        (workdir / "trna1.fa").write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
+        results["database_scaling"] = scaling(genome_text, args.scales, workdir)
+    with atomic_open(RESULTS) as handle:
+        json.dump(results, handle, sort_keys=True, indent=2)
+        handle.write("\n")
+    print(json.dumps(results, sort_keys=True, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
