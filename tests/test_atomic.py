@@ -1,0 +1,34 @@
+"""Atomic outputs: complete new file or the old one, never a partial file; usual permissions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rnamsm.atomic import atomic_open, atomic_path
+
+
+def test_success_replaces_target_with_umask_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.tsv"
+    old_mask = os.umask(0o022)
+    try:
+        with atomic_open(target) as handle:
+            handle.write("a\tb\n")
+    finally:
+        os.umask(old_mask)
+    assert target.read_text() == "a\tb\n"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["out.tsv"]
+
+
+def test_failure_keeps_old_content_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.npz"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.suffix == ".npz" and tmp.parent == tmp_path
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-way")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.npz"]
