@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from rnamsm.atomic import atomic_path
 from rnamsm.errors import RnamsmError
@@ -69,7 +69,15 @@ def save_head(path: str | os.PathLike[str], head: Head) -> None:
     metadata = {"untrained": "false", "source": "", **head.metadata}
     metadata.update(format=HEAD_FORMAT, format_version=HEAD_FORMAT_VERSION, kind=head.kind)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=dict(sorted(metadata.items())))
+        tmp.write_bytes(_canonical_safetensors(save(tensors, metadata=metadata)))
+
+
+def _canonical_safetensors(blob: bytes) -> bytes:
+    """Rewrite the JSON header with sorted keys (safetensors orders metadata arbitrarily) -> stable bytes."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8 : 8 + length]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + blob[8 + length :]
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -52,19 +52,18 @@ def remove_multiplets(pairs: list[Pair], prob: np.ndarray) -> list[Pair]:
     """
     current = list(pairs)
     while True:
-        counts: dict[int, int] = {}
-        for i, j in current:
-            counts[i] = counts.get(i, 0) + 1
-            counts[j] = counts.get(j, 0) + 1
-        shared = sorted(base for base, count in counts.items() if count > 1)
-        if not shared:
-            return current
-        marked: set[Pair] = set()
-        for base in shared:
-            group = [pair for pair in current if base in pair]
-            scores = [prob[i - 1, j - 1] for i, j in group]
+        members: dict[int, list[int]] = {}
+        for index, (i, j) in enumerate(current):
+            members.setdefault(i, []).append(index)
+            members.setdefault(j, []).append(index)
+        marked: set[int] = set()
+        for base in sorted(base for base, group in members.items() if len(group) > 1):
+            group = members[base]
+            scores = [prob[current[k][0] - 1, current[k][1] - 1] for k in group]
             marked.add(group[scores.index(min(scores))])
-        current = [pair for pair in current if pair not in marked]
+        if not marked:
+            return current
+        current = [pair for index, pair in enumerate(current) if index not in marked]
 
 
 def call_pairs(prob: np.ndarray, sequence: str, options: PairCallOptions) -> list[Pair]:
