@@ -31,10 +31,31 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/input.smk"
+include: "workflow/rules/homology.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/heads.smk"
+include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
+    sample_report,
+    batch_index,
+    demo_checkpoint,
+    demo_heads,
 
 
 rule all:
     input:
         all_outputs(),
-    localrule: True
     default_target: True
+
+
+onerror:
+    # With --keep-going the other samples finish; the index then lists the failed ones and why.
+    write_batch_status("results/batch_status.tsv")
+    shell(
+        "python -m rnamsm index results --samples {config[samples]:q} --status results/batch_status.tsv"
+        " --out results/index.html --config-json {cfg:q} > logs/batch_index/batch_index.log 2>&1 || true",
+        cfg=cfg_json("report"),
+    )

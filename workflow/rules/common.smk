@@ -2,6 +2,7 @@
 
 import json
 import shlex
+from pathlib import Path
 
 import pandas as pd
 
@@ -53,6 +54,125 @@ def query_source_args(wildcards):
     return shlex.quote(fasta) + (f" --id {shlex.quote(record)}" if record else "")
 
 
+#: Where the workflow writes the random weights of a demo run (`model.checkpoint: demo`, `heads.*: demo`).
+DEMO_CHECKPOINT = "results/.weights/demo-checkpoint"
+DEMO_HEADS = "results/.weights/demo-heads"
+#: Size of the demo checkpoint's features (2 layers x 4 heads, hidden 64) and of the released RNA-MSM.
+DEMO_FEATURE_SIZE = {"num_maps": 8, "embed_dim": 64}
+RNAMSM_FEATURE_SIZE = {"num_maps": 120, "embed_dim": 768}
+
+
+def sample_databases(wildcards):
+    """The sample's own search databases, else the config's."""
+    own = sample_value(wildcards.sample, "database")
+    databases = [path.strip() for path in own.split(";") if path.strip()] if own else config["databases"]
+    if not databases:
+        raise WorkflowError(
+            f"sample {wildcards.sample!r}: no search database (set `databases` in the config or the "
+            "sample's `database` column)"
+        )
+    return databases
+
+
+def scaled_mb(floor, estimate, cap, attempt):
+    """Memory request (MB): the size estimate between a floor and a cap, doubled on each retry."""
+    return int(min(max(floor, estimate), cap) * attempt)
+
+
+def scaled_minutes(floor, estimate, cap, attempt):
+    """Run-time request (minutes): the estimate between a floor and a cap, longer on each retry."""
+    return int(min(max(floor, estimate), cap) * attempt)
+
+
+def checkpoint_input(wildcards):
+    """The checkpoint as a file input (demo or local path); a hub id is no file."""
+    weights = config["model"]["checkpoint"]
+    if weights == "demo":
+        return DEMO_CHECKPOINT
+    return weights if Path(weights).exists() else []
+
+
+def checkpoint_argument(wildcards):
+    """What `rnamsm features --checkpoint` gets: the demo folder, a local path, or a hub id."""
+    weights = config["model"]["checkpoint"]
+    return DEMO_CHECKPOINT if weights == "demo" else weights
+
+
+def demo_head_dimensions(wildcards):
+    """Sizes of demo heads that fit the configured checkpoint's features."""
+    size = DEMO_FEATURE_SIZE if config["model"]["checkpoint"] == "demo" else RNAMSM_FEATURE_SIZE
+    return f"--num-maps {size['num_maps']} --embed-dim {size['embed_dim']}"
+
+
+def ss_head_input(wildcards):
+    """The SS head file: the demo head or the configured path."""
+    head = config["heads"]["ss_head"]
+    return f"{DEMO_HEADS}/ss.safetensors" if head == "demo" else head
+
+
+def rsa_head_inputs(wildcards):
+    """The RSA head files (one to three): the demo heads or the configured paths."""
+    heads = config["heads"]["rsa_heads"]
+    if heads == "demo":
+        return [f"{DEMO_HEADS}/rsa_{index}.safetensors" for index in range(3)]
+    return heads
+
+
+def rsa_stats_inputs(wildcards):
+    """Statistics pickles of the official RSA heads (none for rnamsm head files)."""
+    return config["heads"]["rsa_stats"]
+
+
+def sample_outputs(wildcards):
+    """Every data output of a sample: what its report reads."""
+    sample = wildcards.sample
+    return [
+        f"results/{sample}/query.fa",
+        f"results/{sample}/msa/msa_stats.json",
+        f"results/{sample}/features/features.npz",
+        f"results/{sample}/structure/ss.json",
+        f"results/{sample}/rsa/{sample}.rsa.tsv",
+        f"results/{sample}/baselines/baselines.json",
+    ]
+
+
+#: Each stage: (its rule name, the output that shows it finished), in workflow order, for the batch status.
+STAGE_OUTPUTS = (
+    ("validate_input", "results/{sample}/query.fa"),
+    ("homology_search", "results/{sample}/msa/msa_stats.json"),
+    ("run_model", "results/{sample}/features/features.npz"),
+    ("predict_ss", "results/{sample}/structure/ss.json"),
+    ("predict_rsa", "results/{sample}/rsa/{sample}.rsa.tsv"),
+    ("baselines", "results/{sample}/baselines/baselines.json"),
+    ("sample_report", "results/{sample}/report.html"),
+)
+
+
+def last_log_line(path):
+    """The last non-empty line of a log (the one-line error of a failed stage), or ''."""
+    try:
+        lines = [line.strip() for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def write_batch_status(path):
+    """Write `sample, status, reason` for every sample: ok, or the first stage that has no output."""
+    rows = ["sample\tstatus\treason"]
+    for sample in SAMPLES.index:
+        status, reason = "ok", ""
+        for stage_rule, output in STAGE_OUTPUTS:
+            if not Path(output.format(sample=sample)).exists():
+                log = f"logs/{stage_rule}/{sample}.log"
+                message = last_log_line(log) if Path(log).exists() else "not run (an earlier job failed)"
+                status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
+                break
+        rows.append(f"{sample}\t{status}\t{reason}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(rows) + "\n")
+
+
 def all_outputs():
-    """Every final output of every sample in the sheet."""
-    return expand("results/{sample}/query.fa", sample=SAMPLES.index)
+    """Every final output: each sample's report and the batch index."""
+    return expand("results/{sample}/report.html", sample=SAMPLES.index) + ["results/index.html"]

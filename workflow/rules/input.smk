@@ -11,7 +11,7 @@ rule validate_input:
     log:
         "logs/validate_input/{sample}.log",
     conda:
-        "../../envs/rnamsm.yaml"
+        "../../envs/homology.yaml"
     threads: 1
     resources:
         mem_mb=500,

@@ -1,0 +1,26 @@
+rule homology_search:
+    input:
+        query="results/{sample}/query.fa",
+        databases=sample_databases,
+    output:
+        a3m="results/{sample}/msa/{sample}.a3m",
+        sto="results/{sample}/msa/{sample}.sto",
+        a2m_msa2="results/{sample}/msa/{sample}.a2m_msa2",
+        stats="results/{sample}/msa/msa_stats.json",
+    params:
+        cfg=cfg_json("search"),
+        stage=STAGE_VERSIONS["homology_search"],
+    log:
+        "logs/homology_search/{sample}.log",
+    benchmark:
+        "results/benchmarks/homology_search/{sample}.tsv"
+    conda:
+        "../../envs/homology.yaml"
+    threads: 4
+    resources:
+        mem_mb=lambda wildcards, input, attempt: scaled_mb(2000, 4 * input.size_mb, 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled_minutes(30, input.size_mb, 24 * 60, attempt),
+    shell:
+        "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir results/{wildcards.sample}/msa"
+        " --work-dir results/{wildcards.sample}/msa/work --threads {threads} --config-json {params.cfg:q}"
+        " > {log:q} 2>&1"

@@ -1,0 +1,48 @@
+rule demo_checkpoint:
+    output:
+        directory("results/.weights/demo-checkpoint"),
+    params:
+        seed=0,
+    log:
+        "logs/demo_checkpoint/demo_checkpoint.log",
+    conda:
+        "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python -m rnamsm make-demo-checkpoint {output:q} --seed {params.seed} > {log:q} 2>&1"
+
+
+rule run_model:
+    input:
+        msa="results/{sample}/msa/{sample}.a2m_msa2",
+        checkpoint=checkpoint_input,
+    output:
+        "results/{sample}/features/features.npz",
+    params:
+        checkpoint=checkpoint_argument,
+        device=config["model"]["device"],
+        precision=config["model"]["precision"],
+        max_seqs=config["model"]["max_seqs"],
+        depth_method=config["model"]["depth_method"],
+        window_overlap=config["model"]["window_overlap"],
+        hf_eps_parity="--hf-eps-parity" if config["model"]["hf_eps_parity"] else "",
+        stage=STAGE_VERSIONS["run_model"],
+    log:
+        "logs/run_model/{sample}.log",
+    benchmark:
+        "results/benchmarks/run_model/{sample}.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, input, attempt: scaled_mb(3000, 50 * input.size_mb, 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled_minutes(20, 10 * input.size_mb, 12 * 60, attempt),
+    shell:
+        "python -m rnamsm features {input.msa:q} --checkpoint {params.checkpoint:q} --out {output:q}"
+        " --device {params.device} --precision {params.precision} --max-seqs {params.max_seqs}"
+        " --depth-method {params.depth_method} --window-overlap {params.window_overlap} {params.hf_eps_parity}"
+        " > {log:q} 2>&1"
