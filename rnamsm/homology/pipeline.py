@@ -52,6 +52,7 @@ class Round:
     neff_approx: bool
     seconds: float
     structure: str
+    structure_source: str = ""
 
 
 @dataclass
@@ -197,9 +198,10 @@ def run_search(
         )
     ]
     rounds[0].seconds = time.perf_counter() - start
-    structure, structure_source = timer.run(
-        "predict_ss", lambda: _first_structure(params["ss_first"], query, rounds[0].rows, warnings)
+    first_structure, first_source = timer.run(
+        "predict_ss", _first_structure, params["ss_first"], query, rounds[0].rows, warnings
     )
+    structure, structure_source = first_structure, first_source
     with tempfile.TemporaryDirectory(prefix="rnamsm-search-") as scratch:
         work = Path(work_dir) if work_dir is not None else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
@@ -226,13 +228,14 @@ def run_search(
             rounds.append(
                 timer.run(f"round{number}.filter", _filter_round, query, number, method, hits, params, 0.0, structure)
             )
+            rounds[-1].structure_source = structure_source
             rounds[-1].seconds = time.perf_counter() - start
     final = max(rounds, key=lambda r: (r.neff, r.number))
     if not final.rows:
         warnings.append(f"query {query.id!r}: no homologs found; the MSA holds the query only")
     names, rows = _names_and_rows(query, final.rows)
     out_dir = Path(out_dir)
-    final_structure = final.structure or structure
+    final_structure = final.structure or first_structure
     paths = timer.run(
         "write_msa", lambda: write_msa_files(out_dir / query.id, names, rows, final_structure, query.id)
     )
@@ -247,7 +250,7 @@ def run_search(
         z_residues=z_residues,
         z_mb=z_mb,
         structure=final_structure,
-        structure_source=structure_source if final.number > 1 else "none",
+        structure_source=final.structure_source or first_source,
         hmm_only=hmm_only,
         infernal_version=infernal_cli.infernal_version() if cm_rounds and not hmm_only else None,
         params=params,
