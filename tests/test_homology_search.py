@@ -278,3 +278,24 @@ def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     assert result.stats["rounds"][1]["hits"] > result.stats["rounds"][0]["hits"]
     rows = assert_official_format(tmp_path / "out" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72)
     assert len(rows) == result.stats["depth"] > 10
+
+
+def test_outputs_are_deterministic(tmp_path: Path) -> None:
+    """Two runs give byte-identical MSA files and identical stats apart from the run timings."""
+    require_program("cmbuild", "cmcalibrate")
+    query = write_query(tmp_path / "q.fa", "short", "GCGGAUUUAGCUCAGUUGGGAGAGC")
+    stats = []
+    for run in ("a", "b"):
+        result = rnamsm(
+            "search", str(query), "--db", str(DATA / "metag-example.fa"), str(DATA / "mrum-tRNAs10.fa"),
+            "--out-dir", str(tmp_path / run), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
+        )
+        assert result.returncode == 0, result.stderr
+        document = json.loads((tmp_path / run / "msa_stats.json").read_text())
+        del document["timings"]
+        for round_ in document["rounds"]:
+            del round_["seconds"]
+        stats.append(document)
+    assert stats[0] == stats[1] and stats[0]["depth"] > 1
+    for suffix in ("a3m", "sto", "a2m_msa2"):
+        assert (tmp_path / "a" / f"short.{suffix}").read_bytes() == (tmp_path / "b" / f"short.{suffix}").read_bytes()
