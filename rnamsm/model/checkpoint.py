@@ -371,8 +371,10 @@ def build_model(config: RnaMsmConfig, state: dict[str, torch.Tensor], path: Path
     bad = [key for key, value in state.items() if not value.is_floating_point() or not torch.isfinite(value).all()]
     if bad:
         raise RnamsmError(f"{path}: {bad[0]} is not a finite floating-point tensor")
-    model = RnaMsm(config)
-    model.load_state_dict({key: value.float() for key, value in state.items()}, strict=True)
+    with torch.device("meta"):  # no random init and no second copy of the weights: load by assignment
+        model = RnaMsm(config)
+    model.load_state_dict({key: value.float() for key, value in state.items()}, strict=True, assign=True)
+    model.lm_head.weight = model.embed_tokens.weight  # keep the tie as one parameter
     return model.eval()
 
 
