@@ -1,0 +1,120 @@
+"""Config-edited reruns: an edit reruns exactly the rules that read the edited value, and what follows."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+from tests.workflow_support import run_command
+
+DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report",
+                        "batch_index"}
+#: One edit of config/config.yaml per stage: (section, key, new value) -> the rules that must rerun.
+RERUN_MATRIX = {
+    "nothing": (None, set()),
+    "search": (("search", "calibrate_L", 0.02), DOWNSTREAM_OF_SEARCH),
+    "model": (("model", "max_seqs", 256), {"run_model", "predict_ss", "predict_rsa", "sample_report", "batch_index"}),
+    "heads": (("heads", "threshold", 0.6), {"predict_ss", "sample_report", "batch_index"}),
+    "report": (("report", "title", "Another title"), {"sample_report", "batch_index"}),
+}
+
+
+def rules_to_rerun(workdir: Path) -> set[str]:
+    """Rules whose outputs `snakemake --summary` plans to update."""
+    result = run_command("snakemake --summary", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    rows = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5]
+    assert rows and rows[0] == ["output_file", "date", "rule", "log-file(s)", "status", "plan"]
+    return {row[2] for row in rows[1:] if row[5] == "update pending"}
+
+
+@pytest.mark.parametrize("edited", sorted(RERUN_MATRIX))
+def test_config_edit_reruns_exactly_its_stage_and_downstream(demo_run: Path, tmp_path: Path, edited: str) -> None:
+    edit, expected = RERUN_MATRIX[edited]
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    if edit:
+        section, key, value = edit
+        config_path = workdir / "config" / "config.yaml"
+        config = yaml.safe_load(config_path.read_text())
+        config.setdefault(section, {})[key] = value
+        config_path.write_text(yaml.safe_dump(config))
+    assert rules_to_rerun(workdir) == expected
+
+
+def schema_leaves(schema: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], dict]:
+    leaves = {}
+    for name, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object" and "properties" in sub:
+            leaves.update(schema_leaves(sub, (*prefix, name)))
+        else:
+            leaves[(*prefix, name)] = sub
+    return leaves
+
+
+def distinctive_value(path: tuple[str, ...], sub: dict, serial: int, workdir: Path):
+    """A valid value for a config leaf that no other leaf takes and no default equals."""
+    kind = sub.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    if path == ("samples",):
+        copy = workdir / "config" / "samples-copy.tsv"
+        copy.write_text((workdir / "config" / "samples.tsv").read_text())
+        return "config/samples-copy.tsv"
+    if path == ("databases",):
+        return ["resources/demo/queries/Cobalamin.fa"]
+    if path in {("heads", "ss_head")}:
+        return "resources/demo/queries/2DRB_1.fasta"
+    if path in {("heads", "rsa_heads"), ("heads", "rsa_stats")}:
+        return ["resources/demo/queries/mrum-tRNAs10.fa"]
+    if "enum" in sub:
+        others = [value for value in sub["enum"] if value != sub["default"]]
+        return others[-1] if others else sub["default"]
+    if "boolean" in kinds:
+        return not sub["default"]
+    if "integer" in kinds:
+        return min(sub.get("maximum", 10**6), 900 + serial)
+    if "number" in kinds:
+        return round(min(sub.get("maximum", 10**6), 1.0) * (0.5 + serial / 1000), 6)
+    if "string" in kinds:
+        if "pattern" in sub:
+            return "cuda:7"
+        return f"value{serial}"
+    raise AssertionError(f"no distinctive value for {path}")
+
+
+def test_every_config_leaf_reaches_a_rule(demo_run: Path) -> None:
+    """With every leaf set to a distinctive value, each value shows up in the planned jobs' commands."""
+    schema = yaml.safe_load((REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    config: dict = {}
+    expected = {}
+    for serial, (path, sub) in enumerate(sorted(schema_leaves(schema).items()), start=1):
+        value = distinctive_value(path, sub, serial, demo_run)
+        node = config
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        expected[path] = value
+    config_file = demo_run / "config" / "every-leaf.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    result = run_command(f"snakemake -n -p --forceall --configfile {config_file.relative_to(demo_run)}", demo_run)
+    assert result.returncode == 0, result.stdout[-3000:]
+    commands = result.stdout
+    missing = []
+    for path, value in expected.items():
+        if isinstance(value, bool):
+            flag = "--" + path[-1].replace("_", "-")
+            found = flag in commands or re.search(rf'"{path[-1]}": {json.dumps(value)}', commands)
+        elif isinstance(value, list):
+            found = all(item in commands for item in value)
+        elif len(path) > 1 and path[0] in {"search", "report"}:
+            found = f'"{path[-1]}": {json.dumps(value)}' in commands
+        else:
+            found = str(value) in commands
+        if not found:
+            missing.append(".".join(path))
+    assert not missing, f"config keys that reach no rule: {missing}"
