@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 
 import numpy as np
@@ -127,7 +128,7 @@ def test_reduce_depth_2drb1_without_hhfilter(monkeypatch):
     monkeypatch.setenv("PATH", "")  # no hhfilter: the deterministic fallback
     msa = read_msa(DATA / "2DRB_1.a2m_msa2")
     reduced = reduce_depth(msa)
-    assert reduced.method == "identity-filter" and reduced.input_depth == 1176
+    assert reduced.method == "identity-filter" and reduced.input_depth == 1176 and 0 < reduced.survivors < 512
     assert reduced.msa.depth == 512 and reduced.msa.query == QUERY_2DRB
     again = reduce_depth(msa)
     assert again.msa.rows == reduced.msa.rows
@@ -136,6 +137,16 @@ def test_reduce_depth_2drb1_without_hhfilter(monkeypatch):
         reduce_depth(msa, method="hhfilter")
     with pytest.raises(RnamsmError, match="between 1 and 1024"):
         reduce_depth(msa, max_seqs=2000)
+
+
+@pytest.mark.skipif(shutil.which("hhfilter") is None, reason="hhfilter (Debian package hhsuite) not on PATH")
+def test_reduce_depth_with_the_real_hhfilter():
+    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    reduced = reduce_depth(msa)
+    assert reduced.method == "hhfilter" and reduced.msa.query == QUERY_2DRB
+    assert reduced.msa.depth == reduced.survivors == 60  # hh-suite 3.3.0: -id 90 leaves 60 of 1,176 rows
+    positions = [msa.rows.index(row) for row in reduced.msa.rows]
+    assert positions == sorted(positions)
 
 
 def test_reduce_depth_calls_hhfilter_with_the_official_arguments(tmp_path, monkeypatch):

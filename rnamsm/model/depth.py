@@ -41,6 +41,8 @@ class Reduction:
     msa: Msa
     method: str
     input_depth: int
+    #: Rows that passed the filter itself (the identity filter tops up to ``max_seqs`` with removed rows).
+    survivors: int
 
 
 def reduce_depth(msa: Msa, max_seqs: int = DEFAULT_MAX_SEQS, method: str = "auto") -> Reduction:
@@ -50,13 +52,15 @@ def reduce_depth(msa: Msa, max_seqs: int = DEFAULT_MAX_SEQS, method: str = "auto
     if method not in METHODS:
         raise RnamsmError(f"unknown depth-reduction method {method!r}; choose one of {', '.join(METHODS)}")
     if msa.depth <= max_seqs:
-        return Reduction(msa, "none", msa.depth)
+        return Reduction(msa, "none", msa.depth, msa.depth)
     hhfilter = shutil.which("hhfilter")
     if method == "hhfilter" and hhfilter is None:
         raise RnamsmError("depth reduction 'hhfilter' requested but hhfilter (HH-suite) is not on PATH")
     if method != "identity" and hhfilter is not None:
-        return Reduction(msa.select(hhfilter_indices(msa, max_seqs, hhfilter)), "hhfilter", msa.depth)
-    return Reduction(msa.select(identity_filter_indices(msa, max_seqs)), "identity-filter", msa.depth)
+        kept = hhfilter_indices(msa, max_seqs, hhfilter)
+        return Reduction(msa.select(kept), "hhfilter", msa.depth, len(kept))
+    kept, top_up = identity_filter(msa, max_seqs)
+    return Reduction(msa.select(sorted(kept + top_up)), "identity-filter", msa.depth, len(kept))
 
 
 def hhfilter_indices(msa: Msa, max_seqs: int, binary: str = "hhfilter") -> list[int]:
@@ -78,9 +82,9 @@ def hhfilter_indices(msa: Msa, max_seqs: int, binary: str = "hhfilter") -> list[
     return indices[:max_seqs]
 
 
-def identity_filter_indices(msa: Msa, max_seqs: int, threshold: float = IDENTITY_THRESHOLD,
-                            block: int = 256) -> list[int]:
-    """Greedy in-order identity filter (deterministic hhfilter stand-in), topped up to ``max_seqs``."""
+def identity_filter(msa: Msa, max_seqs: int, threshold: float = IDENTITY_THRESHOLD,
+                    block: int = 256) -> tuple[list[int], list[int]]:
+    """Greedy in-order identity filter (deterministic hhfilter stand-in): ``(kept rows, top-up rows)``."""
     codes = np.frombuffer("".join(msa.rows).encode("ascii"), dtype=np.uint8).reshape(msa.depth, msa.length)
     # One-hot over the residues (R, L*5) and a residue mask (R, L): identities become matrix products.
     onehot = (codes[:, :, None] == _RESIDUES).reshape(msa.depth, -1).astype(np.float32)
@@ -103,7 +107,13 @@ def identity_filter_indices(msa: Msa, max_seqs: int, threshold: float = IDENTITY
                 kept_in_block.append(offset)
                 kept.append(int(row))
                 if len(kept) == max_seqs:
-                    return kept
+                    return kept, []
     chosen = set(kept)
-    top_up = [index for index in range(msa.depth) if index not in chosen][: max_seqs - len(kept)]
+    return kept, [index for index in range(msa.depth) if index not in chosen][: max_seqs - len(kept)]
+
+
+def identity_filter_indices(msa: Msa, max_seqs: int, threshold: float = IDENTITY_THRESHOLD,
+                            block: int = 256) -> list[int]:
+    """Rows chosen by :func:`identity_filter` (kept and topped up), in their original order."""
+    kept, top_up = identity_filter(msa, max_seqs, threshold, block)
     return sorted(kept + top_up)

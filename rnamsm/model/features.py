@@ -31,9 +31,11 @@ def run_features(args: argparse.Namespace) -> int:
     msa = read_msa(args.msa)
     reduction = reduce_depth(msa, args.max_seqs, args.depth_method)
     if reduction.method != "none":
+        detail = (f"{reduction.survivors} passed the 90% identity filter, topped up in file order; hhfilter is "
+                  "not on PATH, so features differ from the official ones" if reduction.method == "identity-filter"
+                  else "official hhfilter -id 90 -diff N call")
         _log(f"{args.msa}: {reduction.input_depth} rows > max_seqs {args.max_seqs}: kept {reduction.msa.depth} "
-             f"with {reduction.method}" + (" (hhfilter not on PATH: features differ from the official ones)"
-                                           if reduction.method == "identity-filter" else ""))
+             f"with {reduction.method} ({detail})")
     model = load_checkpoint(args.checkpoint, device=str(device), dtype=PRECISIONS[args.precision],
                             hf_eps_parity=args.hf_eps_parity)
     info = model.checkpoint
@@ -53,6 +55,7 @@ def run_features(args: argparse.Namespace) -> int:
         "msa_input_depth": reduction.input_depth,
         "msa_sha256": file_sha256(args.msa),
         "depth_reduction": reduction.method,
+        "depth_filter_survivors": reduction.survivors,
         "device": str(device),
         "precision": args.precision,
         "num_layers": model.config.num_layers,
