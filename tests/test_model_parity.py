@@ -6,6 +6,8 @@ written from ``fixture.npz['vocab']``) is compared only where ``attention_mask``
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -82,13 +84,17 @@ def test_chunked_path_matches(model, fixture):
     """The official chunking threshold (tiny here) changes only the summation order."""
     tokens = torch.from_numpy(fixture["pad_official_input_ids"])
     full = model(tokens, repr_layers=(2,), need_head_weights=True)
+    config = model.config
+    model.config = dataclasses.replace(config, max_tokens_per_msa=20)  # embedding: one row per chunk
     for layer in model.layers:
         layer.max_tokens_per_msa = 20  # rows of one column / columns of one row per chunk
     try:
-        chunked = model(tokens, repr_layers=(2,), need_head_weights=True)
+        chunked = model(tokens, repr_layers=(0, 2), need_head_weights=True)
     finally:
+        model.config = config
         for layer in model.layers:
-            layer.max_tokens_per_msa = model.config.max_tokens_per_msa
+            layer.max_tokens_per_msa = config.max_tokens_per_msa
+    assert torch.equal(chunked["representations"][0], model(tokens, repr_layers=(0,))["representations"][0])
     real = torch.from_numpy(fixture["pad_attention_mask"])[..., None].expand(2, 4, 21, 64)
     assert float((full["representations"][2] - chunked["representations"][2]).abs()[real].max()) < 1e-6
     assert float((full["row_attentions"] - chunked["row_attentions"]).abs().max()) < 1e-6

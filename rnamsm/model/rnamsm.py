@@ -83,14 +83,19 @@ class RnaMsm(nn.Module):
         return self.embed_tokens.weight.dtype
 
     def embed(self, tokens: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """``representations[0]``: ``(B, R, C, D)`` from tokens ``(B, R, C)``."""
-        _, rows, _ = tokens.shape
+        """``representations[0]``: ``(B, R, C, D)`` from tokens ``(B, R, C)``, built in row chunks."""
+        batch, rows, cols = tokens.shape
         real = ~padding_mask
         positions = torch.cumsum(real, dim=-1) * real + PAD_IDX
-        x = self.embed_tokens(tokens) + self.embed_positions(positions)
-        x = x + self.msa_position_embedding[:, :rows]
-        x = self.emb_layer_norm_before(x)
-        return x.mul_(real.unsqueeze(-1))
+        x = torch.empty(batch, rows, cols, self.config.embed_dim, dtype=self.dtype, device=tokens.device)
+        budget = self.config.max_tokens_per_msa
+        step = rows if rows * cols <= budget else max(1, budget // cols)
+        for start in range(0, rows, step):
+            stop = min(start + step, rows)
+            chunk = self.embed_tokens(tokens[:, start:stop]) + self.embed_positions(positions[:, start:stop])
+            chunk += self.msa_position_embedding[:, start:stop]
+            x[:, start:stop] = self.emb_layer_norm_before(chunk).mul_(real[:, start:stop, :, None])
+        return x
 
     @torch.no_grad()
     def forward(
