@@ -49,7 +49,7 @@ def query_source_args(wildcards):
     sample = wildcards.sample
     fasta = sample_value(sample, "fasta")
     if fasta is None:
-        return f"--sequence {shlex.quote(sample_value(sample, 'sequence'))}"
+        return f"--sequence {shlex.quote(sample_value(sample, 'sequence'))} --id {shlex.quote(sample)}"
     record = sample_value(sample, "record")
     return shlex.quote(fasta) + (f" --id {shlex.quote(record)}" if record else "")
 

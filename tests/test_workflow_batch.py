@@ -1,0 +1,83 @@
+"""Per-family batches: many samples in one run; added samples run alone; a large sheet builds its DAG."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyhmmer.easel
+import yaml
+
+from tests.conftest import TEST_DATA
+from tests.workflow_support import copy_workflow, run_command
+
+#: A cheap search for batch tests: one nhmmer round against the ten M. ruminantium tRNAs.
+BATCH_CONFIG = {
+    "databases": ["resources/demo/queries/mrum-tRNAs10.fa"],
+    "search": {"cm": {"max_rounds": 0}},
+}
+
+
+def real_queries() -> list[tuple[str, str]]:
+    """Real RNAs from Rfam seed alignments (Vault RNA, tRNA, HAV pseudoknot): (sample_id, sequence)."""
+    queries = []
+    for name in ("tRNA5", "PK-HAV", "Vault"):
+        with pyhmmer.easel.SequenceFile(str(TEST_DATA / "heads" / f"{name}.sto"), format="stockholm") as records:
+            for number, record in enumerate(records, start=1):
+                queries.append((f"{name}-{number}", record.sequence))
+    return queries
+
+
+def write_sheet(workdir: Path, queries: list[tuple[str, str]]) -> None:
+    lines = ["sample_id\tsequence"] + [f"{sample_id}\t{sequence}" for sample_id, sequence in queries]
+    (workdir / "config" / "samples.tsv").write_text("\n".join(lines) + "\n")
+
+
+def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
+    """(rule, output) pairs that `snakemake --summary` plans to (re)build."""
+    result = run_command("snakemake --summary", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    rows = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5]
+    return {(row[2], row[0]) for row in rows[1:] if row[5] == "update pending"}
+
+
+def test_batch_of_20_then_5_more(tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path / "batch")
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config.update(BATCH_CONFIG)
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    queries = real_queries()
+    first, added = queries[:20], queries[20:25]
+    write_sheet(workdir, first)
+
+    result = run_command("snakemake --cores 2 --keep-going", workdir, timeout=1500)
+    assert result.returncode == 0, result.stdout[-5000:]
+    index = (workdir / "results" / "index.html").read_text()
+    for sample_id, _ in first:
+        assert (workdir / "results" / sample_id / "report.html").is_file()
+        assert f"{sample_id}/report.html" in index
+    assert planned_jobs(workdir) == set()
+
+    write_sheet(workdir, first + added)
+    planned = planned_jobs(workdir)
+    added_ids = {sample_id for sample_id, _ in added}
+    planned_samples = {output.split("/")[1] for _, output in planned if output != "results/index.html"}
+    assert planned_samples == added_ids
+    assert ("batch_index", "results/index.html") in planned
+    assert {rule for rule, _ in planned} == {"validate_input", "homology_search", "run_model", "predict_ss",
+                                             "predict_rsa", "baselines", "sample_report", "batch_index"}
+
+
+def test_dag_of_200_samples(tmp_path: Path) -> None:
+    """A 200-sample sheet builds its DAG (benchmarks/dag_scaling.py times 1,000 samples)."""
+    workdir = copy_workflow(tmp_path / "dag")
+    queries = real_queries()
+    write_sheet(workdir, [(f"s{number:04d}", queries[number % len(queries)][1]) for number in range(200)])
+    start = time.perf_counter()
+    result = run_command("snakemake -n --quiet rules", workdir)
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stdout[-3000:]
+    counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and
+                  line.split()[0] in {"run_model", "homology_search", "sample_report", "batch_index"})
+    assert counts == {"run_model": "200", "homology_search": "200", "sample_report": "200", "batch_index": "1"}
+    print(f"DAG of 200 samples: {elapsed:.1f} s")
