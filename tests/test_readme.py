@@ -15,6 +15,7 @@ from tests.workflow_support import run_command
 RUN_ELSEWHERE = {
     "make demo": "tests/conftest.py::demo_run (the session's demo run)",
     "make test": ".ci/run (CI runs the README's test command)",
+    "snakemake --profile slurm": "tests/test_workflow_slurm.py (on the local single-node Slurm)",
 }
 
 

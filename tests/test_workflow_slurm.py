@@ -1,0 +1,40 @@
+"""`snakemake --profile slurm` runs the demo end to end on the local single-node Slurm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.outputs import differences
+from tests.readme import readme_commands
+from tests.slurm.fixtures import run_snakemake_on_slurm, sbatch_calls, sbatch_option, sbatch_rule
+from tests.workflow_support import copy_workflow, workflow_env
+
+SLURM_COMMAND = "snakemake --profile slurm"
+
+
+def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path: Path, monkeypatch) -> None:
+    assert SLURM_COMMAND in readme_commands()
+    workdir = copy_workflow(tmp_path / "slurm-run")
+    for name, value in workflow_env().items():
+        monkeypatch.setenv(name, value)
+    result = run_snakemake_on_slurm([], workdir, timeout=1500, profile=Path("slurm"))
+    assert result.returncode == 0, result.stdout[-8000:]
+
+    calls = sbatch_calls(result.stdout)
+    submitted = {sbatch_rule(call) for call in calls}
+    assert {"validate_input", "homology_search", "run_model", "predict_ss", "predict_rsa", "baselines"} <= submitted
+    assert not submitted & {"sample_report", "batch_index", "all"}, "local rules must not be queued"
+    for call in calls:
+        gpus = sbatch_option(call, "--gpus")
+        assert (gpus == "1") == (sbatch_rule(call) == "run_model"), call
+        assert sbatch_option(call, "--gres") is None, call
+        cpus = sbatch_option(call, "--cpus-per-task")
+        assert cpus is None or int(cpus) <= 2, call
+
+    for log in sorted((workdir / "logs" / "run_model").glob("*.log")):
+        assert re.search(r"device=cpu CUDA_VISIBLE_DEVICES=0\b", log.read_text()), log
+
+    assert differences(demo_run / "results", workdir / "results") == []
+    for sample in ("mrum-tRNA-1", "2DRB_1"):
+        assert (workdir / "results" / sample / "report.html").is_file()
