@@ -7,6 +7,7 @@ file, or no file, never a half-written one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,10 +26,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it onto ``target`` on success.
 
     The temporary keeps the target's suffix (so libraries that pick a format from the suffix,
-    such as ``numpy.savez``, behave), and is removed if the body raises.
+    such as ``numpy.savez``, behave), and is removed if the body raises. Temporaries of the same
+    target left by a killed writer are removed first.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part*"):
+        stale.unlink(missing_ok=True)  # left by a writer that was killed before it could clean up
     suffix = "".join(target.suffixes) or ".tmp"
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{suffix}", dir=target.parent)
     os.fchmod(fd, 0o666 & ~_current_umask())  # mkstemp makes 0600; outputs get the usual permissions

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +53,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Fault injection for the reliability tests: ``COMMAND:MARKER`` makes the first run of COMMAND fail
+#: (and create MARKER); later runs, which find MARKER, work. Unset in normal use.
+FAIL_ONCE_VARIABLE = "RNAMSM_FAIL_ONCE"
+
+
+def _injected_failure(command: str) -> bool:
+    """True when RNAMSM_FAIL_ONCE asks this run of ``command`` to fail (see FAIL_ONCE_VARIABLE)."""
+    target, _, marker = os.environ.get(FAIL_ONCE_VARIABLE, "").partition(":")
+    if target != command or not marker or os.path.exists(marker):
+        return False
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write("failed once\n")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -60,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         build_parser().print_help()
         return 2
+    if _injected_failure(args.command):
+        print(f"rnamsm {args.command}: error: simulated transient failure ({FAIL_ONCE_VARIABLE})", file=sys.stderr)
+        return 75
     try:
         return int(args.func(args) or 0)
     except RnamsmError as error:

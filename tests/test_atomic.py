@@ -32,3 +32,14 @@ def test_failure_keeps_old_content_and_leaves_no_temporary(tmp_path: Path) -> No
         raise RuntimeError("killed mid-way")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.npz"]
+
+
+def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "features.npz"
+    stale = tmp_path / ".features.npz.abc123.part.npz"
+    stale.write_text("half-written by a process that got SIGKILL")
+    other = tmp_path / ".other.npz.abc123.part.npz"
+    other.write_text("someone else's")
+    with atomic_open(target, "wb") as handle:
+        handle.write(b"complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.abc123.part.npz", "features.npz"]
