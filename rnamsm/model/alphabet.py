@@ -14,17 +14,10 @@ import torch
 OFFICIAL_TOKENS: tuple[str, ...] = ("<cls>", "<pad>", "<eos>", "<unk>", "A", "G", "C", "U", "X", "N", "-", "<mask>")
 BOS_IDX = 0
 PAD_IDX = 1
-EOS_IDX = 2
-MASK_IDX = 11
 
 _TOKEN_TO_ID = {token: index for index, token in enumerate(OFFICIAL_TOKENS)}
 #: Single characters an (already normalised) MSA row may contain.
 ROW_CHARACTERS = frozenset(token for token in OFFICIAL_TOKENS if len(token) == 1)
-
-
-def token_id(token: str) -> int:
-    """Official id of ``token`` (a KeyError names unknown tokens)."""
-    return _TOKEN_TO_ID[token]
 
 
 def tokenize_msa(rows: Sequence[str]) -> torch.Tensor:

@@ -9,7 +9,7 @@ head tied to the token embedding; the official contact head on request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -46,9 +46,6 @@ class RnaMsmConfig:
     def max_length(self) -> int:
         """Longest MSA (nt, without ``<cls>``) one forward accepts."""
         return self.max_positions - 1
-
-    def to_dict(self) -> dict[str, int | float]:
-        return asdict(self)
 
 
 class RnaMsm(nn.Module):
