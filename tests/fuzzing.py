@@ -9,19 +9,29 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from rnamsm.fasta import read_queries
+from rnamsm.heads.structure import read_structure
+from rnamsm.model.msa import read_msa
 
 
 def _read_fasta(path: Path) -> object:
     return list(read_queries(path))
 
 
-#: Each reader takes a file path; it must return or raise RnamsmError with a one-line message.
-READERS: dict[str, Callable[[Path], object]] = {
-    "fasta": _read_fasta,
+#: Each reader: (file suffix it is given, function of the path). It must return, or raise
+#: RnamsmError with a one-line message; any other exception is a bug.
+READERS: dict[str, tuple[str, Callable[[Path], object]]] = {
+    "fasta": (".fa", _read_fasta),
+    "a3m": (".a3m", read_msa),
+    "a2m_msa2": (".a2m_msa2", read_msa),
+    "stockholm": (".sto", read_msa),
+    "bpseq": (".bpseq", read_structure),
+    "ct": (".ct", read_structure),
+    "dbn": (".dbn", read_structure),
 }
 
-_TOKENS = [">", ">q1", ">q1 desc", "\n", "\r\n", "ACGU", "acgt", "NRY", "-", ".", "#=GC SS_cons", "# STOCKHOLM 1.0",
-           "//", "<<<>>>", "(((...)))", "1 A 0", "\t", " ", "Z", "\x00", "é"]
+_TOKENS = [">", ">q1", ">q1 desc", "\n", "\r\n", "ACGU", "acgt", "NRY", "-", ".", "#=GC SS_cons", "#=GC RF",
+           "# STOCKHOLM 1.0\n", "//", "<<<>>>", "(((...)))", "1 A 0", "2 C 5", "0", "-1", "\t", " ", "Z", "\x00", "é",
+           "4\tname\n1\tG\t0\t2\t4\t1"]
 
 
 def _insert(text: str, token: str, position: int) -> str:

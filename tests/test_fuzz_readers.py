@@ -13,12 +13,12 @@ from tests.fuzzing import READERS, fuzz_inputs
 
 @pytest.mark.parametrize("reader_name", sorted(READERS))
 def test_reader_never_crashes(reader_name: str, tmp_path: Path) -> None:
-    reader = READERS[reader_name]
+    suffix, reader = READERS[reader_name]
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     @given(data=fuzz_inputs())
     def check(data: bytes) -> None:
-        path = tmp_path / "input"
+        path = tmp_path / f"input{suffix}"
         path.write_bytes(data)
         try:
             reader(path)

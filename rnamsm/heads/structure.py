@@ -331,6 +331,8 @@ def read_structure(path: str | os.PathLike[str], name: str | None = None) -> Str
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise RnamsmError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise RnamsmError(f"{path}: not a text file (invalid UTF-8)") from None
     suffix = path.suffix.lower()
     if suffix == ".bpseq":
         return parse_bpseq(text, name, str(path))
