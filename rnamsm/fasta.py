@@ -101,13 +101,18 @@ def _easel_records(path: Path) -> Iterator[pyhmmer.easel.TextSequence]:
             raise RnamsmError(f"{path}: cannot read ({error})") from None
     if b"\0" in head:
         raise RnamsmError(f"{path}: binary file, not FASTA")
+    if head.strip() and not head.lstrip().startswith(b">"):
+        raise RnamsmError(f"{path}: not FASTA (the first non-blank line must start with '>')")
     try:
         with pyhmmer.easel.SequenceFile(os.fspath(path), format="fasta") as sequences:
             yield from sequences
     except EOFError as error:
         raise RnamsmError(f"{path}: empty input (no FASTA records)") from error
     except (ValueError, UnicodeDecodeError, OSError) as error:
-        message = str(error).removeprefix("Could not parse file: ")
+        # Easel's message is one line such as "Line 4: illegal character -"; anything else is
+        # reduced to its printable first line.
+        message = str(error).removeprefix("Could not parse file: ").splitlines()[0] if str(error) else ""
+        message = "".join(char for char in message if char.isprintable()).strip()
         match = _EASEL_LINE.search(message)
         where = f"{_record_at_line(path, int(match.group(1)))}: " if match else ""
         if "expected FASTA to start with >" in message or "unexpected char" in message:
@@ -117,6 +122,8 @@ def _easel_records(path: Path) -> Iterator[pyhmmer.easel.TextSequence]:
             message = f"invalid character {char!r} ({message.split(':')[0].lower()})"
         elif "no FASTA name found" in message:
             message = f"empty id ({message.split(':')[0].lower()})"
+        elif not match:
+            message = f"not valid FASTA ({message or type(error).__name__})"
         raise RnamsmError(f"{path}: {where}{message}") from error
 
 
