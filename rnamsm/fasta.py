@@ -111,7 +111,7 @@ def _easel_records(path: Path) -> Iterator[pyhmmer.easel.TextSequence]:
     except (ValueError, UnicodeDecodeError, OSError) as error:
         # Easel's message is one line such as "Line 4: illegal character -"; anything else is
         # reduced to its printable first line.
-        message = str(error).removeprefix("Could not parse file: ").splitlines()[0] if str(error) else ""
+        message = (str(error).removeprefix("Could not parse file: ").splitlines() or [""])[0]
         message = "".join(char for char in message if char.isprintable()).strip()
         match = _EASEL_LINE.search(message)
         where = f"{_record_at_line(path, int(match.group(1)))}: " if match else ""
