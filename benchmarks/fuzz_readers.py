@@ -26,12 +26,12 @@ from rnamsm.errors import RnamsmError  # noqa: E402
 from tests.fuzzing import READERS, fuzz_inputs  # noqa: E402
 
 
-def fuzz(suffix: str, reader: Callable[[Path], object], examples: int, workdir: Path) -> dict[str, float]:
+def fuzz(kind: str, suffix: str, reader: Callable[[Path], object], examples: int, workdir: Path) -> dict[str, float]:
     """Feed ``examples`` generated files to ``reader``; count accepted and refused inputs."""
     counts = {"cases": 0, "accepted": 0, "refused": 0}
 
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(data=fuzz_inputs())
+    @given(data=fuzz_inputs(kind))
     def run(data: bytes) -> None:
         path = workdir / f"input{suffix}"
         path.write_bytes(data)
@@ -57,7 +57,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         for name, (suffix, reader) in READERS.items():
-            results[name] = fuzz(suffix, reader, args.examples, Path(workdir))
+            results[name] = fuzz(name, suffix, reader, args.examples, Path(workdir))
             print(name, results[name], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"examples_per_reader": args.examples, "readers": results}, indent=2) + "\n")

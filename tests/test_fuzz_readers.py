@@ -16,7 +16,7 @@ def test_reader_never_crashes(reader_name: str, tmp_path: Path) -> None:
     suffix, reader = READERS[reader_name]
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(data=fuzz_inputs())
+    @given(data=fuzz_inputs(reader_name))
     def check(data: bytes) -> None:
         path = tmp_path / f"input{suffix}"
         path.write_bytes(data)

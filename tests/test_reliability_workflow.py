@@ -57,7 +57,8 @@ def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path
     workdir = small_workflow(tmp_path / "run")
     log = workdir / "logs" / stage / "mrum-tRNA-1.log"
     process = start_snakemake("snakemake --cores 2", workdir)
-    wait_for(lambda: log.exists() and log.stat().st_size > 0, what=f"{stage} to start")
+    wait_for(log.exists, what=f"{stage} to start")
+    time.sleep(1.0)  # into the job's work (its imports and computation)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     # The killed stage left no output behind, only possibly a hidden temporary.

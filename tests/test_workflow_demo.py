@@ -1,0 +1,57 @@
+"""What the demo run records: untrained-weight marks, checksums, devices, and Snakemake's report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from tests.workflow_support import run_command
+
+DEMO_SAMPLES = ("mrum-tRNA-1", "mrum-tRNA-5", "Cobalamin", "2DRB_1")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_output_says_the_weights_are_untrained(demo_run: Path) -> None:
+    results = demo_run / "results"
+    for sample in DEMO_SAMPLES:
+        with np.load(results / sample / "features" / "features.npz") as features:
+            assert bool(features["weights_untrained"])
+        assert json.loads((results / sample / "structure" / "ss.json").read_text())["weights_untrained"] is True
+        assert "WARNING: weights_untrained: true" in (results / sample / "rsa" / f"{sample}.rsa.tsv").read_text()
+        assert 'id="untrained-banner"' in (results / sample / "report.html").read_text()
+
+
+def test_outputs_record_weight_checksums_and_device(demo_run: Path) -> None:
+    results = demo_run / "results"
+    checkpoint = results / ".weights" / "demo-checkpoint" / "model.safetensors"
+    ss_head = results / ".weights" / "demo-heads" / "ss.safetensors"
+    for sample in DEMO_SAMPLES:
+        with np.load(results / sample / "features" / "features.npz") as features:
+            assert str(features["checkpoint_sha256"]) == sha256(checkpoint)
+            assert str(features["device"]) == "cpu"
+            assert str(features["msa_sha256"]) == sha256(results / sample / "msa" / f"{sample}.a2m_msa2")
+        assert json.loads((results / sample / "structure" / "ss.json").read_text())["head_sha256"] == sha256(ss_head)
+        rsa = (results / sample / "rsa" / f"{sample}.rsa.tsv").read_text()
+        for index in range(3):
+            head = results / ".weights" / "demo-heads" / f"rsa_{index}.safetensors"
+            assert f"sha256={sha256(head)}" in rsa
+        log = (demo_run / "logs" / "run_model" / f"{sample}.log").read_text()
+        assert "device=cpu CUDA_VISIBLE_DEVICES=" in log
+
+
+def test_snakemake_report_attaches_the_sample_reports(demo_run: Path, tmp_path: Path) -> None:
+    result = run_command(f"snakemake --report {tmp_path / 'report.zip'}", demo_run)
+    assert result.returncode == 0, result.stdout[-3000:]
+    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+        names = archive.namelist()
+    assert "report/report.html" in names
+    for sample in DEMO_SAMPLES:
+        assert any(name.endswith(f"results/{sample}/report.html") for name in names), sample
+    assert any(name.endswith("results/index.html") for name in names)
