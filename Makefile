@@ -24,13 +24,15 @@ $(STAMP): $(wildcard pyproject.toml)
 	$(PYTHON) -m pip install --quiet -e ".[workflow,test]"
 	touch $(STAMP)
 
-# Debian packages the pipeline runs: Infernal's cmbuild/cmcalibrate.
+# Debian packages the pipeline runs: Infernal's cmbuild/cmcalibrate, HH-suite's hhfilter (the official
+# MSA depth reduction; without it rnamsm falls back to its own identity filter).
 system-deps:
-	@tests/install-debian-packages.sh cmbuild:infernal cmcalibrate:infernal
+	@tests/install-debian-packages.sh cmbuild:infernal cmcalibrate:infernal hhfilter:hhsuite
 
-# Debian packages only the tests need: Chromium for the report tests (Slurm comes with tests/slurm/).
+# Debian packages only the tests need: Chromium for the report tests, cmsearch (Infernal) for the
+# pyinfernal comparison (Slurm comes with tests/slurm/).
 test-system-deps:
-	@tests/install-debian-packages.sh chromium:chromium
+	@tests/install-debian-packages.sh chromium:chromium cmsearch:infernal
 
 lint: venv
 	$(VENV)/bin/ruff check .
