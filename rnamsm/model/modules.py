@@ -2,7 +2,8 @@
 
 Parameter names follow the official ``modules.py`` so that ``RNA_MSM_pretrained.ckpt`` loads strictly.
 Activations are ``(B, R, C, D)``; every block adds its output to ``x`` in place (pre-LN residuals) and is
-chunked over rows or columns once R*C exceeds ``max_tokens_per_msa``, like the official no-grad path.
+chunked over rows or columns (at most :data:`CHUNK_TOKENS` tokens at a time), like the official no-grad
+path does above ``max_tokens_per_msa``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnamsm.model.attention import ColumnSelfAttention, RowSelfAttention, chunk_ranges
+
+#: Most tokens (rows x columns) one projection or FFN chunk handles. This bounds the temporaries (the FFN
+#: intermediate is 4x the chunk) at any MSA size; the official code chunks only above
+#: ``max_tokens_per_msa`` (16384), and chunking changes nothing but the summation order.
+CHUNK_TOKENS = 4096
 
 
 class FeedForwardNetwork(nn.Module):
@@ -57,7 +63,7 @@ class AxialTransformerLayer(nn.Module):
         no longer needed after the last layer's row attention) and the returned ``x`` has that many rows.
         """
         _, rows, cols, _ = x.shape
-        budget = self.max_tokens_per_msa
+        budget = min(self.max_tokens_per_msa, CHUNK_TOKENS)
         rows_per_chunk = rows if rows * cols <= budget else max(1, budget // cols)
         cols_per_chunk = cols if rows * cols <= budget else max(1, budget // rows)
         row_maps = self.row_self_attention.layer.residual_(

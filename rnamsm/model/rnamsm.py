@@ -17,7 +17,7 @@ from torch import nn
 from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import OFFICIAL_TOKENS, PAD_IDX
 from rnamsm.model.contact_head import ContactPredictionHead
-from rnamsm.model.modules import AxialTransformerLayer, RobertaLMHead
+from rnamsm.model.modules import CHUNK_TOKENS, AxialTransformerLayer, RobertaLMHead
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class RnaMsmConfig:
     emb_layer_norm_eps: float = 1e-5
     final_layer_norm_eps: float = 1e-5
     lm_head_layer_norm_eps: float = 1e-5
-    #: Chunk the attention/FFN computations above this many tokens (R*C), as the official no-grad path.
+    #: The official chunking threshold (R*C tokens); ours chunks at ``min(this, CHUNK_TOKENS)``.
     max_tokens_per_msa: int = 16384
 
     @property
@@ -85,7 +85,7 @@ class RnaMsm(nn.Module):
         real = ~padding_mask
         positions = torch.cumsum(real, dim=-1) * real + PAD_IDX
         x = torch.empty(batch, rows, cols, self.config.embed_dim, dtype=self.dtype, device=tokens.device)
-        budget = self.config.max_tokens_per_msa
+        budget = min(self.config.max_tokens_per_msa, CHUNK_TOKENS)
         step = rows if rows * cols <= budget else max(1, budget // cols)
         for start in range(0, rows, step):
             stop = min(start + step, rows)
