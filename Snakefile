@@ -55,7 +55,7 @@ onerror:
     # With --keep-going the other samples finish; the index then lists the failed ones and why.
     write_batch_status("results/batch_status.tsv")
     shell(
-        "python -m rnamsm index results --samples {config[samples]:q} --status results/batch_status.tsv"
+        "mkdir -p logs/batch_index && python -m rnamsm index results --samples {config[samples]:q} --status results/batch_status.tsv"
         " --out results/index.html --config-json {cfg:q} > logs/batch_index/batch_index.log 2>&1 || true",
         cfg=cfg_json("report"),
     )
