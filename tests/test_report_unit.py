@@ -15,8 +15,9 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
+from rnamsm.heads.structure import dbn_to_pairs
 from rnamsm.report.batch_index import read_sample_ids, read_status
-from rnamsm.report.pairs import agreements, dbn_pairs
+from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
 from rnamsm.report.readers import Query, read_rsa
 from rnamsm.report.sample import SampleData, SampleFiles
@@ -109,7 +110,8 @@ def test_report_numbers_match_the_json_inputs(sample: Path) -> None:
 def test_agreement_table_counts_shared_and_unique_pairs(sample: Path) -> None:
     html = report(sample)
     msm = {tuple(p) for p in json.loads((sample / "structure" / "ss.json").read_text())["pairs"]}
-    rnafold = dbn_pairs(json.loads((sample / "baselines" / "baselines.json").read_text())["rnafold"]["dbn"])
+    baselines = json.loads((sample / "baselines" / "baselines.json").read_text())
+    rnafold = dbn_to_pairs(baselines["rnafold"]["dbn"], "rnafold")
     row = (f"<td>RNA-MSM</td><td>RNAfold MFE</td><td class=\"num\">{len(msm & rnafold)}</td>"
            f"<td class=\"num\">{len(msm - rnafold)}</td><td class=\"num\">{len(rnafold - msm)}</td>")
     assert row in html
@@ -168,9 +170,9 @@ def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
 
 
 def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
-    assert dbn_pairs("((..[[..))..]]") == {(1, 10), (2, 9), (5, 14), (6, 13)}
+    assert dbn_to_pairs("((..[[..))..]]", "x.dbn") == {(1, 10), (2, 9), (5, 14), (6, 13)}
     with pytest.raises(RnamsmError, match="unbalanced"):
-        dbn_pairs("((.)", "x.dbn")
+        dbn_to_pairs("((.)", "x.dbn")
     (row,) = agreements({"a": {(1, 10), (2, 9)}, "b": {(1, 10), (3, 8)}})
     assert (row.shared, row.only_first, row.only_second, row.f1) == (1, 1, 1, 0.5)
 

@@ -8,16 +8,14 @@ from pathlib import Path
 from tests.outputs import differences
 from tests.readme import readme_commands
 from tests.slurm.fixtures import run_snakemake_on_slurm, sbatch_calls, sbatch_option, sbatch_rule
-from tests.workflow_support import copy_workflow, workflow_env
+from tests.workflow_support import copy_workflow
 
 SLURM_COMMAND = "snakemake --profile slurm"
 
 
-def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path: Path, monkeypatch) -> None:
+def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path: Path) -> None:
     assert SLURM_COMMAND in readme_commands()
     workdir = copy_workflow(tmp_path / "slurm-run")
-    for name, value in workflow_env().items():
-        monkeypatch.setenv(name, value)
     result = run_snakemake_on_slurm([], workdir, timeout=1500, profile=Path("slurm"))
     assert result.returncode == 0, result.stdout[-8000:]
 

@@ -1,36 +1,11 @@
-"""Base-pair sets: dot-bracket parsing and agreement between predictors."""
+"""Agreement between the base-pair sets of several predictors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
 
-from rnamsm.errors import RnamsmError
-
-#: Bracket kinds accepted in dot-bracket strings (pseudoknots use the extra kinds).
-BRACKETS: dict[str, str] = {")": "(", "]": "[", "}": "{", ">": "<"}
-
 Pair = tuple[int, int]
-
-
-def dbn_pairs(dbn: str, where: str = "dot-bracket") -> set[Pair]:
-    """1-based pairs ``(i, j)``, ``i < j``, of a dot-bracket string; ``where`` names it in errors."""
-    stacks: dict[str, list[int]] = {opening: [] for opening in BRACKETS.values()}
-    pairs: set[Pair] = set()
-    for position, symbol in enumerate(dbn, start=1):
-        if symbol in stacks:
-            stacks[symbol].append(position)
-        elif symbol in BRACKETS:
-            stack = stacks[BRACKETS[symbol]]
-            if not stack:
-                raise RnamsmError(f"{where}: unbalanced {symbol!r} at position {position}")
-            pairs.add((stack.pop(), position))
-        elif symbol not in ".-,_:~":
-            raise RnamsmError(f"{where}: unexpected character {symbol!r} at position {position}")
-    unclosed = [stack[-1] for stack in stacks.values() if stack]
-    if unclosed:
-        raise RnamsmError(f"{where}: unbalanced bracket at position {min(unclosed)}")
-    return pairs
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import numpy as np
 
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.errors import RnamsmError
+from rnamsm.heads.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
-from rnamsm.report.pairs import Pair, agreements, dbn_pairs
+from rnamsm.report.pairs import Pair, agreements
 from rnamsm.report.qc import qc_flags
 from rnamsm.report.readers import sha256_file
 from rnamsm.report.sample import SampleData, load_sample
@@ -88,7 +89,7 @@ def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
             elif not isinstance(raw, str) or len(raw) != length:
                 raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
             else:
-                predictions[name] = dbn_pairs(raw, where)
+                predictions[name] = dbn_to_pairs(raw, where)
         except RnamsmError as error:
             data.notes[name] = f"not available: {error}"
     return predictions

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, require_system
+from tests.workflow_support import run_command
 
 #: The script that starts and stops the test cluster.
 LOCAL_SLURM = REPO_ROOT / "tests" / "slurm" / "local-slurm.sh"
@@ -161,29 +161,10 @@ def run_snakemake_on_slurm(
     """``python -m snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>`` in ``cwd``.
 
     Output is stdout and stderr merged. On timeout the run gets SIGINT (Snakemake then scancels its
-    jobs; SIGTERM would not), 60 s to finish, and the test fails.
+    jobs; SIGTERM would not) and the test fails.
     """
-    command = [sys.executable, "-m", "snakemake", "--profile", str(profile), *SLURM_TEST_OPTIONS, *args]
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        # A process started in the background by a non-interactive shell ignores SIGINT.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        pytest.fail(f"snakemake on Slurm timed out after {timeout:.0f} s:\n{output[-8000:]}")
-    return subprocess.CompletedProcess(command, process.returncode, output, "")
+    command = shlex.join([sys.executable, "-m", "snakemake", "--profile", str(profile), *SLURM_TEST_OPTIONS, *args])
+    return run_command(command, cwd, timeout=int(timeout))
 
 
 @pytest.fixture(scope="session")
