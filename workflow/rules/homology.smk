@@ -7,6 +7,7 @@ rule homology_search:
         sto="results/{sample}/msa/{sample}.sto",
         a2m_msa2="results/{sample}/msa/{sample}.a2m_msa2",
         stats="results/{sample}/msa/msa_stats.json",
+        work=temp(directory("results/{sample}/msa/work")),
     params:
         cfg=cfg_json("search"),
         stage=STAGE_VERSIONS["homology_search"],
@@ -22,5 +23,5 @@ rule homology_search:
         runtime=lambda wildcards, input, attempt: scaled_minutes(30, input.size_mb, 24 * 60, attempt),
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir results/{wildcards.sample}/msa"
-        " --work-dir results/{wildcards.sample}/msa/work --threads {threads} --config-json {params.cfg:q}"
+        " --work-dir {output.work:q} --threads {threads} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"
