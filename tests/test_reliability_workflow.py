@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -84,34 +85,61 @@ def test_transient_failure_is_retried(reference_run: Path, tmp_path: Path) -> No
     assert differences(reference_run / "results", workdir / "results") == []
 
 
-def test_permanent_failures_do_not_stop_other_samples(tmp_path: Path) -> None:
-    sheet = (
-        SMALL_SHEET
-        + "bad-database\tresources/demo/queries/2DRB_1.fasta\t\n"
-        + "too-short\tresources/demo/queries/short.fa\t\n"
-    )
-    workdir = small_workflow(tmp_path / "run", sheet.replace("record\n", "record\tdatabase\n", 1))
-    sheet_lines = (workdir / "config" / "samples.tsv").read_text().splitlines()
-    sheet_lines[2] += "\tREADME.md"
-    (workdir / "config" / "samples.tsv").write_text("\n".join(sheet_lines) + "\n")
-    shutil.copy(workdir / "config" / "config.yaml", workdir / "README.md")
-    (workdir / "resources" / "demo" / "queries" / "short.fa").write_text(">short\nACGUACGUA\n")
+#: Bad (and awkward but valid) inputs, one sample each, all in one `--keep-going` run:
+#: sample -> (query file content or None for the good tRNA, database content or None, expected status, reason part).
+TRNA = "GGAGCUAUAGCUCAAUGGCAGAGCGUUUGGCUGACAUCCAAAAGGUUAUGGGUUCGAUUCCCUUUAGCCCCA"
+WORKFLOW_INPUT_MATRIX = {
+    "good": (None, None, "ok", ""),
+    "crlf-gz-dna": ((">q desc\r\n" + TRNA.lower().replace("u", "t") + "\r\n").encode(), None, "ok", ""),
+    "empty-query": (b"", None, "failed", "validate_input: rnamsm validate-input: error: "),
+    "binary-query": (bytes(range(256)), None, "failed", "binary file, not FASTA"),
+    "invalid-character": (f">q\n{TRNA[:20]}Z{TRNA[20:]}\n".encode(), None, "failed", "invalid character 'Z'"),
+    "gapped-query": (f">q\n{TRNA[:20]}-{TRNA[20:]}\n".encode(), None, "failed", "invalid character '-'"),
+    "two-records": (f">a\n{TRNA}\n>b\n{TRNA}\n".encode(), None, "failed", "expected one record, found 2"),
+    "too-short": (b">q\nACGUACGUA\n", None, "failed", "sequence is 9 nt, shorter than the minimum of 10 nt"),
+    "database-not-fasta": (
+        None, b"LOCUS       NC_013790\nORIGIN\n//\n", "failed", "homology_search: rnamsm search: error: "
+    ),
+    "database-duplicates": (None, f">x\n{TRNA}\n>x\n{TRNA}\n>empty\n\n>y\n{TRNA}\n".encode(), "ok", ""),
+}
+
+
+def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path) -> None:
+    workdir = small_workflow(tmp_path / "run")
+    inputs = workdir / "resources" / "bad-inputs"
+    inputs.mkdir()
+    rows = ["sample_id\tfasta\trecord\tdatabase"]
+    for sample, (query, database, _, _) in WORKFLOW_INPUT_MATRIX.items():
+        fasta, record = "resources/demo/queries/mrum-tRNAs10.fa", "mrum-tRNA.1"
+        if query is not None:
+            fasta, record = f"resources/bad-inputs/{sample}.fa" + (".gz" if sample.endswith("-gz-dna") else ""), ""
+            (workdir / fasta).write_bytes(gzip.compress(query) if fasta.endswith(".gz") else query)
+        db = ""
+        if database is not None:
+            db = f"resources/bad-inputs/{sample}.db.fa"
+            (workdir / db).write_bytes(database)
+        rows.append(f"{sample}\t{fasta}\t{record}\t{db}")
+    (workdir / "config" / "samples.tsv").write_text("\n".join(rows) + "\n")
 
     result = run_command("snakemake --cores 2 --keep-going", workdir)
     assert result.returncode != 0
-    assert (workdir / "results" / "mrum-tRNA-1" / "report.html").is_file()
-    index = (workdir / "results" / "index.html").read_text()
-    assert "mrum-tRNA-1/report.html" in index
     status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
-    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in status[1:]}
-    assert rows["mrum-tRNA-1"] == ["ok", ""]
-    assert rows["bad-database"][0] == "failed" and rows["bad-database"][1].startswith("homology_search: ")
-    assert "README.md" in rows["bad-database"][1]
-    assert rows["too-short"][0] == "failed"
-    assert "shorter than the minimum of 10 nt" in rows["too-short"][1]
-    for sample in ("bad-database", "too-short"):
+    rows_by_sample = {line.split("\t")[0]: line.split("\t")[1:] for line in status[1:]}
+    index = (workdir / "results" / "index.html").read_text()
+    for sample, (_, _, expected_status, reason) in WORKFLOW_INPUT_MATRIX.items():
+        got_status, got_reason = rows_by_sample[sample]
+        assert got_status == expected_status and reason in got_reason, (sample, got_status, got_reason)
+        assert "Traceback" not in got_reason
+        report = workdir / "results" / sample / "report.html"
+        assert report.is_file() == (expected_status == "ok"), sample
         assert sample in index
+        if expected_status == "failed":
+            stage = got_reason.split(":")[0]
+            log_lines = (workdir / "logs" / stage / f"{sample}.log").read_text().strip().splitlines()
+            assert len(log_lines) == 1 and "Traceback" not in log_lines[0], log_lines
     assert "shorter than the minimum of 10 nt" in index
+    stats = json.loads((workdir / "results" / "database-duplicates" / "msa" / "msa_stats.json").read_text())
+    assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
 
 
 def test_second_run_on_the_same_results_is_refused(reference_run: Path, tmp_path: Path) -> None:
