@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from rnamsm.atomic import atomic_path
 from rnamsm.model.alphabet import tokenize_msa
@@ -64,8 +65,6 @@ def compute_features(model: RnaMsm, msa: Msa, window_overlap: int = DEFAULT_WIND
     starts = window_starts(msa.length, width, window_overlap)
     spans = tuple((start, min(start + width, msa.length)) for start in starts)
     show = sys.stderr.isatty() if progress is None else progress
-    from tqdm import tqdm
-
     with tqdm(total=len(spans) * model.config.num_layers, desc="RNA-MSM layers", unit="layer", disable=not show,
               file=sys.stderr) as bar:
         step = lambda _layer: bar.update(1)  # noqa: E731
