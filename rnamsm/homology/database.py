@@ -224,9 +224,11 @@ class SequenceDatabase:
                     pieces[piece.name] = origin
                     batch_residues += len(piece)
                     if self.volume_nt is not None and batch_residues >= self.volume_nt:
-                        yield self._chunk(batch, pieces, number)
+                        chunk = self._chunk(batch, pieces, number)
                         number += 1
                         batch, pieces, batch_residues = [], {}, 0
+                        yield chunk
+                        del chunk  # so that the consumer's release frees it before the next volume is read
             files.append(DatabaseFile(os.fspath(path), file_records, file_residues, file_sha256(path)))
         if batch or number == 0:
             yield self._chunk(batch, pieces, number)
@@ -236,7 +238,7 @@ class SequenceDatabase:
 
     def scan(self) -> DatabaseSummary:
         """Read the whole database once (chunk by chunk) to fill :attr:`summary`; return it."""
-        for _chunk in self.chunks():
-            pass
+        for chunk in self.chunks():
+            del chunk  # one volume in memory at a time
         assert self.summary is not None
         return self.summary

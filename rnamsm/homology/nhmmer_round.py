@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 
 import pyhmmer
@@ -35,31 +36,40 @@ def nhmmer_search(
     builder = Builder(Alphabet.rna()) if isinstance(query, DigitalSequence) else None
     found: list[HitRow] = []
     for chunk in chunks:
-        if len(chunk.block) == 0:
-            continue
-        tophits = next(
-            pyhmmer.hmmer.nhmmer(query, chunk.block, builder=builder, E=E, incE=incE, Z=z_mb, cpus=threads)
-        )
-        chunk_hits = []
-        for hit in tophits.reported:
-            piece = chunk.pieces[hit.name]
-            for domain in hit.domains.reported:
-                ali = domain.alignment
-                start, end = source_coordinates(piece, ali.target_from, ali.target_to)
-                included = bool(hit.included and domain.included)
-                row = (
-                    nhmmer_row(ali.hmm_from, ali.hmm_to, ali.hmm_sequence, ali.target_sequence, length)
-                    if included
-                    else ""
-                )
-                chunk_hits.append(
-                    HitRow(
-                        piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
-                        float(domain.i_evalue), float(domain.score), round_number, included, row,
-                    )
-                )
+        chunk_hits = _search_chunk(query, builder, chunk, length, z_mb, E, incE, threads, round_number)
         found.extend(_cap_included(chunk_hits, max_hits))
+        del chunk
+        gc.collect()  # pyhmmer's hit objects form reference cycles that keep the searched block alive
     return _cap_included(resolve_overlaps(found), max_hits)
+
+
+def _search_chunk(
+    query: DigitalSequence | HMM, builder: Builder | None, chunk: Chunk, length: int, z_mb: float, E: float,
+    incE: float, threads: int, round_number: int,
+) -> list[HitRow]:
+    """Reported hits of one chunk, as plain :class:`HitRow` values (no reference to pyhmmer objects)."""
+    if len(chunk.block) == 0:
+        return []
+    tophits = next(pyhmmer.hmmer.nhmmer(query, chunk.block, builder=builder, E=E, incE=incE, Z=z_mb, cpus=threads))
+    chunk_hits = []
+    for hit in tophits.reported:
+        piece = chunk.pieces[hit.name]
+        for domain in hit.domains.reported:
+            ali = domain.alignment
+            start, end = source_coordinates(piece, ali.target_from, ali.target_to)
+            included = bool(hit.included and domain.included)
+            row = (
+                nhmmer_row(ali.hmm_from, ali.hmm_to, ali.hmm_sequence, ali.target_sequence, length)
+                if included
+                else ""
+            )
+            chunk_hits.append(
+                HitRow(
+                    piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
+                    float(domain.i_evalue), float(domain.score), round_number, included, row,
+                )
+            )
+    return chunk_hits
 
 
 def _cap_included(hits: list[HitRow], max_hits: int) -> list[HitRow]:
