@@ -5,6 +5,7 @@ low-complexity queries, bad databases)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -299,3 +300,26 @@ def test_outputs_are_deterministic(tmp_path: Path) -> None:
     assert stats[0] == stats[1] and stats[0]["depth"] > 1
     for suffix in ("a3m", "sto", "a2m_msa2"):
         assert (tmp_path / "a" / f"short.{suffix}").read_bytes() == (tmp_path / "b" / f"short.{suffix}").read_bytes()
+
+
+def test_calibration_cache_key_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key ignores cmbuild's DATE/COM lines but not -L; a cached entry replaces cmcalibrate."""
+    from rnamsm.homology import infernal_cli
+
+    text = (TEST_DATA / "homology" / "tRNA5.c.cm").read_text()
+    first, second = tmp_path / "a.cm", tmp_path / "b.cm"
+    first.write_text(text)
+    second.write_text(re.sub(r"(?m)^(DATE|COM) .*$", r"\1     another run, another folder", text))
+    key = infernal_cli.calibration_key(first, length_mb=0.02, version="1.1.4")
+    assert key == infernal_cli.calibration_key(second, length_mb=0.02, version="1.1.4")
+    assert key != infernal_cli.calibration_key(first, length_mb=0.1, version="1.1.4")
+    assert key != infernal_cli.calibration_key(first, length_mb=0.02, version="1.1.5")
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(infernal_cli, "infernal_version", lambda: "1.1.4")
+    monkeypatch.setattr(infernal_cli, "calibrate_cm", lambda path, **_: Path(path).write_text(text + "calibrated\n"))
+    assert not infernal_cli.calibrate_cm_cached(first, length_mb=0.02, threads=1, cache_dir=cache)
+    assert (cache / f"{key}.cm").read_text() == text + "calibrated\n"
+    monkeypatch.setattr(infernal_cli, "calibrate_cm", lambda path, **_: pytest.fail("cmcalibrate ran"))
+    assert infernal_cli.calibrate_cm_cached(second, length_mb=0.02, threads=1, cache_dir=cache)
+    assert second.read_text() == text + "calibrated\n"

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "ss_first": "rnafold",
     "ss_next": "alifold",
     "calibrate_L": 0.02,
+    "calibrate_cache": None,
     "cm": {"E": 10.0, "incE": 10.0, "max_rounds": 2},
     "align": "hits",
     "filter": {"min_coverage": 0.5, "max_identity": None, "max_rows": 50000},
@@ -73,6 +74,9 @@ def _check(params: dict[str, Any], where: str) -> None:
     positive(params["calibrate_L"], "calibrate_L", allow_none=True)
     if params["calibrate_L"] is not None and not 0.01 <= params["calibrate_L"] <= 160:
         raise RnamsmError(f"{where}: calibrate_L must be between 0.01 and 160 (Mb), or null")
+    cache = params["calibrate_cache"]
+    if cache is not None and (not isinstance(cache, str) or not cache):
+        raise RnamsmError(f"{where}: calibrate_cache must be a folder path or null")
     if params["ss_next"] not in ("alifold", "rnafold"):
         raise RnamsmError(f"{where}: ss_next must be 'alifold' or 'rnafold'")
     if not isinstance(params["ss_first"], str) or not params["ss_first"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from pyinfernal.cm import CM, CMFile
 
+from rnamsm.atomic import atomic_path
 from rnamsm.errors import RnamsmError
 
 #: Programs ``rnamsm search`` runs as subprocesses.
@@ -49,10 +51,56 @@ def build_cm(stockholm: str | os.PathLike[str], cm_path: str | os.PathLike[str])
 
 def calibrate_cm(cm_path: str | os.PathLike[str], *, length_mb: float | None, threads: int) -> None:
     """``cmcalibrate`` in place; ``length_mb`` is ``-L`` (``None``: Infernal's default, 1.6 Mb)."""
+    _run([*_calibrate_command(length_mb, threads), os.fspath(cm_path)], os.fspath(cm_path))
+
+
+def _calibrate_command(length_mb: float | None, threads: int) -> list[str]:
     command = ["cmcalibrate", "--cpu", str(threads)]
     if length_mb is not None:
         command += ["-L", f"{length_mb:g}"]
-    _run([*command, os.fspath(cm_path)], os.fspath(cm_path))
+    return command
+
+
+def calibration_key(cm_path: str | os.PathLike[str], *, length_mb: float | None, version: str) -> str:
+    """SHA-256 naming one calibration: the uncalibrated CM, the Infernal version and the ``-L`` option.
+
+    cmbuild's ``DATE`` and ``COM`` lines (time and command line, with temporary paths) are left out,
+    so the same alignment built in another run or folder gives the same key. cmcalibrate's results
+    do not depend on ``--cpu`` (fixed seed), so the thread count is not part of the key.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"rnamsm-cmcalibrate-v1\0infernal {version}\0-L {length_mb!r}\0".encode())
+    with open(cm_path, "rb") as handle:
+        for line in handle:
+            if not line.startswith((b"DATE ", b"COM ")):
+                digest.update(line)
+    return digest.hexdigest()
+
+
+def calibrate_cm_cached(
+    cm_path: str | os.PathLike[str], *, length_mb: float | None, threads: int, cache_dir: str | os.PathLike[str] | None
+) -> bool:
+    """:func:`calibrate_cm`, reusing ``cache_dir/<key>.cm`` when that calibration was done before.
+
+    Returns True when the calibrated CM came from the cache. Without ``cache_dir`` it always
+    calibrates. Entries are written atomically, so concurrent searches may share one cache folder.
+    """
+    if cache_dir is None:
+        calibrate_cm(cm_path, length_mb=length_mb, threads=threads)
+        return False
+    cache = Path(cache_dir)
+    entry = cache / f"{calibration_key(cm_path, length_mb=length_mb, version=infernal_version())}.cm"
+    try:
+        if entry.is_file():
+            with atomic_path(cm_path) as tmp:
+                shutil.copyfile(entry, tmp)
+            return True
+        calibrate_cm(cm_path, length_mb=length_mb, threads=threads)
+        with atomic_path(entry) as tmp:
+            shutil.copyfile(cm_path, tmp)
+    except OSError as error:
+        raise RnamsmError(f"{cache}: calibration cache not usable ({error.strerror or error})") from error
+    return False
 
 
 def read_cm(cm_path: str | os.PathLike[str], expected_length: int) -> CM:

@@ -2,9 +2,9 @@
 
 Round 1 searches the query sequence with nhmmer. Each later round builds a CM from the current MSA
 (``cmbuild --hand``, one consensus column per query base, structure from RNAfold or RNAalifold),
-calibrates it (``cmcalibrate -L calibrate_L``) and searches it with pyinfernal. Rounds stop when
-Neff reaches ``neff.stop``, after ``cm.max_rounds`` CM rounds, or when a round adds nothing. The
-final MSA is the round with the highest Neff (ties: the later round).
+calibrates it (``cmcalibrate -L calibrate_L``, or a copy from ``calibrate_cache``) and searches it
+with pyinfernal. Rounds stop when Neff reaches ``neff.stop``, after ``cm.max_rounds`` CM rounds, or
+when a round adds nothing. The final MSA is the round with the highest Neff (ties: the later round).
 """
 
 from __future__ import annotations
@@ -286,7 +286,9 @@ def _cm_round(
     timer.run(f"round{number}.cmbuild", lambda: infernal_cli.build_cm(stockholm, cm_path))
     timer.run(
         f"round{number}.cmcalibrate",
-        lambda: infernal_cli.calibrate_cm(cm_path, length_mb=params["calibrate_L"], threads=threads),
+        lambda: infernal_cli.calibrate_cm_cached(
+            cm_path, length_mb=params["calibrate_L"], threads=threads, cache_dir=params["calibrate_cache"]
+        ),
     )
     cm = infernal_cli.read_cm(cm_path, len(query))
     return timer.run(
