@@ -31,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "model_speed.json"
 D, LAYERS, HEADS = 768, 10, 12
+#: For the memory series: a fixed glibc mmap threshold returns freed tensors to the OS at once, so peak RSS
+#: follows live memory instead of heap fragmentation (glibc otherwise raises the threshold to 32 MB).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
 # ------------------------------------------------------------------------------------------ workers
@@ -133,13 +136,14 @@ def matmul_peak(threads: int, repeats: int = 5) -> dict:
 
 
 def run_worker(python: str, weights: Path, tokens: Path, who: str, mode: str = "full", precision: str = "fp32",
-               repeats: int = 1, threads: int = 2, save: Path | None = None) -> dict:
+               repeats: int = 1, threads: int = 2, save: Path | None = None,
+               env_extra: dict[str, str] | None = None) -> dict:
     command = [python, str(Path(__file__).resolve()), "--worker", who, "--weights", str(weights), "--tokens",
                str(tokens), "--mode", mode, "--precision", precision, "--repeats", str(repeats), "--threads",
                str(threads)]
     if save:
         command += ["--save", str(save)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSFORMERS_VERBOSITY": "error"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSFORMERS_VERBOSITY": "error", **(env_extra or {})}
     load = os.getloadavg()[0]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
@@ -214,13 +218,14 @@ def main() -> int:
     from rnamsm.model.rnamsm import RnaMsmConfig
 
     out_path = Path(args.out)
-    previous = json.loads(out_path.read_text()) if out_path.exists() else {}
-    results: dict = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-                    "python": platform.python_version()},
-        "matmul": matmul_peak(args.threads),
-    }
-    peak = results["matmul"]["peak_gflops"]
+    results: dict = json.loads(out_path.read_text()) if out_path.exists() else {}  # sections not rerun are kept
+    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+                          "python": platform.python_version()}
+    sizes = [size for size in args.sizes.split(",") if size]
+    memory_sizes = [size for size in args.memory_sizes.split(",") if size]
+    if sizes:
+        results["matmul"] = matmul_peak(args.threads)
+    peak = results.get("matmul", {}).get("peak_gflops", float("nan"))
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="rnamsm-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -229,7 +234,7 @@ def main() -> int:
                                   HF_VOCAB)
 
         side_by_side = []
-        for size in args.sizes.split(","):
+        for size in sizes:
             rows, length = map(int, size.split("x"))
             tokens = make_tokens(tmp / f"msa_{size}.npy", rows, length, seed=rows)
             entry: dict = {"rows": rows, "length": length, "tokens": rows * (length + 1),
@@ -259,21 +264,23 @@ def main() -> int:
             side_by_side.append(entry)
             print(json.dumps({key: value for key, value in entry.items() if "ratio" in key or key == "tokens"}),
                   file=sys.stderr)
-        results["side_by_side"] = side_by_side
+        if sizes:
+            results["side_by_side"] = side_by_side
 
         memory = []
-        for size in args.memory_sizes.split(","):
+        for size in memory_sizes:
             rows, length = map(int, size.split("x"))
             tokens = make_tokens(tmp / f"mem_{size}.npy", rows, length, seed=rows)
-            report = run_worker(py, weights, tokens, "ours", "features")
+            report = run_worker(py, weights, tokens, "ours", "features", env_extra=MALLOC_ENV)
             memory.append({"rows": rows, "length": length, "tokens": rows * (length + 1),
                            "peak_rss_mb": report["peak_rss_mb"],
                            "rss_before_forward_mb": report["rss_before_forward_mb"],
                            "forward_extra_mb": report["peak_rss_mb"] - report["rss_before_forward_mb"],
                            "seconds": report["seconds"][0], "load_average_before": report["load_average_before"]})
             print(json.dumps(memory[-1]), file=sys.stderr)
-        results["memory"] = {"runs": memory, "fit_forward_extra_vs_tokens": linear_fit(
-            [m["tokens"] for m in memory], [m["forward_extra_mb"] for m in memory])}
+        if memory:
+            results["memory"] = {"runs": memory, "malloc_env": MALLOC_ENV, "fit_forward_extra_vs_tokens": linear_fit(
+                [m["tokens"] for m in memory], [m["forward_extra_mb"] for m in memory])}
 
         if args.large:
             tokens = make_tokens(tmp / "msa_512x1023.npy", 512, 1023, seed=512)
@@ -282,8 +289,6 @@ def main() -> int:
             report["gflops"] = report["flops"] / report["seconds"][0] / 1e9
             report["fits_24_gib"] = report["peak_rss_mb"] < 24 * 1024
             results["large_512x1023"] = report
-        elif "large_512x1023" in previous:
-            results["large_512x1023"] = previous["large_512x1023"]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"wrote {out_path}", file=sys.stderr)
