@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -93,26 +94,60 @@ def compare_with_cli(genome: Path, repeats: int, workdir: Path) -> dict:
             "load_seconds": round(load_seconds, 3), "repeats": repeats, "runs": rows}
 
 
-def end_to_end(genome: Path, workdir: Path) -> dict:
-    """``rnamsm search`` (defaults) for the first tRNA of mrum-tRNAs10.fa against the genome."""
-    query = workdir / "trna1.fa"
-    query.write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
-    params = config.resolve()
+def _search_measured(query: Path, genome: Path, out_dir: Path, params: dict) -> dict:
+    """One ``run_search`` with its wall time and CPU seconds (this process vs. the Infernal subprocesses)."""
+    def cpu(who: int) -> float:
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
+    self_before, children_before = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = run_search(query, [genome], workdir / "e2e", params)
+    result = run_search(query, [genome], out_dir, params)
     wall = time.perf_counter() - start
+    cpu_self = cpu(resource.RUSAGE_SELF) - self_before
+    cpu_children = cpu(resource.RUSAGE_CHILDREN) - children_before
     timings = result.stats["timings"]
     calibrate = sum(v for k, v in timings.items() if k.endswith("cmcalibrate"))
     return {
-        "query": "mrum-tRNA.1 (72 nt)",
         "wall_seconds": round(wall, 3),
         "timings": timings,
         "cmcalibrate_seconds": round(calibrate, 3),
         "cmcalibrate_share": round(calibrate / wall, 3),
+        "cpu_seconds_search_process": round(cpu_self, 2),
+        "cpu_seconds_infernal_subprocesses": round(cpu_children, 2),
+        "cpu_share_infernal_subprocesses": round(cpu_children / (cpu_self + cpu_children), 3),
         "rounds": result.stats["rounds"],
         "depth": result.stats["depth"],
         "neff": result.stats["neff"],
+        "included_hits": sorted(
+            [h["name"], h["start"], h["end"], h["strand"]] for h in result.stats["hits"] if h["included"]
+        ),
+    }
+
+
+def end_to_end(genome: Path, workdir: Path) -> dict:
+    """``rnamsm search`` for the first tRNA of mrum-tRNAs10.fa against the genome.
+
+    Three runs: the defaults (no calibration cache), then twice with ``calibrate_cache`` set to a new
+    folder (cold: every CM is calibrated and stored; warm: a rerun that finds both CMs).
+    """
+    query = workdir / "trna1.fa"
+    query.write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
+    params = config.resolve()
+    defaults = _search_measured(query, genome, workdir / "e2e", params)
+    cached = config.resolve(("benchmark", {"calibrate_cache": str(workdir / "cm-cache")}))
+    cold = _search_measured(query, genome, workdir / "e2e-cold", cached)
+    warm = _search_measured(query, genome, workdir / "e2e-warm", cached)
+    same = defaults["included_hits"] == cold["included_hits"] == warm["included_hits"]
+    for run in (defaults, cold, warm):
+        run["included_hits"] = len(run["included_hits"])
+    return {
+        "query": "mrum-tRNA.1 (72 nt)",
         "calibrate_L": params["calibrate_L"],
+        **defaults,
+        "calibrate_cache_cold": cold,
+        "calibrate_cache_warm": warm,
+        "included_hits_identical_across_runs": same,
     }
 
 
