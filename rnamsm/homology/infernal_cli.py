@@ -91,15 +91,19 @@ def calibrate_cm_cached(
     cache = Path(cache_dir)
     entry = cache / f"{calibration_key(cm_path, length_mb=length_mb, version=infernal_version())}.cm"
     try:
+        cache.mkdir(parents=True, exist_ok=True)
         if entry.is_file():
             with atomic_path(cm_path) as tmp:
                 shutil.copyfile(entry, tmp)
             return True
-        calibrate_cm(cm_path, length_mb=length_mb, threads=threads)
+    except OSError as error:
+        raise RnamsmError(f"{cache}: calibration cache not usable ({error.strerror or error})") from error
+    calibrate_cm(cm_path, length_mb=length_mb, threads=threads)
+    try:
         with atomic_path(entry) as tmp:
             shutil.copyfile(cm_path, tmp)
     except OSError as error:
-        raise RnamsmError(f"{cache}: calibration cache not usable ({error.strerror or error})") from error
+        raise RnamsmError(f"{cache}: cannot write the calibration cache ({error.strerror or error})") from error
     return False
 
 
