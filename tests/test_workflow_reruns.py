@@ -18,7 +18,7 @@ DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "predict_ss", "predict_r
 #: One edit of config/config.yaml per stage: (section, key, new value) -> the rules that must rerun.
 RERUN_MATRIX = {
     "nothing": (None, set()),
-    "search": (("search", "calibrate_L", 0.02), DOWNSTREAM_OF_SEARCH),
+    "search": (("search", "calibrate_L", 0.03), DOWNSTREAM_OF_SEARCH),
     "model": (("model", "max_seqs", 256), {"run_model", "predict_ss", "predict_rsa", "sample_report", "batch_index"}),
     "heads": (("heads", "threshold", 0.6), {"predict_ss", "sample_report", "batch_index"}),
     "report": (("report", "title", "Another title"), {"sample_report", "batch_index"}),
