@@ -128,8 +128,9 @@ def convert_checkpoint(source: str, out: str | os.PathLike[str], to: str) -> Pat
     return write_hf_folder(out, state, hf_config_for(config, HF_VOCAB, info.untrained), HF_VOCAB)
 
 
-def demo_state(config: RnaMsmConfig = DEMO_CONFIG, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random official-layout weights: LayerNorm weights 1+0.1N, biases 0.02N, row scalars 0.1N, matrices 0.05N."""
+def demo_state(config: RnaMsmConfig = DEMO_CONFIG, seed: int = 0, matrix_std: float = 0.05) -> dict[str, torch.Tensor]:
+    """Random official-layout weights: LayerNorm weights 1+0.1N, biases 0.02N, row scalars 0.1N, matrices
+    ``matrix_std``·N (the oracle's 0.05 by default; 0.02 is the initialisation range of the official code)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.device("meta"):
         shapes = {key: value.shape for key, value in RnaMsm(config).state_dict().items() if key != "lm_head.weight"}
@@ -143,7 +144,7 @@ def demo_state(config: RnaMsmConfig = DEMO_CONFIG, seed: int = 0) -> dict[str, t
         elif key == "msa_position_embedding":
             state[key] = 0.1 * noise
         else:
-            state[key] = 0.05 * noise
+            state[key] = matrix_std * noise
     return state
 
 
