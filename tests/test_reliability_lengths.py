@@ -16,7 +16,9 @@ def rnamsm(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def query_of_length(length: int) -> str:
-    return "".join(random.Random(length).choice("ACGU") for _ in range(length))
+    """A random RNA of ``length`` nt (seeded by the length)."""
+    generator = random.Random(length)
+    return "".join(generator.choice("ACGU") for _ in range(length))
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +69,26 @@ def test_query_is_validated_and_featurised(length: int, tmp_path: Path, demo_che
     else:
         assert windows[0].tolist() == [0, 1023] and windows[-1].tolist() == [length - 1023, length]
         assert not coverage.all() and coverage[0, :513].all()
+
+
+def test_msa_whose_first_row_is_not_the_query_is_refused(tmp_path: Path, demo_checkpoint: Path) -> None:
+    query = query_of_length(40)
+    other = query_of_length(41)[:40]
+    (tmp_path / "q.fa").write_text(f">q\n{query}\n")
+    msa = tmp_path / "swapped.a2m_msa2"
+    msa.write_text(f">homolog\n{other}\n>q\n{query}\n")
+    out = tmp_path / "features.npz"
+    result = rnamsm("features", msa, "--query", tmp_path / "q.fa", "--checkpoint", demo_checkpoint, "--out", out,
+                    cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert error_lines == [line for line in result.stderr.splitlines() if line.startswith("rnamsm features: error")]
+    assert len(error_lines) == 1 and "row 1 ('homolog') is not the query of" in error_lines[0]
+    assert not out.exists()
+    msa.write_text(f">q\n{query[:10]}-{query[11:]}\n")
+    assert rnamsm("features", msa, "--query", tmp_path / "q.fa", "--checkpoint", demo_checkpoint, "--out", out,
+                  cwd=tmp_path).returncode == 1
+    msa.write_text(f">q\n{query}\n>homolog\n{other}\n")
+    result = rnamsm("features", msa, "--query", tmp_path / "q.fa", "--checkpoint", demo_checkpoint, "--out", out,
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from rnamsm import __version__
+from rnamsm.errors import RnamsmError
 
 #: Stderr prefix of the features command.
 _PREFIX = "rnamsm features:"
@@ -24,11 +25,18 @@ def run_features(args: argparse.Namespace) -> int:
     from rnamsm.model.depth import reduce_depth
     from rnamsm.model.device import PRECISIONS, cuda_visible_devices, resolve_device
     from rnamsm.model.extract import compute_features, write_features
-    from rnamsm.model.msa import file_sha256, read_msa
+    from rnamsm.model.msa import check_query, file_sha256, read_msa
 
     device = resolve_device(args.device)
     _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision}")
     msa = read_msa(args.msa)
+    if args.query:
+        from rnamsm.fasta import read_queries
+
+        records = list(read_queries(args.query, min_length=1))
+        if len(records) != 1:
+            raise RnamsmError(f"{args.query}: expected one query record, found {len(records)}")
+        check_query(msa, records[0].sequence, str(args.query))
     reduction = reduce_depth(msa, args.max_seqs, args.depth_method)
     if reduction.method != "none":
         detail = (f"{reduction.survivors} passed the 90% identity filter, topped up in file order; hhfilter is "
@@ -96,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     features.add_argument("--checkpoint", required=True,
                           help="official .ckpt file, Hugging Face folder, or hub id (e.g. multimolecule/rnamsm)")
     features.add_argument("--out", "-o", required=True, help="output .npz")
+    features.add_argument("--query", help="query FASTA: refuse the MSA unless its first row is this query")
     features.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     features.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                           help="fp32 is the reference; bf16/fp16 are faster on GPUs and change results slightly")

@@ -93,6 +93,19 @@ def msa_from_records(records: list[tuple[str, str]], source: str) -> Msa:
     return Msa(tuple(name for name, _ in records), tuple(rows), source)
 
 
+def check_query(msa: Msa, query: str, query_source: str) -> None:
+    """Raise unless the MSA's first row, gaps removed, is ``query`` (after the same normalisation)."""
+    expected = normalise_row(query, query_source, 1, "query")
+    first = msa.query.replace("-", "")
+    if first != expected:
+        position = next((i for i, (a, b) in enumerate(zip(first, expected), start=1) if a != b), None)
+        where = f"first difference at position {position}" if position else f"{len(first)} vs {len(expected)} nt"
+        raise RnamsmError(
+            f"{msa.source}: row 1 ({msa.names[0]!r}) is not the query of {query_source} ({where}); "
+            "the query must be the MSA's first row"
+        )
+
+
 def _read_text(path: Path) -> str:
     try:
         if path.suffix == ".gz":

@@ -18,6 +18,7 @@ rule demo_checkpoint:
 rule run_model:
     input:
         msa="results/{sample}/msa/{sample}.a2m_msa2",
+        query="results/{sample}/query.fa",
         checkpoint=checkpoint_input,
     output:
         "results/{sample}/features/features.npz",
@@ -42,7 +43,8 @@ rule run_model:
         mem_mb=lambda wildcards, input, attempt: scaled_mb(3000, 50 * input.size_mb, 64000, attempt),
         runtime=lambda wildcards, input, attempt: scaled_minutes(20, 10 * input.size_mb, 12 * 60, attempt),
     shell:
-        "python -m rnamsm features {input.msa:q} --checkpoint {params.checkpoint:q} --out {output:q}"
+        "python -m rnamsm features {input.msa:q} --query {input.query:q} --checkpoint {params.checkpoint:q}"
+        " --out {output:q}"
         " --device {params.device} --precision {params.precision} --max-seqs {params.max_seqs}"
         " --depth-method {params.depth_method} --window-overlap {params.window_overlap} {params.hf_eps_parity}"
         " > {log:q} 2>&1"
