@@ -79,6 +79,7 @@ def test_gzip_and_stockholm_by_content(tmp_path):
         ("", "no sequences found"),
         (">q\nacgu\n", "the query (row 1, 'q') has no match columns"),
         (">q\nAC GU\n", "invalid character ' '"),
+        (">q\n----\n>s1\n----\n", "the query (row 1, 'q') is all gaps"),
     ],
 )
 def test_bad_msa_is_one_clear_error(tmp_path, text, message):

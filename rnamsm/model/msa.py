@@ -85,6 +85,8 @@ def msa_from_records(records: list[tuple[str, str]], source: str) -> Msa:
     length = len(rows[0])
     if length == 0:
         raise RnamsmError(f"{source}: the query (row 1, {records[0][0]!r}) has no match columns")
+    if set(rows[0]) == {"-"}:
+        raise RnamsmError(f"{source}: the query (row 1, {records[0][0]!r}) is all gaps")
     for number, ((name, _), row) in enumerate(zip(records, rows, strict=True), start=1):
         if len(row) != length:
             raise RnamsmError(
