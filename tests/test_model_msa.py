@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 
 import numpy as np
@@ -13,7 +12,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import tokenize_msa
 from rnamsm.model.depth import identity_filter_indices, reduce_depth
 from rnamsm.model.msa import Msa, read_msa
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, require_program
 
 DATA = TEST_DATA / "model"
 QUERY_2DRB = "GGCCCGGGGCGGUUCGAUUCCGCCCUGGGCCACCA"
@@ -140,8 +139,8 @@ def test_reduce_depth_2drb1_without_hhfilter(monkeypatch):
         reduce_depth(msa, max_seqs=2000)
 
 
-@pytest.mark.skipif(shutil.which("hhfilter") is None, reason="hhfilter (Debian package hhsuite) not on PATH")
 def test_reduce_depth_with_the_real_hhfilter():
+    require_program("hhfilter")  # Debian hhsuite, installed by make demo / make test
     msa = read_msa(DATA / "2DRB_1.a2m_msa2")
     reduced = reduce_depth(msa)
     assert reduced.method == "hhfilter" and reduced.msa.query == QUERY_2DRB
