@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from rnamsm.checksums import file_sha256
 from rnamsm.cli import main
 from rnamsm.model import compute_features, load_checkpoint, read_msa, reduce_depth
-from rnamsm.model.msa import file_sha256
 from tests.conftest import REPO_ROOT, TEST_DATA
 
 DATA = TEST_DATA / "model"

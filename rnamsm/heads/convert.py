@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.head_file import Head, file_sha256, head_metadata, save_head
+from rnamsm.heads.head_file import Head, head_metadata, save_head
 from rnamsm.heads.official_formats import load_official_rsa, load_official_ss, statistics_from_pickles
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 

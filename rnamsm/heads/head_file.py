@@ -8,7 +8,6 @@ and optionally ``threshold`` (SS) and ``training`` (JSON record of a ``train-hea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from rnamsm.atomic import atomic_path
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.official_formats import load_official_rsa, load_official_ss
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
@@ -45,15 +45,6 @@ class Head:
     def untrained(self) -> bool:
         """True when the file says its weights are random (demo heads)."""
         return self.metadata.get("untrained", "false") == "true"
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_head(path: str | os.PathLike[str], head: Head) -> None:

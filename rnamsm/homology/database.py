@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pyhmmer.easel import Alphabet, DigitalSequence, DigitalSequenceBlock, SequenceFile
 
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 
 #: Formats accepted as a search database (Stockholm files are read as unaligned sequences).
@@ -88,15 +89,6 @@ class DatabaseSummary:
                 more = f" and {len(names) - 3} more" if len(names) > 3 else ""
                 notes.append(f"database: dropped {len(names)} record(s) with {label}: {shown}{more}")
         return notes
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes (compressed bytes for ``.gz``), read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while piece := handle.read(1 << 20):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def window_starts(length: int, window: int, overlap: int) -> list[int]:

@@ -30,11 +30,11 @@ from typing import Any
 
 import torch
 
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import OFFICIAL_TOKENS
 from rnamsm.model.convert import hf_to_official
 from rnamsm.model.device import resolve_device, resolve_dtype
-from rnamsm.model.msa import file_sha256
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
 
 DEFAULT_HUB_ID = "multimolecule/rnamsm"

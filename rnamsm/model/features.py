@@ -21,11 +21,12 @@ def _log(message: str) -> None:
 
 def run_features(args: argparse.Namespace) -> int:
     """``rnamsm features``: MSA -> ``features.npz``."""
+    from rnamsm.checksums import file_sha256
     from rnamsm.model.checkpoint import load_checkpoint
     from rnamsm.model.depth import reduce_depth
     from rnamsm.model.device import PRECISIONS, cuda_visible_devices, resolve_device
     from rnamsm.model.extract import compute_features, write_features
-    from rnamsm.model.msa import check_query, file_sha256, read_msa
+    from rnamsm.model.msa import check_query, read_msa
 
     device = resolve_device(args.device)
     _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision}")

@@ -16,7 +16,6 @@ letters are upper-cased before steps 2-5. The first record is the query in every
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -193,12 +192,3 @@ def read_msa(path: str | os.PathLike[str]) -> Msa:
     else:
         records = parse_fasta_records(text, str(path))
     return msa_from_records(records, str(path))
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -8,7 +8,6 @@ Whether a file is present at all is decided by the caller (see :mod:`rnamsm.repo
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,15 +49,6 @@ class RsaProfile:
     asa: list[float]
     rsa: list[float]
     untrained: bool
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_json(path: Path) -> dict[str, Any]:

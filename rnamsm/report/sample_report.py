@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from rnamsm import STAGE_VERSIONS, __version__
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.pairs import Pair, agreements
 from rnamsm.report.qc import qc_flags
-from rnamsm.report.readers import sha256_file
 from rnamsm.report.sample import SampleData, load_sample
 from rnamsm.report.settings import ReportSettings
 
@@ -190,7 +190,7 @@ def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
             "name": relative.as_posix(),
             "href": urllib.parse.quote(Path(os.path.relpath(path, out.parent)).as_posix()),
             "size": path.stat().st_size,
-            "sha256": sha256_file(path),
+            "sha256": file_sha256(path),
         })
     return listing
 
