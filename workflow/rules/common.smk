@@ -74,13 +74,8 @@ def sample_databases(wildcards):
     return databases
 
 
-def scaled_mb(floor, estimate, cap, attempt):
-    """Memory request (MB): the size estimate between a floor and a cap, doubled on each retry."""
-    return int(min(max(floor, estimate), cap) * attempt)
-
-
-def scaled_minutes(floor, estimate, cap, attempt):
-    """Run-time request (minutes): the estimate between a floor and a cap, longer on each retry."""
+def scaled(floor, estimate, cap, attempt):
+    """A resource request (MB or minutes): the size estimate between a floor and a cap, times the attempt."""
     return int(min(max(floor, estimate), cap) * attempt)
 
 
