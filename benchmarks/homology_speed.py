@@ -131,8 +131,7 @@ def end_to_end(genome: Path, workdir: Path) -> dict:
     Three runs: the defaults (no calibration cache), then twice with ``calibrate_cache`` set to a new
     folder (cold: every CM is calibrated and stored; warm: a rerun that finds both CMs).
     """
-    query = workdir / "trna1.fa"
-    query.write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
+    query = workdir / "trna1.fa"  # written by main()
     params = config.resolve()
     defaults = _search_measured(query, genome, workdir / "e2e", params)
     cached = config.resolve(("benchmark", {"calibrate_cache": str(workdir / "cm-cache")}))
@@ -149,6 +148,41 @@ def end_to_end(genome: Path, workdir: Path) -> dict:
         "calibrate_cache_warm": warm,
         "included_hits_identical_across_runs": same,
     }
+
+
+def calibration_floor(genome: Path, workdir: Path, lengths: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)) -> dict:
+    """How small cmcalibrate's share can get: the end-to-end run at the smallest ``-L`` Infernal accepts,
+    and cmcalibrate alone on both CMs of the run at several ``-L`` values and 1 or 2 threads.
+
+    The search's own work (nhmmer, cmsearch, I/O) is the run's wall time minus its cmcalibrate time;
+    cmcalibrate's share cannot fall below ``t / (t + search work)`` for its fastest ``t``.
+    """
+    from rnamsm.homology.infernal_cli import build_cm, calibrate_cm
+
+    query = workdir / "trna1.fa"
+    runs = {}
+    for length in (0.01, config.DEFAULTS["calibrate_L"]):
+        params = config.resolve(("benchmark", {"calibrate_L": length}))
+        run = _search_measured(query, genome, workdir / f"floor-{length}", params)
+        runs[f"{length:g}"] = {key: run[key] for key in ("wall_seconds", "cmcalibrate_seconds", "cmcalibrate_share")}
+        runs[f"{length:g}"]["search_work_seconds"] = round(run["wall_seconds"] - run["cmcalibrate_seconds"], 3)
+    final_sto = workdir / f"floor-{config.DEFAULTS['calibrate_L']}" / "mrum-tRNA.1.sto"
+    sweep = []
+    for label, source in (("tRNA5.c.cm (Infernal tutorial)", DATA / "tRNA5.c.cm"), ("last CM of the run", final_sto)):
+        for length in lengths:
+            for threads in (1, 2):
+                cm = workdir / "sweep.cm"
+                if source.suffix == ".cm":
+                    shutil.copyfile(source, cm)  # cmcalibrate replaces the shipped calibration
+                else:
+                    build_cm(source, cm)
+                window = next(int(line.split()[1]) for line in cm.read_text().splitlines() if line.startswith("W "))
+                start = time.perf_counter()
+                calibrate_cm(cm, length_mb=length, threads=threads)
+                seconds = round(time.perf_counter() - start, 2)
+                sweep.append({"cm": label, "W": window, "L_mb": length, "threads": threads, "seconds": seconds})
+                print(json.dumps(sweep[-1]), file=sys.stderr)
+    return {"end_to_end": runs, "cmcalibrate_alone": sweep}
 
 
 #: Runs ``rnamsm`` and reports the peak RSS of that Python process alone (``VmHWM``, KiB) on stderr's
@@ -212,6 +246,9 @@ def main() -> int:
     parser.add_argument(
         "--only-scaling", action="store_true", help="rerun only the database scaling; keep the other results"
     )
+    parser.add_argument(
+        "--only-calibration", action="store_true", help="rerun only the cmcalibrate floor; keep the other results"
+    )
     args = parser.parse_args()
     for program in ("cmbuild", "cmcalibrate", "cmsearch"):
         if shutil.which(program) is None:
@@ -221,7 +258,8 @@ def main() -> int:
         genome_text = gzip.decompress((DATA / "mrum-genome.fa.gz").read_bytes()).decode()
         genome = workdir / "mrum-genome.fa"
         genome.write_text(genome_text)
-        if args.only_scaling:
+        (workdir / "trna1.fa").write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
+        if args.only_scaling or args.only_calibration:
             results = json.loads(RESULTS.read_text())
         else:
             results = {
@@ -231,8 +269,10 @@ def main() -> int:
                 "cmsearch_vs_cli": compare_with_cli(genome, args.repeats, workdir),
                 "end_to_end": end_to_end(genome, workdir),
             }
-        (workdir / "trna1.fa").write_text(">" + (DATA / "mrum-tRNAs10.fa").read_text().split(">")[1])
-        results["database_scaling"] = scaling(genome_text, args.scales, workdir)
+        if not args.only_scaling:
+            results["calibration_floor"] = calibration_floor(genome, workdir)
+        if not args.only_calibration:
+            results["database_scaling"] = scaling(genome_text, args.scales, workdir)
     with atomic_open(RESULTS) as handle:
         json.dump(results, handle, sort_keys=True, indent=2)
         handle.write("\n")

@@ -135,10 +135,12 @@ def matmul_peak(threads: int, repeats: int = 5) -> dict:
     for n, k, m in [(7744, 768, 768), (7744, 768, 3072), (7744, 3072, 768), (4096, 4096, 4096)]:
         a, b = torch.randn(n, k), torch.randn(k, m)
         a @ b
-        start = time.perf_counter()
+        best = float("inf")  # fastest single product: the machine's peak, not its average under other load
         for _ in range(repeats):
+            start = time.perf_counter()
             a @ b
-        results[f"{n}x{k}x{m}"] = 2 * n * k * m * repeats / (time.perf_counter() - start) / 1e9
+            best = min(best, time.perf_counter() - start)
+        results[f"{n}x{k}x{m}"] = 2 * n * k * m / best / 1e9
     return {"gflops": results, "peak_gflops": max(results.values())}
 
 
@@ -266,6 +268,11 @@ def main() -> int:
                 with np.load(tmp / "ours.npz") as a, np.load(tmp / "theirs.npz") as b:
                     entry["max_abs_diff_last_hidden"] = float(np.abs(a["hidden"] - b["hidden"]).max())
                 entry["time_ratio_ours_over_theirs"] = min(ours["seconds"]) / min(theirs["seconds"])
+                entry["time_ratio_features_over_theirs"] = min(features["seconds"]) / min(theirs["seconds"])
+                # the best ratio any exact fp32 implementation could reach here: the FLOPs the features need,
+                # run at the measured matmul peak, against theirs as measured
+                entry["theirs"]["fraction_of_matmul_peak"] = entry["flops_full"] / min(theirs["seconds"]) / 1e9 / peak
+                entry["time_ratio_bound_at_matmul_peak"] = entry["flops_features"] / peak / 1e9 / min(theirs["seconds"])
                 entry["peak_rss_ratio_ours_over_theirs"] = ours["peak_rss_mb"] / theirs["peak_rss_mb"]
             if (rows, length) == (64, 120):
                 bf16 = run_worker(py, weights, tokens, "ours", "features", "bf16", save=tmp / "bf16.npz")

@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnamsm.errors import RnamsmError
-from rnamsm.homology.formats import (
-    expand_inserts,
-    match_columns,
-    read_msa,
-    read_stockholm_structure,
-    write_msa_files,
-)
+from rnamsm.homology.formats import expand_inserts, match_columns, write_msa_files
+from rnamsm.model.msa import parse_stockholm, read_msa, read_records
 from tests.conftest import TEST_DATA
 
 OFFICIAL = TEST_DATA / "homology" / "2DRB_1.a2m_msa2"
@@ -46,17 +41,17 @@ def test_round_trip_preserves_rows_and_query_columns(tmp_path_factory, data) -> 
     names = ["query"] + [f"hit{i}/1-{i + 5}" for i in range(1, len(rows))]
     structure = "(" + "." * (length - 2) + ")" if length >= 2 else "."
     paths = write_msa_files(tmp / "query", names, rows, structure, "query")
-    from_a3m = read_msa(paths["a3m"])
-    from_sto = read_msa(paths["sto"])
-    from_a2m = read_msa(paths["a2m_msa2"])
+    from_a3m = read_records(paths["a3m"])
+    from_sto = read_records(paths["sto"])
+    from_a2m = read_records(paths["a2m_msa2"])
     assert from_a3m == list(zip(names, rows, strict=True))
     # Stockholm keeps inserts (their placement inside one insert slot is left-justified).
     assert from_sto == from_a3m
     assert from_a2m == [(name, match_columns(row)) for name, row in zip(names, rows, strict=True)]
-    assert read_stockholm_structure(paths["sto"]) == structure
+    assert parse_stockholm(paths["sto"].read_text(), "sto")[1] == structure
     # a2m_msa2 -> sto -> a2m_msa2
     again = write_msa_files(tmp / "again", [n for n, _ in from_a2m], [r for _, r in from_a2m], structure, "q")
-    assert read_msa(again["a2m_msa2"]) == from_a2m
+    assert read_records(again["a2m_msa2"]) == from_a2m
     assert paths["a2m_msa2"].read_text() == again["a2m_msa2"].read_text()
 
 
@@ -69,7 +64,7 @@ def test_expand_inserts_rf_marks_query_columns() -> None:
 
 
 def test_official_rnacmap3_msa_reads_and_round_trips(tmp_path: Path) -> None:
-    rows = read_msa(OFFICIAL)
+    rows = read_records(OFFICIAL)
     assert len(rows) == 1176 and rows[0][0] == "2DRB_1"
     assert {len(row) for _, row in rows} == {35}
     names = [name for name, _ in rows]
@@ -77,11 +72,11 @@ def test_official_rnacmap3_msa_reads_and_round_trips(tmp_path: Path) -> None:
     assert paths["a2m_msa2"].read_bytes() == b"".join(
         f">{name}\n{row}\n".encode() for name, row in rows
     )
-    assert read_msa(paths["sto"]) == rows
+    assert read_records(paths["sto"]) == rows
 
 
 def test_ragged_msa_is_an_error_naming_the_row(tmp_path: Path) -> None:
     bad = tmp_path / "bad.a2m_msa2"
     bad.write_text(">q\nACGU\n>h1\nACG\n")
-    with pytest.raises(RnamsmError, match=r"bad.a2m_msa2: row 2 \('h1'\): 3 match columns, the query has 4"):
+    with pytest.raises(RnamsmError, match=r"bad.a2m_msa2: row 2 \('h1'\) has 3 match columns, the query has 4"):
         read_msa(bad)

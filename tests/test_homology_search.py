@@ -17,8 +17,9 @@ from pyinfernal.cm import CMFile
 from rnamsm.homology import config
 from rnamsm.homology.cm_search import cm_search
 from rnamsm.homology.database import SequenceDatabase
-from rnamsm.homology.formats import match_columns, read_msa
+from rnamsm.homology.formats import match_columns
 from rnamsm.homology.pipeline import run_search
+from rnamsm.model.msa import read_records
 from tests.conftest import TEST_DATA, require_program
 
 DATA = TEST_DATA / "homology"
@@ -107,9 +108,9 @@ def test_trna_rows_map_to_genome_coordinates(trna_search) -> None:
 def test_trna_outputs_round_trip(trna_search) -> None:
     result, out = trna_search
     query_id = result.query.id
-    a3m = read_msa(out / f"{query_id}.a3m")
-    sto = read_msa(out / f"{query_id}.sto")
-    a2m = read_msa(out / f"{query_id}.a2m_msa2")
+    a3m = read_records(out / f"{query_id}.a3m")
+    sto = read_records(out / f"{query_id}.sto")
+    a2m = read_records(out / f"{query_id}.a2m_msa2")
     assert [name for name, _ in a3m] == [name for name, _ in sto] == [name for name, _ in a2m]
     assert a3m == sto
     assert [match_columns(row) for _, row in a3m] == [row for _, row in a2m]
@@ -190,7 +191,7 @@ def test_no_hit_query_gives_one_row_msa_and_warning(tmp_path: Path) -> None:
     assert stats["depth"] == 1 and stats["neff"] == 1.0
     assert any("no homologs found" in warning for warning in stats["warnings"])
     assert "no homologs found" in result.stderr
-    assert read_msa(out / "cbl40.sto") == [("cbl40", sequence.upper().replace("T", "U"))]
+    assert read_records(out / "cbl40.sto") == [("cbl40", sequence.upper().replace("T", "U"))]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import tokenize_msa
 from rnamsm.model.depth import identity_filter_indices, reduce_depth
-from rnamsm.model.msa import Msa, read_msa
+from rnamsm.model.msa import Msa, read_msa, read_records
 from tests.conftest import TEST_DATA, require_program
 
 DATA = TEST_DATA / "model"
@@ -52,6 +52,18 @@ def test_stockholm_cmalign_output_keeps_rf_columns():
     assert msa.names[0] == "mrum-tRNA.1"
     assert msa.rows[0] == "GGAGCUAUAGCUCAAUGGCAGAGCGUUUGGCUGACAUCCAAAAGGUUAUGGGUUCGAUUCCCUUUAGCCCCA"
     assert msa.rows[8].count("-") == 4  # mrum-tRNA.9 has a 4-column deletion before its local end
+
+
+def test_stockholm_records_keep_the_inserts_as_lower_case():
+    """The same cmalign file as A3M rows: insert residues lower case, their gaps dropped, sequences intact."""
+    records = read_records(DATA / "mrum-tRNAs10.cmalign.sto")
+    msa = read_msa(DATA / "mrum-tRNAs10.cmalign.sto")
+    assert [name for name, _ in records] == list(msa.names)
+    for (name, row), normalised in zip(records, msa.rows, strict=True):
+        assert "".join(char for char in row if not char.islower()) == normalised, name
+    inserted = [row for _, row in records if any(char.islower() for char in row)]
+    assert inserted, "cmalign put some residues in insert columns"
+    assert all("." not in row and "~" not in row for _, row in records)
 
 
 def test_stockholm_without_rf_keeps_all_columns():

@@ -1,10 +1,10 @@
 """Homolog search and MSA construction (RNAcmap3-style) on pyhmmer, pyinfernal and the Infernal CLI.
 
-Entry points: :func:`~rnamsm.homology.pipeline.run_search` (what ``rnamsm search`` runs) and
-:func:`~rnamsm.homology.formats.read_msa` (read a written MSA back as A3M rows, query first).
+Entry point: :func:`~rnamsm.homology.pipeline.run_search` (what ``rnamsm search`` runs). Its MSA files
+read back as A3M rows, query first, with :func:`rnamsm.model.msa.read_records`.
 """
 
-from rnamsm.homology.formats import match_columns, read_msa
+from rnamsm.homology.formats import match_columns
 from rnamsm.homology.pipeline import SearchResult, run_search
 
-__all__ = ["SearchResult", "match_columns", "read_msa", "run_search"]
+__all__ = ["SearchResult", "match_columns", "run_search"]

@@ -8,9 +8,11 @@ Every row goes through the official normalisation (``utils/align.py``, ``MSA.fro
 4. keep ``-``; anything else is an error naming the file, the row and the character;
 5. all rows must then have the query's length.
 
-Stockholm (ours): columns whose ``#=GC RF`` character is a gap are dropped (all columns are kept when
-there is no RF line); the kept columns are match columns, so ``.``/``~``/``_`` become ``-`` and
-letters are upper-cased before steps 2-5. The first record is the query in every format.
+Stockholm is first turned into A3M rows: columns whose ``#=GC RF`` character is a gap are inserts
+(lower case, dropped by step 1); the others (all columns when there is no RF line) are match columns,
+upper-cased, with ``.``/``~``/``_`` as ``-``. :func:`read_records` gives those rows with the inserts
+kept (the homology tests read ``rnamsm search`` outputs back with it). The first record is the query
+in every format.
 """
 
 from __future__ import annotations
@@ -140,13 +142,19 @@ def parse_fasta_records(text: str, source: str) -> list[tuple[str, str]]:
     return [(name, "".join(parts)) for name, parts in records]
 
 
-def parse_stockholm_records(text: str, source: str) -> list[tuple[str, str]]:
-    """Read a (possibly multi-block) Stockholm alignment and return its match columns per row."""
+def parse_stockholm(text: str, source: str) -> tuple[list[tuple[str, str]], str]:
+    """Read a (possibly multi-block) Stockholm alignment as A3M rows and its query-length ``SS_cons``.
+
+    Columns whose ``#=GC RF`` character is a gap are insert columns: their residues become lower case
+    and their gaps are dropped. The other columns (all of them when there is no RF line) are match
+    columns: residues upper case, ``.``/``_``/``~``/``-`` -> ``-``. The structure is ``#=GC SS_cons`` on
+    the match columns (empty when the file has none).
+    """
     lines = text.splitlines()
     if not lines or not lines[0].startswith("# STOCKHOLM"):
         raise RnamsmError(f"{source}: not a Stockholm file (no '# STOCKHOLM 1.0' first line)")
     sequences: dict[str, list[str]] = {}
-    reference: list[str] = []
+    markup: dict[str, list[str]] = {"RF": [], "SS_cons": []}
     for number, line in enumerate(lines[1:], start=2):
         stripped = line.strip()
         if stripped == "//":
@@ -155,8 +163,8 @@ def parse_stockholm_records(text: str, source: str) -> list[tuple[str, str]]:
             continue
         if stripped.startswith("#=GC"):
             fields = stripped.split()
-            if len(fields) == 3 and fields[1] == "RF":
-                reference.append(fields[2])
+            if len(fields) == 3 and fields[1] in markup:
+                markup[fields[1]].append(fields[2])
             continue
         if stripped.startswith("#"):
             continue
@@ -166,29 +174,43 @@ def parse_stockholm_records(text: str, source: str) -> list[tuple[str, str]]:
         sequences.setdefault(fields[0], []).append(fields[1])
     records = [(name, "".join(parts)) for name, parts in sequences.items()]
     if not records:
-        return records
+        return records, ""
     width = len(records[0][1])
     for number, (name, row) in enumerate(records, start=1):
         if len(row) != width:
             raise RnamsmError(f"{source}: row {number} ({name!r}) has {len(row)} columns, expected {width}")
-    rf = "".join(reference)
-    if rf and len(rf) != width:
+    rf = "".join(markup["RF"]) or "x" * width
+    if len(rf) != width:
         raise RnamsmError(f"{source}: #=GC RF has {len(rf)} columns, the alignment has {width}")
-    keep = [index for index, char in enumerate(rf) if char not in _RF_GAPS] if rf else range(width)
-    match_only = []
+    is_match = [char not in _RF_GAPS for char in rf]
+    a3m = []
     for name, row in records:
-        kept = "".join(row[index] for index in keep).upper()
-        match_only.append((name, re.sub(r"[._~]", "-", kept)))
-    return match_only
+        chars = []
+        for char, match in zip(row, is_match, strict=True):
+            if match:
+                chars.append("-" if char in _RF_GAPS else char.upper())
+            elif char not in _RF_GAPS:
+                chars.append(char.lower())
+        a3m.append((name, "".join(chars)))
+    ss_cons = "".join(markup["SS_cons"])
+    structure = "".join(char for char, match in zip(ss_cons, is_match, strict=False) if match)
+    return a3m, structure
 
 
-def read_msa(path: str | os.PathLike[str]) -> Msa:
-    """Read and normalise an MSA file; Stockholm is recognised by suffix or its first line."""
+def read_records(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """``(name, A3M row)`` records of an MSA file as written, inserts kept and nothing normalised.
+
+    Stockholm is recognised by suffix or its first line and converted as :func:`parse_stockholm`
+    describes; FASTA, A2M and A3M rows are returned as they are in the file.
+    """
     path = Path(path)
     text = _read_text(path)
     name = path.name[:-3] if path.suffix == ".gz" else path.name
     if name.lower().endswith(STOCKHOLM_SUFFIXES) or text.startswith("# STOCKHOLM"):
-        records = parse_stockholm_records(text, str(path))
-    else:
-        records = parse_fasta_records(text, str(path))
-    return msa_from_records(records, str(path))
+        return parse_stockholm(text, str(path))[0]
+    return parse_fasta_records(text, str(path))
+
+
+def read_msa(path: str | os.PathLike[str]) -> Msa:
+    """Read an MSA file (see :func:`read_records`) and normalise it for the model."""
+    return msa_from_records(read_records(path), str(Path(path)))
