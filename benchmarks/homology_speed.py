@@ -37,7 +37,7 @@ from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.pipeline import run_search  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data" / "homology"
+DATA = ROOT / "tests" / "data" / "infernal"
 RESULTS = ROOT / "benchmarks" / "results" / "homology_speed.json"
 
 

@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST_DATA = REPO_ROOT / "tests" / "data"
+TEST_DATA = REPO_ROOT / "tests" / "data"  # one folder per source, each with a README.md of provenance
+RNAMSM_EXAMPLE = TEST_DATA / "rnamsm_example"  # the official RNA-MSM example 2DRB_1 and its outputs (MIT)
+INFERNAL_DATA = TEST_DATA / "infernal"  # Infernal tutorial and test-suite files (BSD)
+ORACLE = TEST_DATA / "oracle"  # seeded random RNA-MSM and multimolecule reference outputs (ours)
 SHARED = REPO_ROOT.parent / "shared"
 pytest_plugins = ["tests.slurm.fixtures"]  # the `slurm_cluster` fixture
 

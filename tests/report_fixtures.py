@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import RNA
 
-DATA = Path(__file__).resolve().parent / "data" / "report"
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
+
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
 HOSTILE = (
     "<script>document.title='PWNED';document.body.appendChild(Object.assign("
@@ -119,10 +120,10 @@ def write_features(directory: Path, sequence: str, depth: int, untrained: bool) 
 
 def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> dict:
     length = len(sequence)
-    prob = np.loadtxt(DATA / "2DRB_1.prob", dtype=np.float32)
+    prob = np.loadtxt(RNAMSM_EXAMPLE / "2DRB_1.prob", dtype=np.float32)
     prob = (prob + prob.T) / 2
     pairs = sorted({tuple(sorted((int(i), int(j))))
-                    for i, _, j in (line.split() for line in (DATA / "2DRB_1.bpseq").read_text().splitlines()
+                    for i, _, j in (line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_text().splitlines()
                                     if line and not line.startswith("#")) if int(j) > 0})
     structure = directory / "structure"
     structure.mkdir(parents=True)
@@ -139,7 +140,7 @@ def write_structure(directory: Path, sample: str, sequence: str, untrained: bool
 
 
 def write_rsa(directory: Path, sample: str, untrained: bool) -> list[float]:
-    rows = [line.split() for line in (DATA / "2DRB_1_ensemble.txt").read_text().splitlines()
+    rows = [line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     (directory / "rsa").mkdir(parents=True)
     header = f"# {sample} RSA predicted by rnamsm\n" + ("# WARNING: untrained weights\n" if untrained else "")
@@ -170,7 +171,7 @@ def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA 
                 hit_name: str = "CP000232.1/1874215-1874188", untrained: bool = True, rows: int | None = None) -> Path:
     """A complete sample folder for the 2DRB_1 query under ``results/sample`` (+ a benchmark TSV);
     ``rows`` keeps only the first MSA rows."""
-    records = read_fasta(DATA / "2DRB_1.a2m_msa2")[:rows]
+    records = read_fasta(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")[:rows]
     sequence = records[0][1]
     directory = results / sample
     directory.mkdir(parents=True)
@@ -208,7 +209,7 @@ def build_results(results: Path) -> None:
 
     build_2drb1(results, description=HOSTILE, hit_name=HOSTILE)
     build_2drb1(results, "2DRB_small", rows=40, untrained=False)
-    trna = read_fasta(DATA / "mrum-tRNA.1.fa")[0][1]
+    trna = read_fasta(INFERNAL_DATA / "mrum-tRNA.1.fa")[0][1]
     build_query_only(results, "tRNA1", trna)
     build_query_only(results, "short1", trna[:20])
     for sample in ("failed1", "missing1"):

@@ -17,9 +17,7 @@ from rnamsm.heads.structure import dbn_to_pairs, read_structure
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import read_msa
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
-from tests.conftest import TEST_DATA
-
-DATA = TEST_DATA / "heads"
+from tests.conftest import RNAMSM_EXAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +25,7 @@ def features_npz(tmp_path_factory):
     """features.npz of 2DRB_1 (first 16 MSA rows) from a tiny random backbone (8 maps, D = 64)."""
     torch.manual_seed(0)
     model = RnaMsm(RnaMsmConfig(num_layers=2, embed_dim=64, num_heads=4, ffn_dim=256)).eval()
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2").select(list(range(16)))
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2").select(list(range(16)))
     features = compute_features(model, msa, progress=False)
     path = tmp_path_factory.mktemp("features") / "features.npz"
     np.savez(path, embedding=features.embedding, attention_maps=features.attention_maps,
@@ -93,13 +91,13 @@ def test_wrong_head_size_is_a_one_line_error(tmp_path, features_npz, capsys) -> 
 
 def test_baselines_on_the_official_example(tmp_path) -> None:
     out = tmp_path / "baselines"
-    assert main(["baselines", str(DATA / "2DRB_1.fasta"), "--msa", str(DATA / "2DRB_1.a2m_msa2"),
+    assert main(["baselines", str(RNAMSM_EXAMPLE / "2DRB_1.fasta"), "--msa", str(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2"),
                  "--out-dir", str(out)]) == 0
     summary = json.loads((out / "baselines.json").read_text())
     assert summary["sequence"] == "GGCCCGGGGCGGUUCGAUUCCGCCCUGGGCCACCA"
     assert summary["rnafold"]["mfe"] < -20
     rnafold = read_structure(out / "2DRB_1.rnafold.dbn").pairs
-    official = read_structure(DATA / "2DRB_1.bpseq").pairs
+    official = read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq").pairs
     assert len(rnafold & official) == 12  # RNAfold finds 12 of the 13 official pairs
     bpp = np.load(out / "2DRB_1.rnafold_bpp.npy")
     assert bpp.shape == (35, 35) and np.allclose(bpp, bpp.T) and np.all(bpp.sum(axis=1) <= 1 + 1e-6)

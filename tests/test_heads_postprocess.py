@@ -6,14 +6,12 @@ import numpy as np
 
 from rnamsm.heads.postprocess import PairCallOptions, call_pairs, remove_multiplets, threshold_pairs
 from rnamsm.heads.structure import read_prob_text, read_structure
-from tests.conftest import TEST_DATA
-
-DATA = TEST_DATA / "heads"
+from tests.conftest import RNAMSM_EXAMPLE
 
 
 def test_official_2drb1_prob_reproduces_official_bpseq_and_ct() -> None:
-    prob = read_prob_text(DATA / "2DRB_1.prob")
-    reference = read_structure(DATA / "2DRB_1.bpseq")
+    prob = read_prob_text(RNAMSM_EXAMPLE / "2DRB_1.prob")
+    reference = read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq")
     assert prob.shape == (35, 35)
     thresholded = threshold_pairs(prob, 0.516)
     assert len(thresholded) == 14
@@ -23,7 +21,7 @@ def test_official_2drb1_prob_reproduces_official_bpseq_and_ct() -> None:
     assert (13, 19) not in pairs
     assert len(pairs) == 13
     assert set(pairs) == reference.pairs
-    assert set(pairs) == read_structure(DATA / "2DRB_1.ct").pairs
+    assert set(pairs) == read_structure(RNAMSM_EXAMPLE / "2DRB_1.ct").pairs
 
 
 def test_only_upper_triangle_is_used() -> None:

@@ -19,11 +19,11 @@ from rnamsm.heads.structure import (
     read_structure,
     write_structure_files,
 )
-from tests.conftest import TEST_DATA
+from tests.conftest import RNAMSM_EXAMPLE
 
 
 def test_official_ct_with_double_tabs_and_blank_line() -> None:
-    ct = read_structure(TEST_DATA / "heads" / "2DRB_1.ct")
+    ct = read_structure(RNAMSM_EXAMPLE / "2DRB_1.ct")
     assert ct.name == "2DRB_1"
     assert len(ct.sequence) == 35 and len(ct.pairs) == 13
     assert (1, 31) in ct.pairs and (13, 17) in ct.pairs

@@ -14,10 +14,9 @@ from rnamsm.heads.stockholm_labels import labelled_msas
 from rnamsm.heads.structure import Structure, write_structure_files
 from rnamsm.heads.train import TrainingOptions, examples_from_stockholm, train_ss_head
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
-from tests.conftest import TEST_DATA
+from tests.conftest import INFERNAL_DATA
 
-DATA = TEST_DATA / "heads"
-SEEDS = [DATA / "tRNA5.sto", DATA / "PK-HAV.sto", DATA / "Vault.sto"]
+SEEDS = [INFERNAL_DATA / "tRNA5.sto", INFERNAL_DATA / "PK-HAV.sto", INFERNAL_DATA / "Vault.sto"]
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +27,13 @@ def examples():
 
 
 def test_ss_cons_projection_onto_a_sequence() -> None:
-    first = labelled_msas(DATA / "tRNA5.sto", max_rows=3)[0]
+    first = labelled_msas(INFERNAL_DATA / "tRNA5.sto", max_rows=3)[0]
     assert first.structure.name == "tRNA1" and len(first.structure.sequence) == 73
     assert len(first.rows) == 3 and all(len(row) == 73 for row in first.rows)
     assert first.structure.sequence == first.rows[0]
     # acceptor stem of tRNA1: positions 1-7 pair with 66-72
     assert {(1, 72), (7, 66)} <= first.structure.pairs and len(first.structure.pairs) == 21
-    pk = labelled_msas(DATA / "PK-HAV.sto")[0].structure
+    pk = labelled_msas(INFERNAL_DATA / "PK-HAV.sto")[0].structure
     crossing = [(a, b) for a in pk.pairs for b in pk.pairs if a[0] < b[0] < a[1] < b[1]]
     assert crossing, "the HAV consensus is pseudoknotted"
 

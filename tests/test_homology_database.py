@@ -11,9 +11,7 @@ import pytest
 from rnamsm.errors import RnamsmError
 from rnamsm.homology import config
 from rnamsm.homology.database import SequenceDatabase, window_starts
-from tests.conftest import TEST_DATA
-
-DATA = TEST_DATA / "homology"
+from tests.conftest import INFERNAL_DATA
 
 
 def database(*paths: Path, **options) -> SequenceDatabase:
@@ -28,7 +26,7 @@ def names_and_sequences(db: SequenceDatabase) -> dict[str, str]:
 
 def test_gzip_and_plain_fasta_read_the_same(tmp_path: Path) -> None:
     plain = tmp_path / "metag.fa"
-    plain.write_bytes((DATA / "metag-example.fa").read_bytes())
+    plain.write_bytes((INFERNAL_DATA / "metag-example.fa").read_bytes())
     packed = tmp_path / "metag.fa.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     a, b = database(plain), database(packed)
@@ -83,8 +81,8 @@ def test_windows_cover_long_records_and_chunks_bound_memory(tmp_path: Path) -> N
         starts = window_starts(length, 100, 10)
         assert starts[0] == 0 and starts[-1] + 100 >= length
         assert all(b - a == 90 for a, b in zip(starts, starts[1:], strict=False))
-    genome = DATA / "mrum-genome.fa.gz"
-    db = database(genome, DATA / "metag-example.fa", volume_nt=400_000)
+    genome = INFERNAL_DATA / "mrum-genome.fa.gz"
+    db = database(genome, INFERNAL_DATA / "metag-example.fa", volume_nt=400_000)
     chunks = list(db.chunks())
     assert len(chunks) > 5
     assert all(sum(len(s) for s in c.block) < 400_000 + 100_000 for c in chunks)

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from rnamsm.errors import RnamsmError
 from rnamsm.homology.formats import expand_inserts, match_columns, write_msa_files
 from rnamsm.model.msa import parse_stockholm, read_msa, read_records
-from tests.conftest import TEST_DATA
+from tests.conftest import RNAMSM_EXAMPLE
 
-OFFICIAL = TEST_DATA / "homology" / "2DRB_1.a2m_msa2"
+OFFICIAL = RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2"
 
 match_char = st.sampled_from("ACGUN-")
 insert = st.text(alphabet="acgun", max_size=3)

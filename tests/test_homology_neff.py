@@ -12,7 +12,7 @@ from rnamsm.homology.filters import filter_rows
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
 from rnamsm.homology.rows import HitRow
 from rnamsm.model.msa import read_records
-from tests.conftest import TEST_DATA
+from tests.conftest import RNAMSM_EXAMPLE
 
 
 def brute_force_neff(rows: list[str], identity: float) -> float:
@@ -37,7 +37,7 @@ def test_neff_matches_brute_force(rows: list[str], identity: float) -> None:
 
 
 def test_neff_of_official_msa_and_cap() -> None:
-    rows = [row for _, row in read_records(TEST_DATA / "homology" / "2DRB_1.a2m_msa2")]
+    rows = [row for _, row in read_records(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")]
     codes = encode(rows)
     value, approx = neff(codes, 0.8)
     assert 1 < value < len(rows) and not approx

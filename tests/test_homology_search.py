@@ -20,10 +20,9 @@ from rnamsm.homology.database import SequenceDatabase
 from rnamsm.homology.formats import match_columns
 from rnamsm.homology.pipeline import run_search
 from rnamsm.model.msa import read_records
-from tests.conftest import TEST_DATA, require_program
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, require_program
 
-DATA = TEST_DATA / "homology"
-GENOME = DATA / "mrum-genome.fa.gz"
+GENOME = INFERNAL_DATA / "mrum-genome.fa.gz"
 
 pytestmark = pytest.mark.system
 
@@ -62,7 +61,7 @@ def trna_search(tmp_path_factory: pytest.TempPathFactory):
     """The first tRNA of mrum-tRNAs10.fa against the genome, default parameters."""
     require_program("cmbuild", "cmcalibrate")
     tmp = tmp_path_factory.mktemp("trna")
-    query = first_record(DATA / "mrum-tRNAs10.fa", tmp / "query.fa")
+    query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp / "query.fa")
     result = run_search(query, [GENOME], tmp / "out", config.resolve())
     return result, tmp / "out"
 
@@ -119,7 +118,7 @@ def test_trna_outputs_round_trip(trna_search) -> None:
 def test_recovery_of_the_rnacmap3_2drb1_msa(tmp_path: Path) -> None:
     """Strip the 1,175 non-query rows of the official 2DRB_1 MSA, hide them in the genome, find them again."""
     require_program("cmbuild", "cmcalibrate")
-    official = [line.strip() for line in (DATA / "2DRB_1.a2m_msa2").read_text().splitlines() if line.strip()]
+    official = [line.strip() for line in (RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2").read_text().splitlines() if line.strip()]
     names = [line[1:].split()[0] for line in official[0::2]][1:]
     rows = official[1::2][1:]
     assert len(names) == 1175
@@ -128,7 +127,7 @@ def test_recovery_of_the_rnacmap3_2drb1_msa(tmp_path: Path) -> None:
     out = tmp_path / "out"
     params = json.dumps({"cm": {"max_rounds": 1}})
     result = rnamsm(
-        "search", str(DATA / "2DRB_1.fasta"), "--db", str(GENOME), str(homologs), "--out-dir", str(out),
+        "search", str(RNAMSM_EXAMPLE / "2DRB_1.fasta"), "--db", str(GENOME), str(homologs), "--out-dir", str(out),
         "--config-json", params, "--threads", "2",
     )
     assert result.returncode == 0, result.stderr
@@ -148,7 +147,7 @@ def test_pyinfernal_equals_cmsearch_cli(tmp_path: Path) -> None:
     subprocess.run(f"gzip -dc {GENOME} > {genome}", shell=True, check=True)
     tblout = tmp_path / "cli.tbl"
     subprocess.run(
-        ["cmsearch", "--cpu", "2", "--tblout", str(tblout), str(DATA / "tRNA5.c.cm"), str(genome)],
+        ["cmsearch", "--cpu", "2", "--tblout", str(tblout), str(INFERNAL_DATA / "tRNA5.c.cm"), str(genome)],
         check=True, capture_output=True,
     )
     cli = set()
@@ -158,7 +157,7 @@ def test_pyinfernal_equals_cmsearch_cli(tmp_path: Path) -> None:
         fields = line.split()
         if fields[16] == "!":
             cli.add((fields[0], int(fields[7]), int(fields[8]), fields[9]))
-    with CMFile(str(DATA / "tRNA5.c.cm")) as handle:
+    with CMFile(str(INFERNAL_DATA / "tRNA5.c.cm")) as handle:
         cm = handle.read()
     database = SequenceDatabase(
         [GENOME], split_above=1_000_000, window=100_000, overlap=1000, shuffle_seed=0, volume_nt=500_000
@@ -177,11 +176,11 @@ def test_no_hit_query_gives_one_row_msa_and_warning(tmp_path: Path) -> None:
     """A query with nothing similar in the database: one-row MSA, a warning, exit status 0."""
     require_program("cmbuild", "cmcalibrate")
     # The 5' 40 nt of the Cobalamin riboswitch against the tRNAs only: no homolog at a strict threshold.
-    sequence = (DATA / "Cobalamin.fa").read_text().splitlines()[1][:40]
+    sequence = (INFERNAL_DATA / "Cobalamin.fa").read_text().splitlines()[1][:40]
     query = write_query(tmp_path / "q.fa", "cbl40", sequence)
     out = tmp_path / "out"
     result = rnamsm(
-        "search", str(query), "--db", str(DATA / "mrum-tRNAs10.fa"), "--out-dir", str(out),
+        "search", str(query), "--db", str(INFERNAL_DATA / "mrum-tRNAs10.fa"), "--out-dir", str(out),
         "--config-json", json.dumps({"cm": {"max_rounds": 1, "E": 1e-3, "incE": 1e-3}}),
     )
     assert result.returncode == 0, result.stderr
@@ -206,7 +205,7 @@ def test_short_and_low_complexity_queries(tmp_path: Path, name: str, sequence: s
     query = write_query(tmp_path / "q.fa", name, sequence)
     out = tmp_path / "out"
     result = rnamsm(
-        "search", str(query), "--db", str(DATA / "metag-example.fa"), str(DATA / "mrum-tRNAs10.fa"),
+        "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"), str(INFERNAL_DATA / "mrum-tRNAs10.fa"),
         "--out-dir", str(out), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
     )
     assert result.returncode == 0, result.stderr
@@ -220,8 +219,8 @@ def test_short_and_low_complexity_queries(tmp_path: Path, name: str, sequence: s
 def test_missing_infernal_program_is_a_clear_error(tmp_path: Path) -> None:
     python = shutil.which(sys.executable) or sys.executable
     result = subprocess.run(
-        [python, "-m", "rnamsm", "search", str(DATA / "2DRB_1.fasta"), "--db", str(DATA / "metag-example.fa"),
-         "--out-dir", str(tmp_path / "out")],
+        [python, "-m", "rnamsm", "search", str(RNAMSM_EXAMPLE / "2DRB_1.fasta"),
+         "--db", str(INFERNAL_DATA / "metag-example.fa"), "--out-dir", str(tmp_path / "out")],
         capture_output=True, text=True, env={"PATH": str(tmp_path)},
     )
     assert result.returncode == 1
@@ -235,7 +234,8 @@ def test_non_fasta_database_is_a_clear_error(tmp_path: Path) -> None:
     require_program("cmbuild", "cmcalibrate")
     bad = tmp_path / "table.tsv"
     bad.write_text("name\tvalue\nx\t1\n")
-    result = rnamsm("search", str(DATA / "2DRB_1.fasta"), "--db", str(bad), "--out-dir", str(tmp_path / "out"))
+    query = RNAMSM_EXAMPLE / "2DRB_1.fasta"
+    result = rnamsm("search", str(query), "--db", str(bad), "--out-dir", str(tmp_path / "out"))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and "not a FASTA" in lines[0]
@@ -244,7 +244,7 @@ def test_non_fasta_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
     """Every reported tRNA5 hit (E <= 100, all included) gives a checked row whose residues are the genome's."""
-    with CMFile(str(DATA / "tRNA5.c.cm")) as handle:
+    with CMFile(str(INFERNAL_DATA / "tRNA5.c.cm")) as handle:
         cm = handle.read()
     database = SequenceDatabase(
         [GENOME], split_above=1_000_000, window=100_000, overlap=1000, shuffle_seed=0, volume_nt=None
@@ -271,7 +271,7 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
 
 def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA."""
-    query = first_record(DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
+    query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
     params = config.resolve(("test", {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}}))
     result = run_search(query, [GENOME], tmp_path / "out", params)
     methods = [r["method"] for r in result.stats["rounds"]]
@@ -289,7 +289,8 @@ def test_outputs_are_deterministic(tmp_path: Path) -> None:
     stats = []
     for run in ("a", "b"):
         result = rnamsm(
-            "search", str(query), "--db", str(DATA / "metag-example.fa"), str(DATA / "mrum-tRNAs10.fa"),
+            "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"),
+            str(INFERNAL_DATA / "mrum-tRNAs10.fa"),
             "--out-dir", str(tmp_path / run), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
         )
         assert result.returncode == 0, result.stderr
@@ -307,7 +308,7 @@ def test_calibration_cache_key_and_reuse(tmp_path: Path, monkeypatch: pytest.Mon
     """The key ignores cmbuild's DATE/COM lines but not -L; a cached entry replaces cmcalibrate."""
     from rnamsm.homology import infernal_cli
 
-    text = (TEST_DATA / "homology" / "tRNA5.c.cm").read_text()
+    text = (INFERNAL_DATA / "tRNA5.c.cm").read_text()
     first, second = tmp_path / "a.cm", tmp_path / "b.cm"
     first.write_text(text)
     second.write_text(re.sub(r"(?m)^(DATE|COM) .*$", r"\1     another run, another folder", text))

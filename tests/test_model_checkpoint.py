@@ -20,9 +20,8 @@ from rnamsm.errors import RnamsmError
 from rnamsm.model import load_checkpoint
 from rnamsm.model.device import resolve_device, resolve_dtype
 from rnamsm.model.export import convert_checkpoint, make_demo_checkpoint
-from tests.conftest import REPO_ROOT, TEST_DATA
+from tests.conftest import ORACLE, REPO_ROOT
 
-ORACLE = TEST_DATA / "model" / "oracle"
 OFFICIAL = ORACLE / "official_format.pt"
 
 

@@ -13,10 +13,9 @@ import torch
 from rnamsm.checksums import file_sha256
 from rnamsm.cli import main
 from rnamsm.model import compute_features, load_checkpoint, read_msa, reduce_depth
-from tests.conftest import REPO_ROOT, TEST_DATA
+from tests.conftest import INFERNAL_DATA, ORACLE, REPO_ROOT, RNAMSM_EXAMPLE
 
-DATA = TEST_DATA / "model"
-MSA_2DRB = DATA / "2DRB_1.a2m_msa2"
+MSA_2DRB = RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2"
 QUERY_2DRB = "GGCCCGGGGCGGUUCGAUUCCGCCCUGGGCCACCA"
 INTERFACE_KEYS = {
     "embedding", "attention_maps", "contacts", "sequence", "checkpoint_sha256", "msa_depth", "msa_sha256",
@@ -79,7 +78,7 @@ def test_features_cli_end_to_end_on_2drb1(tmp_path, demo_checkpoint):
 @pytest.mark.parametrize(("name", "shape"), [("mrum-tRNAs10.cmalign.sto", (72, 10)), ("tRNA5.sto", (74, 5))])
 def test_features_from_stockholm(tmp_path, demo_checkpoint, capsys, name, shape):
     out = tmp_path / "f.npz"
-    assert main(["features", str(DATA / name), "--checkpoint", str(demo_checkpoint), "--out", str(out)]) == 0
+    assert main(["features", str(INFERNAL_DATA / name), "--checkpoint", str(demo_checkpoint), "--out", str(out)]) == 0
     with np.load(out) as data:
         assert (data["embedding"].shape[0], int(data["msa_depth"])) == shape
         assert str(data["depth_reduction"]) == "none"
@@ -119,16 +118,15 @@ def test_features_errors_are_one_line_and_write_nothing(tmp_path, demo_checkpoin
 
 
 def test_convert_checkpoint_cli_round_trip(tmp_path, capsys):
-    oracle = DATA / "oracle"
     official = tmp_path / "official.ckpt"
-    assert main(["convert-checkpoint", str(oracle), str(official), "--to", "official"]) == 0
+    assert main(["convert-checkpoint", str(ORACLE), str(official), "--to", "official"]) == 0
     assert main(["convert-checkpoint", str(official), str(tmp_path / "hf"), "--to", "hf"]) == 0
     for name in ("vocab.txt", "model.safetensors"):
         from safetensors.torch import load_file
 
         if name == "vocab.txt":
-            assert (tmp_path / "hf" / name).read_text() == (oracle / name).read_text()
+            assert (tmp_path / "hf" / name).read_text() == (ORACLE / name).read_text()
         else:
-            original, again = load_file(oracle / name), load_file(tmp_path / "hf" / name)
+            original, again = load_file(ORACLE / name), load_file(tmp_path / "hf" / name)
             assert original.keys() == again.keys() and all(torch.equal(original[k], again[k]) for k in original)
     assert "wrote" in capsys.readouterr().err

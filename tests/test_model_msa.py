@@ -12,14 +12,13 @@ from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import tokenize_msa
 from rnamsm.model.depth import identity_filter_indices, reduce_depth
 from rnamsm.model.msa import Msa, read_msa, read_records
-from tests.conftest import TEST_DATA, require_program
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, require_program
 
-DATA = TEST_DATA / "model"
 QUERY_2DRB = "GGCCCGGGGCGGUUCGAUUCCGCCCUGGGCCACCA"
 
 
 def test_official_a2m_msa2_example():
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")
     assert (msa.depth, msa.length) == (1176, 35)
     assert msa.query == QUERY_2DRB and msa.names[0] == "2DRB_1"
     text = "".join(msa.rows)
@@ -31,9 +30,9 @@ def test_official_a2m_msa2_example():
 
 
 def test_fasta_with_leading_blank_line_and_no_final_newline():
-    raw = (DATA / "2DRB_1.fasta").read_bytes()
+    raw = (RNAMSM_EXAMPLE / "2DRB_1.fasta").read_bytes()
     assert raw.startswith(b"\n") and not raw.endswith(b"\n")
-    msa = read_msa(DATA / "2DRB_1.fasta")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.fasta")
     assert msa.rows == (QUERY_2DRB,)
 
 
@@ -47,7 +46,7 @@ def test_a3m_inserts_are_removed(tmp_path):
 
 def test_stockholm_cmalign_output_keeps_rf_columns():
     """Real cmalign output: RF '.'/'~' columns (inserts, local-end inserts) are dropped, 72 match columns kept."""
-    msa = read_msa(DATA / "mrum-tRNAs10.cmalign.sto")
+    msa = read_msa(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto")
     assert (msa.depth, msa.length) == (10, 72)
     assert msa.names[0] == "mrum-tRNA.1"
     assert msa.rows[0] == "GGAGCUAUAGCUCAAUGGCAGAGCGUUUGGCUGACAUCCAAAAGGUUAUGGGUUCGAUUCCCUUUAGCCCCA"
@@ -56,8 +55,8 @@ def test_stockholm_cmalign_output_keeps_rf_columns():
 
 def test_stockholm_records_keep_the_inserts_as_lower_case():
     """The same cmalign file as A3M rows: insert residues lower case, their gaps dropped, sequences intact."""
-    records = read_records(DATA / "mrum-tRNAs10.cmalign.sto")
-    msa = read_msa(DATA / "mrum-tRNAs10.cmalign.sto")
+    records = read_records(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto")
+    msa = read_msa(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto")
     assert [name for name, _ in records] == list(msa.names)
     for (name, row), normalised in zip(records, msa.rows, strict=True):
         assert "".join(char for char in row if not char.islower()) == normalised, name
@@ -67,7 +66,7 @@ def test_stockholm_records_keep_the_inserts_as_lower_case():
 
 
 def test_stockholm_without_rf_keeps_all_columns():
-    msa = read_msa(DATA / "tRNA5.sto")  # Rfam-style: upper case, '.' gaps, two blocks, no RF
+    msa = read_msa(INFERNAL_DATA / "tRNA5.sto")  # Rfam-style: upper case, '.' gaps, two blocks, no RF
     assert (msa.depth, msa.length) == (5, 74)
     assert msa.rows[1].startswith("UCCGAUAUAGUGUAAC-GGCU")
 
@@ -130,7 +129,7 @@ def _naive_identity_filter(msa: Msa, max_seqs: int) -> list[int]:
 
 
 def test_identity_filter_matches_the_spec_on_2drb1():
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")
     subset = msa.select(list(range(300)))
     for max_seqs in (40, 250):  # stops early / tops up
         assert identity_filter_indices(subset, max_seqs, block=64) == _naive_identity_filter(subset, max_seqs)
@@ -138,7 +137,7 @@ def test_identity_filter_matches_the_spec_on_2drb1():
 
 def test_reduce_depth_2drb1_without_hhfilter(monkeypatch):
     monkeypatch.setenv("PATH", "")  # no hhfilter: the deterministic fallback
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")
     reduced = reduce_depth(msa)
     assert reduced.method == "identity-filter" and reduced.input_depth == 1176 and 0 < reduced.survivors < 512
     assert reduced.msa.depth == 512 and reduced.msa.query == QUERY_2DRB
@@ -153,7 +152,7 @@ def test_reduce_depth_2drb1_without_hhfilter(monkeypatch):
 
 def test_reduce_depth_with_the_real_hhfilter():
     require_program("hhfilter")  # Debian hhsuite, installed by make demo / make test
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")
     reduced = reduce_depth(msa)
     assert reduced.method == "hhfilter" and reduced.msa.query == QUERY_2DRB
     assert reduced.msa.depth == reduced.survivors == 60  # hh-suite 3.3.0: -id 90 leaves 60 of 1,176 rows
@@ -175,7 +174,7 @@ def test_reduce_depth_calls_hhfilter_with_the_official_arguments(tmp_path, monke
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    msa = read_msa(DATA / "2DRB_1.a2m_msa2")
+    msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")
     reduced = reduce_depth(msa, max_seqs=512)
     assert reduced.method == "hhfilter"
     assert log.read_text().split()[2:] == ["-M", "a2m", "-o", log.read_text().split()[5], "-id", "90", "-diff", "512",

@@ -1,6 +1,6 @@
 """Parity of our RNA-MSM with the oracle fixture (multimolecule 0.2.2 on seeded random weights).
 
-The fixture (``tests/data/model/oracle``, copied from ``../shared/oracle/tiny_seed0`` with ``vocab.txt``
+The fixture (``tests/data/oracle``, copied from ``../shared/oracle/tiny_seed0`` with ``vocab.txt``
 written from ``fixture.npz['vocab']``) is compared only where ``attention_mask`` is true, within 1e-5.
 """
 
@@ -14,9 +14,8 @@ import torch
 
 from rnamsm.model import load_checkpoint
 from rnamsm.model.alphabet import OFFICIAL_TOKENS, pad_msas, tokenize_msa
-from tests.conftest import TEST_DATA
+from tests.conftest import ORACLE
 
-ORACLE = TEST_DATA / "model" / "oracle"
 TOL = 1e-5
 
 

@@ -21,7 +21,8 @@ from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
 from rnamsm.report.readers import Query, read_rsa
 from rnamsm.report.sample import SampleData, SampleFiles
-from tests.report_fixtures import DATA, HOSTILE, build_2drb1, build_query_only, read_fasta
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
+from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
 
 EPOCH = "1700000000"
 REMOTE = re.compile(r"^\s*(https?:|//)", re.IGNORECASE)
@@ -159,7 +160,7 @@ def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
     html = report(sample, "--config-json", json.dumps({"report": {"min_neff": 10}}), "--title", "Batch 7 <b>")
     assert re.search(r'id="flag-shallow_msa">.*?flag-clear', html, re.S)
     assert "<title>Batch 7 &lt;b&gt;</title>" in html
-    trna = read_fasta(DATA / "mrum-tRNA.1.fa")[0][1]
+    trna = read_fasta(INFERNAL_DATA / "mrum-tRNA.1.fa")[0][1]
     empty = build_query_only(tmp_path / "results", "short1", trna[:20])
     html = report(empty)
     for code in ("no_hits", "shallow_msa", "short_query"):
@@ -178,7 +179,7 @@ def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
 
 
 def test_rsa_reader_follows_the_column_header(tmp_path: Path) -> None:
-    official = read_rsa(DATA / "2DRB_1_ensemble.txt")
+    official = read_rsa(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
     assert (official.nucleotides[:2], official.asa[0], official.rsa[0]) == (["G", "G"], 250.02, 0.625)
     assert not official.untrained
     swapped = tmp_path / "x.rsa.tsv"

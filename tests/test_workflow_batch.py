@@ -8,7 +8,7 @@ from pathlib import Path
 import pyhmmer.easel
 import yaml
 
-from tests.conftest import TEST_DATA
+from tests.conftest import INFERNAL_DATA
 from tests.workflow_support import copy_workflow, run_command
 
 #: A cheap search for batch tests: one nhmmer round against the ten M. ruminantium tRNAs.
@@ -22,7 +22,7 @@ def real_queries() -> list[tuple[str, str]]:
     """Real RNAs from Rfam seed alignments (Vault RNA, tRNA, HAV pseudoknot): (sample_id, sequence)."""
     queries = []
     for name in ("tRNA5", "PK-HAV", "Vault"):
-        with pyhmmer.easel.SequenceFile(str(TEST_DATA / "heads" / f"{name}.sto"), format="stockholm") as records:
+        with pyhmmer.easel.SequenceFile(str(INFERNAL_DATA / f"{name}.sto"), format="stockholm") as records:
             for number, record in enumerate(records, start=1):
                 queries.append((f"{name}-{number}", record.sequence))
     return queries
