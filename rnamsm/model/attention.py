@@ -32,8 +32,8 @@ def chunk_ranges(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-class RowSelfAttention(nn.Module):
-    """Tied row attention: one attention map per head shared by all rows, scaled by ``d**-0.5 / sqrt(R)``."""
+class _Projections(nn.Module):
+    """The four ``embed_dim x embed_dim`` projections of one attention module, split into heads."""
 
     def __init__(self, embed_dim: int, num_heads: int):
         super().__init__()
@@ -43,6 +43,10 @@ class RowSelfAttention(nn.Module):
         self.k_proj = nn.Linear(embed_dim, embed_dim)
         self.v_proj = nn.Linear(embed_dim, embed_dim)
         self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+
+class RowSelfAttention(_Projections):
+    """Tied row attention: one attention map per head shared by all rows, scaled by ``d**-0.5 / sqrt(R)``."""
 
     def _by_head(self, t: torch.Tensor) -> torch.Tensor:
         """``(B, n, C, D)`` -> ``(B, H, C, n*d)``: the rows of a chunk concatenated per column and head."""
@@ -82,17 +86,8 @@ class RowSelfAttention(nn.Module):
         return probs
 
 
-class ColumnSelfAttention(nn.Module):
+class ColumnSelfAttention(_Projections):
     """Standard attention over the rows of each column, scaled by ``d**-0.5``."""
-
-    def __init__(self, embed_dim: int, num_heads: int):
-        super().__init__()
-        self.num_heads = num_heads
-        self.head_dim = embed_dim // num_heads
-        self.q_proj = nn.Linear(embed_dim, embed_dim)
-        self.k_proj = nn.Linear(embed_dim, embed_dim)
-        self.v_proj = nn.Linear(embed_dim, embed_dim)
-        self.out_proj = nn.Linear(embed_dim, embed_dim)
 
     def _by_column(self, t: torch.Tensor) -> torch.Tensor:
         """``(B, R, m, D)`` -> ``(B*m, H, R, d)``."""
