@@ -27,6 +27,7 @@ from rnamsm.evaluation.rsa_metrics import valid_mask
 from rnamsm.evaluation.structure_metrics import Counts, scores
 from rnamsm.heads.features_file import load_features
 from rnamsm.heads.head_file import Head, head_metadata, load_head, save_head
+from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics, rsa_features
 from rnamsm.heads.rsa_tsv import read_rsa_table
@@ -286,11 +287,20 @@ def train_rsa_head(
     _seed_everything(options.seed)
     device = resolve_device(options.device)
     training, validation = split_examples(examples, options.validation_fraction, options.seed)
+    dim = training[0].embedding.shape[1]
+    if any(example.embedding.shape[1] != dim for example in examples):
+        raise RnamsmError("train-head: the examples' features have different embedding sizes")
     if init is not None:
         model, stats = copy.deepcopy(init.model), init.stats
+        channels = (4 if stats.uses_onehot else 0) + dim + 1
+        if len(stats.embedding_mean) != dim or model.in_channels != channels:
+            raise RnamsmError(f"train-head: the initial head expects {len(stats.embedding_mean)}-long embeddings "
+                              f"({model.in_channels} input channels), the features have {dim}")
     else:
+        if planes < 16 or planes % 16:
+            raise RnamsmError(f"train-head rsa: --width (the RSA head's planes) must be a multiple of 16, got {planes}")
         stats = _embedding_statistics(training)
-        model = RSANet(4 + training[0].embedding.shape[1] + 1, planes)
+        model = RSANet(4 + dim + 1, planes)
     model.to(device)
     model, record = _fit(model, lambda m, ex: rsa_loss(m, stats, ex, device), training, validation, options, device)
     record.update(task="rsa")
@@ -331,7 +341,8 @@ def _run(args: argparse.Namespace) -> int:
         examples = examples_from_files(args.features, args.labels, args.task)
     else:
         raise RnamsmError("train-head: give --features and --labels, or --stockholm with --checkpoint")
-    init = load_head(args.init, args.task) if args.init is not None else None
+    official_stats = statistics_from_pickles(args.stats) if args.stats else None
+    init = load_head(args.init, args.task, official_stats) if args.init is not None else None
     if args.task == "ss":
         head, record = train_ss_head(examples, options, args.width, args.blocks, init.model if init else None)
     else:
@@ -363,6 +374,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-per-file", type=int, default=None, help="at most this many examples per file")
     parser.add_argument("--out", type=Path, required=True, metavar="HEAD.safetensors")
     parser.add_argument("--init", type=Path, default=None, help="start from this head (ours or official)")
+    parser.add_argument("--stats", type=Path, nargs="+", default=None,
+                        help="statistics pickles (statistic_dict_oh/emb.pickle) for an official RSA --init head")
     parser.add_argument("--width", type=int, default=None,
                         help="SS channels (default 48) or RSA planes (default 64, a multiple of 16) for a new head")
     parser.add_argument("--blocks", type=int, default=16, help="SS residual blocks for a new head")
