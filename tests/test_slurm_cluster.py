@@ -6,8 +6,13 @@ The cluster tests need the daemons up (``make test`` starts them); outside CI th
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -111,9 +116,9 @@ def test_gpu_job_gets_a_device_and_is_accounted(slurm_cluster: SlurmCluster, tmp
 
 
 def test_unknown_gpu_model_is_refused(slurm_cluster: SlurmCluster) -> None:
-    assert slurm_cluster.gpu_type != "a100"
-    submitted = slurm_command("sbatch", "--parsable", "--gpus=a100:1", "-t", "1", "--wrap", "true")
-    assert submitted.returncode != 0, f"sbatch accepted an a100 job: {submitted.stdout}"
+    assert slurm_cluster.gpu_type != "h100"
+    submitted = slurm_command("sbatch", "--parsable", "--gpus=h100:1", "-t", "1", "--wrap", "true")
+    assert submitted.returncode != 0, f"sbatch accepted an h100 job: {submitted.stdout}"
     assert "Requested node configuration is not available" in submitted.stderr
 
 
@@ -134,7 +139,7 @@ rule run_model:
         mem_mb=200,
         runtime=5,
     shell:
-        "echo CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES > {output}"
+        "echo CUDA_VISIBLE_DEVICES=${{CUDA_VISIBLE_DEVICES-unset}} > {output}"
 
 
 rule cpu_step:
@@ -167,3 +172,186 @@ def test_snakemake_profile_sends_gpu_request_only_for_gpu_rule(slurm_cluster: Sl
     assert (tmp_path / "gpu.txt").read_text().strip() == "CUDA_VISIBLE_DEVICES=0"
     assert (tmp_path / "cpu.txt").read_text().strip() == "SLURM_CPUS_PER_TASK=2"
     assert list((tmp_path / "logs" / "slurm").glob("rule_run_model/*.log"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The profile's commented variants, uncommented one at a time as a site would
+
+#: GPU options of sbatch: a variant's comment names the ones run_model gets; the others must be absent.
+GPU_OPTIONS = ("--gpus", "--gres", "--cpus-per-gpu")
+#: Stands in for sacct (and sacctmgr) on a cluster without accounting: logs its arguments, then fails
+#: with the message the profile quotes.
+NO_ACCOUNTING_TOOL = """#!/bin/sh
+echo "$(basename "$0") $*" >> "{log}"
+echo "$(basename "$0"): error: Slurm accounting storage is disabled" >&2
+exit 1
+"""
+
+
+@dataclass(frozen=True)
+class ProfileVariant:
+    """Commented lines of profiles/slurm/config.yaml that, uncommented together, make one variant."""
+
+    name: str
+    lines: tuple[str, ...]  # verbatim, with their "# "
+    settings: dict  # what the uncommented lines add to the profile
+    present: dict[str, str]  # sbatch options the comment documents for run_model (option -> value)
+    absent: tuple[str, ...]  # sbatch options run_model must not get
+
+
+def _documented_options(comment: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``--gres=gpu:a100:1 -p gpu, no --gpus`` -> ({"--gres": "gpu:a100:1", "-p": "gpu"}, ("--gpus",))."""
+    absent = re.findall(r"\bno (--[a-z-]+)", comment)
+    present = dict(re.findall(r"(?<![\w-])(--[a-z-]+)=([^\s,;)]+)", comment))
+    present.update(("-p", value) for value in re.findall(r"(?<![\w-])-p ([^\s,;)]+)", comment))
+    absent = (*absent, *(option for option in GPU_OPTIONS if option not in present and option not in absent))
+    return present, absent
+
+
+def profile_variants(text: str) -> list[ProfileVariant]:
+    """The commented ``set-resources`` lines for run_model and the commented status-command line."""
+    lines = text.splitlines()
+    header = [line for line in lines if re.fullmatch(r"# set-resources:\s*", line)]
+    variants = []
+    for line in lines:
+        match = re.fullmatch(r"#(\s+run_model: \{.*\})\s+#\s*(.+)", line)
+        if match and header:
+            settings = yaml.safe_load("set-resources:\n" + match.group(1))
+            present, absent = _documented_options(match.group(2))
+            name = f"set-resources-{len(variants) + 1}"
+            variants.append(ProfileVariant(name, (header[0], line), settings, present, absent))
+    for line in lines:
+        match = re.fullmatch(r"# (slurm-status-command: \S+)\s*", line)
+        if match:
+            variants.append(ProfileVariant("status-command", (line,), yaml.safe_load(match.group(1)), {}, ()))
+    return variants
+
+
+def uncommented_profile(text: str, lines: Sequence[str]) -> str:
+    """The profile text with ``lines`` uncommented (their leading "# " removed), as a site would edit it."""
+    edited = text.splitlines(keepends=True)
+    for line in lines:
+        found = [index for index, existing in enumerate(edited) if existing.rstrip("\n") == line]
+        assert len(found) == 1, f"not exactly one line {line!r} in the profile"
+        edited[found[0]] = line.removeprefix("# ") + "\n"
+    return "".join(edited)
+
+
+PROFILE_TEXT = (SLURM_PROFILE / "config.yaml").read_text()
+VARIANTS = {variant.name: variant for variant in profile_variants(PROFILE_TEXT)}
+SET_RESOURCES_VARIANTS = sorted(name for name in VARIANTS if name.startswith("set-resources-"))
+
+
+def test_profile_documents_three_gpu_variants_and_the_squeue_status_command() -> None:
+    assert len(SET_RESOURCES_VARIANTS) == 3 and "status-command" in VARIANTS, sorted(VARIANTS)
+    gpu_model, gres, cpu_only = (VARIANTS[name] for name in SET_RESOURCES_VARIANTS)
+    assert gpu_model.settings == {"set-resources": {"run_model": {
+        "gpu_model": "a100", "cpus_per_gpu": 4, "slurm_partition": "gpu"}}}
+    assert gpu_model.present == {"--gpus": "a100:1", "--cpus-per-gpu": "4", "-p": "gpu"}
+    assert gres.present == {"--gres": "gpu:a100:1", "-p": "gpu"} and "--gpus" in gres.absent
+    assert cpu_only.settings["set-resources"]["run_model"] == {"gpu": 0} and cpu_only.present == {}
+    assert {"--gpus", "--gres"} <= set(cpu_only.absent)
+    assert VARIANTS["status-command"].settings == {"slurm-status-command": "squeue"}
+    for variant in VARIANTS.values():
+        profile = yaml.safe_load(uncommented_profile(PROFILE_TEXT, variant.lines))
+        assert profile == {**yaml.safe_load(PROFILE_TEXT), **variant.settings}
+
+
+@dataclass(frozen=True)
+class VariantRun:
+    workdir: Path
+    result: subprocess.CompletedProcess
+    sacct_log: Path  # calls of the stand-in sacct/sacctmgr (status-command variant only)
+
+
+def _run_variant(variant: ProfileVariant, root: Path) -> VariantRun:
+    workdir = root / variant.name
+    profile = workdir / "profile"
+    profile.mkdir(parents=True)
+    (profile / "config.yaml").write_text(uncommented_profile(PROFILE_TEXT, variant.lines))
+    (workdir / "Snakefile").write_text(TWO_RULE_SNAKEFILE)
+    sacct_log = workdir / "sacct-calls.txt"
+    extra_env = {}
+    if "slurm-status-command" in variant.settings:
+        tools = workdir / "no-accounting-bin"
+        tools.mkdir()
+        for tool in ("sacct", "sacctmgr"):
+            (tools / tool).write_text(NO_ACCOUNTING_TOOL.format(log=sacct_log))
+            (tools / tool).chmod(0o755)
+        extra_env["PATH"] = f"{tools}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    result = run_snakemake_on_slurm([], cwd=workdir, timeout=300, profile=profile, **extra_env)
+    return VariantRun(workdir, result, sacct_log)
+
+
+@pytest.fixture(scope="module")
+def variant_runs(slurm_cluster: SlurmCluster, tmp_path_factory) -> dict[str, VariantRun]:
+    """The two-rule workflow under each profile variant; the runs share the cluster at the same time."""
+    root = tmp_path_factory.mktemp("profile-variants")
+    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        futures = {name: pool.submit(_run_variant, variant, root) for name, variant in VARIANTS.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _submitted_jobs(output: str) -> dict[str, str]:
+    """Rule -> Slurm job id, from the plugin's "submitted with SLURM jobid N (log: .../rule_<rule>/...)" lines."""
+    found = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_([^/]+)/", output)
+    return {rule: job_id for job_id, rule in found}
+
+
+def _slurm_job(job_id: str) -> dict[str, str]:
+    """``scontrol show job`` fields (finished jobs stay for MinJobAge = 300 s)."""
+    shown = slurm_command("scontrol", "show", "job", job_id).stdout
+    return dict(re.findall(r"(\w[\w/:]*)=(\S*)", shown))
+
+
+@pytest.mark.parametrize("name", SET_RESOURCES_VARIANTS)
+def test_profile_gpu_variant_reaches_sbatch_for_run_model_only(
+    name: str, slurm_cluster: SlurmCluster, variant_runs: dict[str, VariantRun]
+) -> None:
+    variant, run = VARIANTS[name], variant_runs[name]
+    log = run.result.stdout[-8000:]
+    assert run.result.returncode == 0, log
+    calls = {sbatch_rule(call): call for call in sbatch_calls(run.result.stdout)}
+    assert sorted(calls) == ["cpu_step", "run_model"], log
+    model, other = calls["run_model"], calls["cpu_step"]
+    for option, value in variant.present.items():
+        assert sbatch_option(model, option) == value, f"{variant.lines[1]}\n{model}"
+    for option in variant.absent:
+        assert sbatch_option(model, option) is None, f"{variant.lines[1]}\n{model}"
+    partition = variant.present.get("-p", slurm_cluster.default_partition)
+    assert sbatch_option(model, "-p") == partition
+    assert sbatch_option(model, "--mem") == "200" and sbatch_option(model, "-t") == "5"  # the rule's own values
+    # The other rule is submitted as without the variant.
+    assert all(sbatch_option(other, option) is None for option in GPU_OPTIONS), other
+    assert sbatch_option(other, "-p") == slurm_cluster.default_partition
+    assert sbatch_option(other, "--cpus-per-task") == "2"
+
+    # What Slurm made of the request.
+    jobs = _submitted_jobs(run.result.stdout)
+    job = _slurm_job(jobs["run_model"])
+    assert job.get("JobState") == "COMPLETED" and job.get("Partition") == partition, job
+    wants_gpu = "--gpus" in variant.present or "--gres" in variant.present
+    assert ("gres/gpu=1" in job.get("TRES", "").split(",")) == wants_gpu, job
+    if "--gpus" in variant.present:
+        assert job.get("TresPerJob") == f"gres:gpu:{variant.present['--gpus']}", job
+    if "--gres" in variant.present:
+        assert job.get("TresPerNode") == f"gres:{variant.present['--gres']}", job
+    if "--cpus-per-gpu" in variant.present:
+        assert job.get("NumCPUs") == variant.present["--cpus-per-gpu"], job
+    gpu_env = (run.workdir / "gpu.txt").read_text().strip()
+    assert gpu_env == ("CUDA_VISIBLE_DEVICES=0" if wants_gpu else "CUDA_VISIBLE_DEVICES=unset")
+    assert _slurm_job(jobs["cpu_step"]).get("Partition") == slurm_cluster.default_partition
+
+
+def test_profile_squeue_status_command_runs_without_accounting(variant_runs: dict[str, VariantRun]) -> None:
+    run = variant_runs["status-command"]
+    log = run.result.stdout[-8000:]
+    assert run.result.returncode == 0, log
+    assert (run.workdir / "gpu.txt").is_file() and (run.workdir / "cpu.txt").is_file()
+    assert sorted(_submitted_jobs(run.result.stdout)) == ["cpu_step", "run_model"], log
+    # Every status poll went through squeue; sacct (which fails here, as without accounting) polled nothing.
+    polls = re.findall(r"Status query timing \(cycle\): command=(\w+)", run.result.stdout)
+    assert polls and set(polls) == {"squeue"}, log
+    run_name = sbatch_option(sbatch_calls(run.result.stdout)[0], "--job-name")
+    sacct_calls = run.sacct_log.read_text().splitlines() if run.sacct_log.exists() else []
+    assert not [call for call in sacct_calls if run_name in call], sacct_calls

@@ -45,7 +45,7 @@ class SlurmCluster:
     cpus: int
     memory_mb: int  # the node's RealMemory
     gpus: int  # fake GPUs on the node (0 when it has no gres)
-    gpu_type: str | None  # e.g. "fakegpu": `--gpus=<gpu_type>:1` is satisfiable, other types are not
+    gpu_type: str | None  # e.g. "a100": `--gpus=<gpu_type>:1` is satisfiable, other types are not
     partitions: tuple[str, ...]  # every partition; the default one first
     accounting: bool  # slurmdbd accounting on (sacct works)
     profile: Path  # the shipped Slurm profile to pass to `snakemake --profile`
@@ -73,7 +73,7 @@ def cluster_is_up() -> bool:
 
 
 def _gres_gpus(gres: str) -> tuple[int, str | None]:
-    """``gpu:fakegpu:1`` -> (1, "fakegpu"); ``gpu:2`` -> (2, None); ``(null)`` -> (0, None)."""
+    """``gpu:a100:1`` -> (1, "a100"); ``gpu:2`` -> (2, None); ``(null)`` -> (0, None)."""
     for item in gres.split(","):
         fields = item.split("(")[0].split(":")
         if fields[0] == "gpu" and len(fields) >= 2:
@@ -156,15 +156,15 @@ def sbatch_option(call: str, name: str) -> str | None:
 
 
 def run_snakemake_on_slurm(
-    args: Sequence[str], cwd: Path, timeout: float = 600, profile: Path = SLURM_PROFILE
+    args: Sequence[str], cwd: Path, timeout: float = 600, profile: Path = SLURM_PROFILE, **extra_env: str
 ) -> subprocess.CompletedProcess:
     """``python -m snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>`` in ``cwd``.
 
     Output is stdout and stderr merged. On timeout the run gets SIGINT (Snakemake then scancels its
-    jobs; SIGTERM would not) and the test fails.
+    jobs; SIGTERM would not) and the test fails. ``extra_env`` is set in the run's environment.
     """
     command = shlex.join([sys.executable, "-m", "snakemake", "--profile", str(profile), *SLURM_TEST_OPTIONS, *args])
-    return run_command(command, cwd, timeout=int(timeout))
+    return run_command(command, cwd, timeout=int(timeout), **extra_env)
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,18 @@
 #   tests/slurm/local-slurm.sh status   print the daemons, the controller and the node; exit 0 when usable
 #
 # Runs as root on Debian 12 (packages slurm-wlm 22.05, munge, MariaDB 10.11) without systemd or cgroups.
-# One node "localhost" with CPUs=nproc, a fake GPU gres (File=/dev/null) and partitions "main" (default) and
-# "gpu". Accounting goes through MariaDB + slurmdbd, because the Snakemake Slurm plugin polls job states
-# with sacct. See docs/cluster.md and ../shared/spec/workflow.md section 4.
+# One node "localhost" with CPUs=max(nproc, 4), a fake GPU gres typed "a100" (File=/dev/null) and partitions
+# "main" (default) and "gpu": enough for the GPU variants that profiles/slurm/config.yaml documents (e.g.
+# --gpus=a100:1 --cpus-per-gpu=4 -p gpu) to run as written. Accounting goes through MariaDB + slurmdbd,
+# because the Snakemake Slurm plugin polls job states with sacct. See docs/cluster.md and
+# ../shared/spec/workflow.md section 4.
 #
 # Knobs (environment variables):
 #   RNAMSM_SLURM_ACCOUNTING=1      0 = no MariaDB/slurmdbd (then the Snakemake profile needs
 #                                  `slurm-status-command: squeue`, and sacct does not work)
 #   RNAMSM_SLURM_GPUS=1            number of fake GPUs on the node (0..5; 0 = node without gres)
-#   RNAMSM_SLURM_GPU_TYPE=fakegpu  the GPU type name (what `--gpus=<type>:1` must match)
+#   RNAMSM_SLURM_GPU_TYPE=a100     the GPU type name (what `--gpus=<type>:1` must match)
+#   RNAMSM_SLURM_CPUS=             node CPUs (default: max(nproc, 4); more than nproc overcommits the cores)
 #   RNAMSM_SLURM_MEM_MB=           node RealMemory in MB (default: min(20000, 80% of MemTotal))
 #   RNAMSM_SLURM_PARTITIONS="main gpu"   partitions, all on the one node; the first one is the default
 #   RNAMSM_SLURM_DB_PORT=3306      TCP port of the private MariaDB (bound to 127.0.0.1)
@@ -25,7 +28,8 @@ set -euo pipefail
 
 ACCOUNTING=${RNAMSM_SLURM_ACCOUNTING:-1}
 GPUS=${RNAMSM_SLURM_GPUS:-1}
-GPU_TYPE=${RNAMSM_SLURM_GPU_TYPE:-fakegpu}
+GPU_TYPE=${RNAMSM_SLURM_GPU_TYPE:-a100}
+CPUS=${RNAMSM_SLURM_CPUS:-}
 MEM_MB=${RNAMSM_SLURM_MEM_MB:-}
 PARTITIONS=${RNAMSM_SLURM_PARTITIONS:-main gpu}
 DB_PORT=${RNAMSM_SLURM_DB_PORT:-3306}
@@ -72,6 +76,7 @@ check_knobs() {
     fi
     [[ $GPU_TYPE =~ ^[A-Za-z0-9_]+$ ]] || die "RNAMSM_SLURM_GPU_TYPE must be alphanumeric, got '$GPU_TYPE'"
     [[ -z $MEM_MB || $MEM_MB =~ ^[0-9]+$ ]] || die "RNAMSM_SLURM_MEM_MB must be a number of MB, got '$MEM_MB'"
+    [[ -z $CPUS || $CPUS =~ ^[1-9][0-9]*$ ]] || die "RNAMSM_SLURM_CPUS must be a positive number, got '$CPUS'"
     [[ -n ${PARTITIONS// /} ]] || die "RNAMSM_SLURM_PARTITIONS must name at least one partition"
 }
 
@@ -112,6 +117,17 @@ install_packages() {
 
 # ---------------------------------------------------------------------------------------------------
 # Configuration
+
+# The node's CPUs: at least 4, so that a job with --cpus-per-gpu=4 fits on a small machine.
+node_cpus() {
+    if [[ -n $CPUS ]]; then
+        echo "$CPUS"
+        return
+    fi
+    local cores
+    cores=$(nproc)
+    echo $((cores > 4 ? cores : 4))
+}
 
 node_memory_mb() {
     if [[ -n $MEM_MB ]]; then
@@ -183,6 +199,8 @@ Waittime=0
 SlurmctldTimeout=120
 SlurmdTimeout=300
 GresTypes=gpu
+# The node may declare more CPUs than the machine has (node_cpus); slurmd must not drain it for that.
+SlurmdParameters=config_overrides
 EOF
     if ((ACCOUNTING)); then
         cat <<EOF
@@ -193,7 +211,7 @@ EOF
     else
         echo "AccountingStorageType=accounting_storage/none"
     fi
-    echo "NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$(node_memory_mb)$gres State=UNKNOWN"
+    echo "NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$(node_cpus) RealMemory=$(node_memory_mb)$gres State=UNKNOWN"
     for part in $PARTITIONS; do
         echo "PartitionName=$part Nodes=$NODE Default=$default MaxTime=INFINITE State=UP"
         default=NO
