@@ -13,6 +13,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import RsaChain, composition_means, summarise_rsa
 from rnamsm.evaluation.structure_metrics import Counts, aggregate, score_sequence, scores, summarise
 from rnamsm.heads.structure import Structure
+from tests.conftest import RNAMSM_EXAMPLE
 
 
 def s(sequence: str, pairs: set[tuple[int, int]], name: str = "x") -> Structure:
@@ -142,3 +143,19 @@ def test_rsa_metrics_hand_computed() -> None:
     assert summary["pcc_excluded_chains"] == 1 and summary["num_chains"] == 2
     assert summary["mae_pooled"] == pytest.approx((0.1 + 0 + 0.1 + 0 + 0.2 + 0.1 + 0.1) / 7)
     assert composition_means([ref])["A"] == pytest.approx(0.3)
+
+
+def test_evaluate_two_single_files_with_different_names(tmp_path, capsys) -> None:
+    """Two files are paired whatever their names: the official 2DRB_1 outputs scored against each other."""
+    prediction = tmp_path / "my_prediction.bpseq"
+    prediction.write_bytes((RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_bytes())
+    assert main(["evaluate", "--pred", str(prediction), "--ref", str(RNAMSM_EXAMPLE / "2DRB_1.bpseq"),
+                 "--json", str(tmp_path / "ss.json")]) == 0
+    summary = json.loads((tmp_path / "ss.json").read_text())
+    assert summary["num_sequences"] == 1 and summary["pooled"]["f1"] == 1.0
+    # one model of the official ensemble against the ensemble average
+    assert main(["evaluate", "--pred", str(RNAMSM_EXAMPLE / "2DRB_1_0.txt"), "--task", "rsa",
+                 "--ref", str(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt"), "--json", str(tmp_path / "rsa.json")]) == 0
+    rsa = json.loads((tmp_path / "rsa.json").read_text())
+    assert rsa["num_chains"] == 1 and 0.9 < rsa["pcc_mean"] < 1.0
+    capsys.readouterr()

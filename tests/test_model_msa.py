@@ -105,7 +105,7 @@ def test_missing_and_unreadable(tmp_path):
         read_msa(tmp_path / "absent.a3m")
     binary = tmp_path / "binary.a3m"
     binary.write_bytes(b"\xff\xfe\x00>")
-    with pytest.raises(RnamsmError, match="cannot read MSA"):
+    with pytest.raises(RnamsmError, match="cannot read an MSA file: not UTF-8 text"):
         read_msa(binary)
 
 

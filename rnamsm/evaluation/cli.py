@@ -40,23 +40,24 @@ def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     return found
 
 
-def _matched(pred: dict[str, Path], ref: dict[str, Path], pred_arg: Path, ref_arg: Path) -> list[str]:
-    if len(pred) == 1 and len(ref) == 1 and pred_arg.is_file() and ref_arg.is_file():
-        return [next(iter(pred))]
+def _matched(pred: dict[str, Path], ref: dict[str, Path], pred_arg: Path,
+             ref_arg: Path) -> list[tuple[str, Path, Path]]:
+    """``(id, predicted file, reference file)`` per predicted id; two single files pair whatever their names."""
+    if pred_arg.is_file() and ref_arg.is_file():
+        return [(key, pred[key], ref_arg) for key in pred]
     missing = sorted(set(pred) - set(ref))
     if missing:
         raise RnamsmError(f"{ref_arg}: no reference for id '{missing[0]}' (predicted in {pred[missing[0]]})")
-    return sorted(pred)
+    return [(key, pred[key], ref[key]) for key in sorted(pred)]
 
 
 def evaluate_structures(pred_arg: Path, ref_arg: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
     """Score every predicted structure against the reference of the same id -> (summary, per-sequence rows)."""
     pred, ref = collect(pred_arg, STRUCTURE_SUFFIXES), collect(ref_arg, STRUCTURE_SUFFIXES)
-    ids = _matched(pred, ref, pred_arg, ref_arg)
     results, rows = [], []
-    for key in ids:
-        reference = read_structure(ref[key], name=key)
-        result = score_sequence(read_structure(pred[key], name=key), reference)
+    for key, pred_path, ref_path in _matched(pred, ref, pred_arg, ref_arg):
+        reference = read_structure(ref_path, name=key)
+        result = score_sequence(read_structure(pred_path, name=key), reference)
         results.append(result)
         row: dict[str, object] = {"id": key, "length": result.length}
         for variant in VARIANTS:
@@ -73,9 +74,9 @@ def evaluate_rsa(
 ) -> tuple[dict[str, object], list[dict[str, object]]]:
     """Per-chain PCC/MAE of predicted RSA tables, plus the composition baseline when training data is given."""
     pred, ref = collect(pred_arg, RSA_SUFFIXES), collect(ref_arg, RSA_SUFFIXES)
-    ids = _matched(pred, ref, pred_arg, ref_arg)
-    references = {key: read_rsa_table(ref[key], name=key) for key in ids}
-    predicted = [read_rsa_table(pred[key], name=key) for key in ids]
+    pairs = _matched(pred, ref, pred_arg, ref_arg)
+    references = {key: read_rsa_table(ref_path, name=key) for key, _, ref_path in pairs}
+    predicted = [read_rsa_table(pred_path, name=key) for key, pred_path, _ in pairs]
     summary, results = summarise_rsa(predicted, references)
     rows = [{"id": r.name, "valid": r.valid, "pcc": r.pcc, "mae": r.mae} for r in results]
     if composition_from is not None:

@@ -17,6 +17,7 @@ from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import RsaChain
 from rnamsm.heads.structure import normalise_sequence
+from rnamsm.textfile import read_text
 
 #: Column header of our RSA TSV.
 RSA_COLUMNS = ("index", "nt", "ASA", "RSA")
@@ -43,10 +44,7 @@ def read_rsa_table(path: str | os.PathLike[str], name: str | None = None) -> Rsa
     """Read our TSV (header by name) or an official ``.txt`` (``index nt ASA RSA``) into an RSA chain."""
     path = Path(path)
     name = name or path.name.split(".")[0]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read: {error.strerror}") from None
+    text = read_text(path, "an RSA table")
     columns = {"index": 0, "nt": 1, "ASA": 2, "RSA": 3}
     bases: list[str] = []
     values: list[float] = []

@@ -16,6 +16,7 @@ import numpy as np
 
 from rnamsm.atomic import atomic_open, atomic_path
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import read_text
 
 Pair = tuple[int, int]
 
@@ -327,12 +328,7 @@ def read_structure(path: str | os.PathLike[str], name: str | None = None) -> Str
     """Read a ``.bpseq``, ``.ct`` or dot-bracket (``.dbn``/``.db``/``.dot``) file (first structure)."""
     path = Path(path)
     name = name or path.name.split(".")[0]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise RnamsmError(f"{path}: not a text file (invalid UTF-8)") from None
+    text = read_text(path, "a structure file")
     suffix = path.suffix.lower()
     if suffix == ".bpseq":
         return parse_bpseq(text, name, str(path))

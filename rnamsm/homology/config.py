@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import read_text
 
 #: Default parameters of ``rnamsm search``.
 DEFAULTS: dict[str, Any] = {
@@ -111,9 +112,7 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML config file of overrides (a mapping; an empty file means no overrides)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read config ({error.strerror})") from error
+        data = yaml.safe_load(read_text(path, "a YAML config file"))
     except yaml.YAMLError as error:
         raise RnamsmError(f"{path}: invalid YAML ({str(error).splitlines()[0]})") from error
     if data is None:

@@ -13,6 +13,7 @@ import RNA
 
 from rnamsm.errors import RnamsmError
 from rnamsm.fasta import read_queries
+from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
 SHORT_QUERY = 30
@@ -105,10 +106,7 @@ def alifold(rows: Sequence[str]) -> str:
 def read_structure(path: str | os.PathLike[str], length: int) -> str:
     """Read a user dot-bracket file (the last non-header line is the structure) for a query of ``length``."""
     path = Path(path)
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read structure file ({error.strerror})") from error
+    lines = [line.strip() for line in read_text(path, "a dot-bracket structure file").splitlines()]
     candidates = [line.split()[0] for line in lines if line and not line.startswith(">")]
     candidates = [line for line in candidates if set(line) <= set("().[]{}<>-,:_~")]
     if not candidates:

@@ -17,13 +17,13 @@ in every format.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import read_text
 
 #: File name endings read as Stockholm; everything else is read as (aligned) FASTA / A2M / A3M.
 STOCKHOLM_SUFFIXES = (".sto", ".stk", ".sth", ".stockholm")
@@ -109,20 +109,6 @@ def check_query(msa: Msa, query: str, query_source: str) -> None:
         )
 
 
-def _read_text(path: Path) -> str:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                return handle.read()
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RnamsmError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise RnamsmError(f"{path}: is a directory, expected an MSA file") from None
-    except (UnicodeDecodeError, OSError, EOFError) as error:
-        raise RnamsmError(f"{path}: cannot read MSA ({error})") from None
-
-
 def parse_fasta_records(text: str, source: str) -> list[tuple[str, str]]:
     """Split FASTA/A2M/A3M text into ``(name, raw aligned row)``; blank lines are ignored."""
     records: list[tuple[str, list[str]]] = []
@@ -204,7 +190,7 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     describes; FASTA, A2M and A3M rows are returned as they are in the file.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, "an MSA file")
     name = path.name[:-3] if path.suffix == ".gz" else path.name
     if name.lower().endswith(STOCKHOLM_SUFFIXES) or text.startswith("# STOCKHOLM"):
         return parse_stockholm(text, str(path))[0]
