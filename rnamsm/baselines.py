@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import RNA
 
-from rnamsm.atomic import atomic_open, atomic_path
+from rnamsm.atomic import atomic_open, atomic_path, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.fasta import read_queries
 from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.model.msa import Msa, read_msa
+from rnamsm.options import check_at_least
 
 #: Rows given to RNAalifold by default (the first ones, query included).
 DEFAULT_ALIFOLD_ROWS = 512
@@ -39,8 +40,10 @@ def rnafold(sequence: str) -> tuple[str, float, np.ndarray]:
 def rnaalifold(msa: Msa, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> tuple[str, float, str]:
     """Consensus structure over the alignment columns, its energy, and its projection onto the query.
 
-    Rows are the MSA's first ``max_rows`` (normalised: ``X`` is passed as ``N``).
+    Rows are the MSA's first ``max_rows`` (normalised: ``X`` is passed as ``N``). ``max_rows`` below 1 is
+    refused (RNAalifold crashes the process on an empty alignment).
     """
+    check_at_least(max_rows, 1, "--max-rows")
     rows = [row.replace("X", "N") for row in msa.rows[:max_rows]]
     consensus, energy = RNA.alifold(rows)
     query = msa.query
@@ -55,6 +58,7 @@ def rnaalifold(msa: Msa, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> tuple[str, flo
 
 def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> dict:
     """Compute both baselines for the one query in ``query_path``; write the files; return baselines.json."""
+    check_at_least(max_rows, 1, "--max-rows")
     records = list(read_queries(query_path))
     if len(records) != 1:
         raise RnamsmError(f"{query_path}: expected one query record, found {len(records)}")
@@ -66,6 +70,9 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int
     comparable = "".join("X" if base in "RYKMSWBDHVN" else base for base in sequence)
     if ungapped != comparable:
         raise RnamsmError(f"{msa_path}: the first row is not the query '{record.id}' of {query_path}")
+    check_output_targets(*(out_dir / f"{sample}{suffix}" for suffix in (".rnafold.dbn", ".rnaalifold.dbn",
+                                                                         ".rnafold_bpp.npy")),
+                         out_dir / "baselines.json")
     mfe_structure, mfe, bpp = rnafold(sequence)
     consensus, consensus_energy, projected = rnaalifold(msa, max_rows)
     for suffix, dbn in (("rnafold", mfe_structure), ("rnaalifold", projected)):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rnamsm.atomic import atomic_open, atomic_path
+from rnamsm.atomic import atomic_open, atomic_path, check_output_targets, ensure_directory
+from rnamsm.errors import RnamsmError
 
 
 def test_success_replaces_target_with_umask_permissions(tmp_path: Path) -> None:
@@ -43,3 +44,20 @@ def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
     with atomic_open(target, "wb") as handle:
         handle.write(b"complete")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.abc123.part.npz", "features.npz"]
+
+
+def test_unwritable_targets_are_one_error_and_nothing_is_written(tmp_path: Path) -> None:
+    """A target that is a directory, or below a file, is refused before a temporary is made."""
+    folder = tmp_path / "out.tsv"
+    folder.mkdir()
+    blocker = tmp_path / "results"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(RnamsmError, match=r"out\.tsv: is a directory, cannot write an output file there"):
+        with atomic_open(folder) as handle:
+            handle.write("never")
+    with pytest.raises(RnamsmError, match=r"cannot create its folder: .*results is a file, not a folder"):
+        check_output_targets(tmp_path / "ok.tsv", blocker / "sample" / "out.tsv")
+    with pytest.raises(RnamsmError, match=r"cannot create the output folder: .*results is a file, not a folder"):
+        ensure_directory(blocker / "work")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tsv", "results"]
+    assert not any(folder.iterdir()) and blocker.read_text() == "a file where a folder should be"

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open
+from rnamsm.atomic import atomic_open, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import composition_means, composition_prediction, summarise_rsa
 from rnamsm.evaluation.structure_metrics import METRIC_NAMES, VARIANTS, score_sequence, scores, summarise
@@ -96,12 +96,17 @@ def _format_cell(value: object) -> str:
     return str(value)
 
 
+def _tsv_path(json_path: Path) -> Path:
+    return json_path.with_name(json_path.name.removesuffix(".json") + ".per_sequence.tsv")
+
+
 def write_outputs(json_path: Path, summary: dict[str, object], rows: list[dict[str, object]]) -> Path:
     """Write the summary JSON and, beside it, ``<stem>.per_sequence.tsv``; returns the TSV path."""
+    tsv_path = _tsv_path(json_path)
+    check_output_targets(json_path, tsv_path)
     with atomic_open(json_path) as handle:
         json.dump(summary, handle, indent=2, sort_keys=True)
         handle.write("\n")
-    tsv_path = json_path.with_name(json_path.name.removesuffix(".json") + ".per_sequence.tsv")
     columns = list(rows[0]) if rows else ["id"]
     with atomic_open(tsv_path) as handle:
         handle.write("\t".join(columns) + "\n")
@@ -123,6 +128,8 @@ def _print_summary(task: str, summary: dict[str, object]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        check_output_targets(args.json, _tsv_path(args.json))
     task = args.task
     if task == "auto":
         probe = args.pred if args.pred.is_file() else next(iter(sorted(args.pred.glob("*"))), args.pred)

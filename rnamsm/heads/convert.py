@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnamsm.atomic import check_output_targets
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.head_file import Head, head_metadata, save_head
@@ -20,31 +21,37 @@ OFFICIAL_RSA_STATS = ("statistic_dict_oh.pickle", "statistic_dict_emb.pickle")
 def convert_heads(
     out_dir: Path, ss: Path | None = None, rsa: list[Path] | None = None, stats: list[Path] | None = None
 ) -> list[Path]:
-    """Convert the given official files; returns the written paths (``ss.safetensors``, ``rsa_K.safetensors``)."""
-    written: list[Path] = []
+    """Convert the given official files; returns the written paths (``ss.safetensors``, ``rsa_K.safetensors``).
+
+    Every input is read and checked before the first output is written, so a bad file leaves no partial set.
+    """
+    heads: list[tuple[Path, Head]] = []
     if ss is not None:
-        target = out_dir / "ss.safetensors"
+        model = load_official_ss(ss)
         metadata = head_metadata(False, f"official:{ss.name} sha256={file_sha256(ss)}",
                                  {"threshold": repr(OFFICIAL_THRESHOLD)})
-        save_head(target, Head("ss", load_official_ss(ss), None, metadata))
-        written.append(target)
+        heads.append((out_dir / "ss.safetensors", Head("ss", model, None, metadata)))
     if rsa:
         if not stats:
             raise RnamsmError("converting RSA heads needs their statistics pickles (--stats)")
         statistics = statistics_from_pickles(stats)
         for index, path in enumerate(sorted(rsa)):
-            target = out_dir / f"rsa_{index}.safetensors"
+            model = load_official_rsa(path)
             metadata = head_metadata(False, f"official:{path.name} sha256={file_sha256(path)}")
-            save_head(target, Head("rsa", load_official_rsa(path), statistics, metadata))
-            written.append(target)
-    if not written:
+            heads.append((out_dir / f"rsa_{index}.safetensors", Head("rsa", model, statistics, metadata)))
+    if not heads:
         raise RnamsmError("nothing to convert: give --repo, --ss or --rsa")
-    return written
+    check_output_targets(*(target for target, _ in heads))
+    for target, head in heads:
+        save_head(target, head)
+    return [target for target, _ in heads]
 
 
 def _run(args: argparse.Namespace) -> int:
     ss, rsa, stats = args.ss, args.rsa, args.stats
     if args.repo is not None:
+        if not args.repo.is_dir():
+            raise RnamsmError(f"{args.repo}: no such folder, expected a clone of yikunpku/RNA-MSM (--repo)")
         ss = ss or (args.repo / OFFICIAL_SS_PATH if (args.repo / OFFICIAL_SS_PATH).is_file() else None)
         rsa = rsa or sorted((args.repo / OFFICIAL_RSA_DIR).glob("model_pcc_*.pt"))
         stats = stats or [args.repo / OFFICIAL_RSA_DIR / name for name in OFFICIAL_RSA_STATS]

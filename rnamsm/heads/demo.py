@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.features_file import load_features
 from rnamsm.heads.head_file import Head, head_metadata, save_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import PAIR_ONEHOT_CHANNELS, SSResNet
+from rnamsm.options import check_seed
 
 #: Ensemble size of the official RSA predictor.
 RSA_ENSEMBLE_SIZE = 3
@@ -28,9 +30,10 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
     """
     if num_maps < 1 or embed_dim < 1:
         raise RnamsmError("make-demo-heads: --num-maps and --embed-dim must be positive")
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed(seed))
     metadata = head_metadata(True, f"make-demo-heads seed={seed}")
     written = [out_dir / "ss.safetensors"]
+    check_output_targets(*written, *(out_dir / f"rsa_{index}.safetensors" for index in range(RSA_ENSEMBLE_SIZE)))
     ss_model = SSResNet(PAIR_ONEHOT_CHANNELS + num_maps)
     save_head(written[0], Head("ss", ss_model, None, {**metadata, "threshold": repr(OFFICIAL_THRESHOLD)}))
     stats = RsaStatistics(

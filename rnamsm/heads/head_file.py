@@ -9,6 +9,7 @@ and optionally ``threshold`` (SS) and ``training`` (JSON record of a ``train-hea
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,44 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     return tensors, header.get("__metadata__", {}) or {}
 
 
+def _check_statistics(stats: RsaStatistics, model: RSANet, source: Path) -> None:
+    """Refuse RSA statistics that do not fit the network, or would divide by zero or spread NaN."""
+    pairs = [("embedding", stats.embedding_mean, stats.embedding_std)]
+    if (stats.onehot_mean is None) != (stats.onehot_std is None):
+        raise RnamsmError(f"{source}: the one-hot statistics need both a mean and a std")
+    if stats.onehot_mean is not None:
+        pairs.append(("onehot", stats.onehot_mean, stats.onehot_std))
+    for name, mean, std in pairs:
+        if mean.ndim != 1 or std.shape != mean.shape:
+            raise RnamsmError(f"{source}: {name} statistics must be two 1-D arrays of one length, found "
+                              f"{mean.shape} and {std.shape}")
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise RnamsmError(f"{source}: {name} statistics must be finite with std > 0")
+    if stats.onehot_mean is not None and len(stats.onehot_mean) != 4:
+        raise RnamsmError(f"{source}: one-hot statistics must have 4 entries (A C G U), found {len(stats.onehot_mean)}")
+    channels = (4 if stats.uses_onehot else 0) + len(stats.embedding_mean) + 1
+    if model.in_channels != channels:
+        raise RnamsmError(f"{source}: statistics for {len(stats.embedding_mean)}-long embeddings give {channels} "
+                          f"input channels, the network takes {model.in_channels}")
+
+
+def _check_head(head: Head, source: Path) -> Head:
+    """Refuse a head with non-finite weights, an unusable recorded threshold or unfitting statistics."""
+    for name, tensor in head.model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RnamsmError(f"{source}: weight '{name}' holds NaN or infinite values")
+    if "threshold" in head.metadata:
+        try:
+            threshold = float(head.metadata["threshold"])
+        except ValueError:
+            threshold = math.nan
+        if not 0 <= threshold <= 1:
+            raise RnamsmError(f"{source}: metadata threshold {head.metadata['threshold']!r} is not a number in [0, 1]")
+    if head.kind == "rsa" and head.stats is not None:
+        _check_statistics(head.stats, head.model, source)
+    return head
+
+
 def load_safetensors_head(path: str | os.PathLike[str]) -> Head:
     """Load a head written by :func:`save_head`."""
     path = Path(path)
@@ -94,13 +133,15 @@ def load_safetensors_head(path: str | os.PathLike[str]) -> Head:
     weights = {key: value for key, value in tensors.items() if not key.startswith("stats.")}
     try:
         if kind == "ss":
-            return Head("ss", SSResNet.from_state_dict(weights), None, metadata, file_sha256(path))
+            return _check_head(Head("ss", SSResNet.from_state_dict(weights), None, metadata, file_sha256(path)), path)
         if kind == "rsa":
             values = {key: tensors[f"stats.{key}"].numpy() if f"stats.{key}" in tensors else None
                       for key in _STATS_KEYS}
+            if values["embedding_mean"] is None or values["embedding_std"] is None:
+                raise RnamsmError(f"{path}: an RSA head file must hold stats.embedding_mean and stats.embedding_std")
             stats = RsaStatistics(**values)
-            return Head("rsa", RSANet.from_state_dict(weights), stats, metadata, file_sha256(path))
-    except (KeyError, RuntimeError, TypeError) as error:
+            return _check_head(Head("rsa", RSANet.from_state_dict(weights), stats, metadata, file_sha256(path)), path)
+    except (KeyError, RuntimeError, TypeError, ValueError) as error:
         raise RnamsmError(f"{path}: tensors do not fit the {kind} head layout: {str(error).splitlines()[0]}") from None
     raise RnamsmError(f"{path}: unknown head kind {kind!r}")
 
@@ -122,10 +163,10 @@ def load_head(
         return head
     source = {"source": f"official:{path.name}"}
     if kind == "ss":
-        return Head("ss", load_official_ss(path), None, source, file_sha256(path))
+        return _check_head(Head("ss", load_official_ss(path), None, source, file_sha256(path)), path)
     if official_stats is None:
         raise RnamsmError(f"{path}: official RSA files need their statistics pickles (--stats)")
-    return Head("rsa", load_official_rsa(path), official_stats, source, file_sha256(path))
+    return _check_head(Head("rsa", load_official_rsa(path), official_stats, source, file_sha256(path)), path)
 
 
 def head_metadata(untrained: bool, source: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -68,15 +68,33 @@ ALLOWED_STATISTICS_GLOBALS = frozenset(
 OFFICIAL_EPS = 1e-5
 
 
+def _first_line(error: BaseException) -> str:
+    """The first line of an exception message (its type name when the message is empty)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _check_file(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse a missing path, a directory or an empty file before torch sees it."""
+    path = Path(path)
+    if not path.exists():
+        raise RnamsmError(f"{path}: no such file, expected {what}")
+    if path.is_dir():
+        raise RnamsmError(f"{path}: is a directory, expected {what}")
+    if path.stat().st_size == 0:
+        raise RnamsmError(f"{path}: empty file, expected {what}")
+
+
 # --- SS: plain state_dict -----------------------------------------------------------------------
 
 
 def load_official_ss(path: str | os.PathLike[str]) -> SSResNet:
     """Load ``rna-msm_attention.pt`` (or a file in its layout) with ``weights_only=True``."""
+    _check_file(path, "an SS head file (rna-msm_attention.pt)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, pickle.UnpicklingError, RuntimeError) as error:
-        raise RnamsmError(f"{path}: not a loadable SS state_dict: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # noqa: BLE001 - torch raises many types (EOFError, KeyError, ...) for broken files
+        raise RnamsmError(f"{path}: not a loadable SS state_dict: {_first_line(error)}") from None
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise RnamsmError(f"{path}: expected a state_dict of tensors for the SS head")
     try:
@@ -144,10 +162,11 @@ def _rsa_shapes(root_state: dict[str, Any], source: str) -> tuple[int, int, int]
 def load_official_rsa(path: str | os.PathLike[str]) -> RSANet:
     """Rebuild an RSA network from an official pickled-module file without executing pickled code."""
     source = str(path)
+    _check_file(path, "an RSA head file (model_pcc_*.pt)")
     try:
         names = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-    except (OSError, RuntimeError, pickle.UnpicklingError, ValueError) as error:
-        raise RnamsmError(f"{source}: not a torch checkpoint: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # noqa: BLE001 - any failure to parse is a corrupt file
+        raise RnamsmError(f"{source}: not a torch checkpoint: {_first_line(error)}") from None
     unexpected = sorted(names - EXPECTED_RSA_GLOBALS)
     if unexpected:
         raise RnamsmError(f"{source}: refusing to load: unexpected pickled globals {', '.join(unexpected)}")
@@ -155,8 +174,8 @@ def load_official_rsa(path: str | os.PathLike[str]) -> RSANet:
     try:
         with torch.serialization.safe_globals(stubs):
             root = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as error:
-        raise RnamsmError(f"{source}: refusing to load: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # noqa: BLE001 - torch raises many types for broken or hostile files
+        raise RnamsmError(f"{source}: refusing to load: {_first_line(error)}") from None
     root_name = f"{type(root).__module__}.{type(root).__qualname__}"
     if root_name != OFFICIAL_RSA_CLASSES[RSANet]:
         raise RnamsmError(f"{source}: top-level object is {root_name}, expected {OFFICIAL_RSA_CLASSES[RSANet]}")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import load_features
+from rnamsm.heads.features_file import check_sample_id, load_features
 from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.rsa_net import ensemble_asa, predict_rsa
@@ -28,6 +29,9 @@ def run_predict_rsa(
 
     ``stats_paths``: official statistics pickles, needed only for official ``.pt`` heads.
     """
+    if sample_id is not None:
+        check_sample_id(sample_id)
+    check_output_targets(out)
     features = load_features(features_path)
     official_stats = statistics_from_pickles(stats_paths) if stats_paths else None
     heads: list[Head] = [load_head(path, "rsa", official_stats) for path in head_paths]

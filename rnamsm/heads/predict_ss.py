@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open
+from rnamsm.atomic import atomic_open, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.features_file import check_sample_id, load_features
 from rnamsm.heads.head_file import load_head
@@ -14,6 +14,7 @@ from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_p
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
 from rnamsm.heads.structure import Structure, pairs_to_dbn, write_prob_npy, write_structure_files
 from rnamsm.model.device import resolve_device
+from rnamsm.options import check_at_least, check_range
 
 
 def run_predict_ss(
@@ -31,6 +32,11 @@ def run_predict_ss(
     ``threshold``: ``None`` uses the head's own (a trained head records one) or 0.516.
     """
     check_sample_id(sample_id)
+    if threshold is not None:
+        check_range(threshold, 0, 1, "--threshold")
+    check_at_least(min_hairpin, 0, "--min-hairpin")
+    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn", ".prob.npy")),
+                         out_dir / "ss.json")
     features = load_features(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))

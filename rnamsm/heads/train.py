@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import valid_mask
 from rnamsm.evaluation.structure_metrics import Counts, scores
@@ -38,6 +39,7 @@ from rnamsm.model.device import resolve_device
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import msa_from_records
 from rnamsm.model.rnamsm import RnaMsm
+from rnamsm.options import check_at_least, check_positive, check_range, check_seed
 
 #: Thresholds tried on the validation set for the SS head's recorded threshold.
 THRESHOLD_GRID = tuple(round(0.05 + 0.01 * step, 2) for step in range(91))
@@ -66,6 +68,13 @@ class TrainingOptions:
     validation_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_at_least(self.epochs, 1, "--epochs")
+        check_at_least(self.patience, 1, "--patience")
+        check_positive(self.learning_rate, "--lr")
+        check_range(self.validation_fraction, 0, 1, "--validation-fraction", open_low=True, open_high=True)
+        check_seed(self.seed)
 
 
 # --- collecting examples -------------------------------------------------------------------------
@@ -251,6 +260,9 @@ def train_ss_head(
     init: SSResNet | None = None,
 ) -> tuple[Head, dict[str, object]]:
     """Train an SS head (new, or fine-tuned from ``init``) -> (head with metadata, training record)."""
+    if init is None:
+        check_at_least(width, 1, "--width")
+        check_at_least(blocks, 0, "--blocks")
     _seed_everything(options.seed)
     device = resolve_device(options.device)
     training, validation = split_examples(examples, options.validation_fraction, options.seed)
@@ -330,6 +342,10 @@ def _finish(kind: str, model: nn.Module, stats: RsaStatistics | None, record: di
 
 def _run(args: argparse.Namespace) -> int:
     options = TrainingOptions(args.epochs, args.patience, args.lr, args.validation_fraction, args.seed, args.device)
+    check_at_least(args.max_rows, 1, "--max-rows")
+    if args.max_per_file is not None:
+        check_at_least(args.max_per_file, 1, "--max-per-file")
+    check_output_targets(args.out)
     if args.stockholm:
         if args.task != "ss" or args.checkpoint is None:
             raise RnamsmError("train-head: --stockholm trains an SS head and needs --checkpoint (the backbone)")

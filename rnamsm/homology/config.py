@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,7 +62,7 @@ def _check(params: dict[str, Any], where: str) -> None:
         if value is None and allow_none:
             return
         kind = int if integer else _NUMBER
-        if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or math.isinf(value):
             raise RnamsmError(f"{where}: {key} must be a positive {'integer' if integer else 'number'}")
 
     positive(params["threads"], "threads", integer=True)
@@ -94,7 +95,7 @@ def _check(params: dict[str, Any], where: str) -> None:
     positive(flt["max_rows"], "filter.max_rows", integer=True)
     if not isinstance(params["neff"]["identity"], _NUMBER) or not 0 < params["neff"]["identity"] <= 1:
         raise RnamsmError(f"{where}: neff.identity must be in (0, 1]")
-    if not isinstance(params["neff"]["stop"], _NUMBER) or params["neff"]["stop"] < 0:
+    if not isinstance(params["neff"]["stop"], _NUMBER) or not params["neff"]["stop"] >= 0:
         raise RnamsmError(f"{where}: neff.stop must be a number >= 0")
     positive(params["neff"]["max_rows"], "neff.max_rows", integer=True)
     db = params["db"]

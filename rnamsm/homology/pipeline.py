@@ -21,7 +21,7 @@ from pyhmmer.easel import Alphabet, TextMSA, TextSequence
 from pyhmmer.plan7 import Background, Builder
 
 from rnamsm import __version__
-from rnamsm.atomic import atomic_open
+from rnamsm.atomic import atomic_open, check_output_targets, ensure_directory
 from rnamsm.errors import RnamsmError
 from rnamsm.homology import infernal_cli
 from rnamsm.homology import query as query_mod
@@ -152,6 +152,10 @@ def run_search(
     timer = _Timer()
     threads = params["threads"]
     query = timer.run("prepare_query", lambda: query_mod.read_query(query_path))
+    check_output_targets(*(Path(out_dir) / f"{query.id}.{suffix}" for suffix in ("a3m", "sto", "a2m_msa2")),
+                         Path(out_dir) / "msa_stats.json")
+    if work_dir is not None:
+        ensure_directory(work_dir)
     length = len(query)
     hmm_only = length > params["hmm_only_above"]
     cm_rounds = params["cm"]["max_rounds"]
@@ -203,8 +207,7 @@ def run_search(
     )
     structure, structure_source = first_structure, first_source
     with tempfile.TemporaryDirectory(prefix="rnamsm-search-") as scratch:
-        work = Path(work_dir) if work_dir is not None else Path(scratch)
-        work.mkdir(parents=True, exist_ok=True)
+        work = ensure_directory(work_dir) if work_dir is not None else Path(scratch)
         for number in range(2, cm_rounds + 2):
             current = rounds[-1]
             if current.neff >= params["neff"]["stop"]:

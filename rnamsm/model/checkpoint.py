@@ -36,6 +36,7 @@ from rnamsm.model.alphabet import OFFICIAL_TOKENS
 from rnamsm.model.convert import hf_to_official
 from rnamsm.model.device import resolve_device, resolve_dtype
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
+from rnamsm.textfile import read_text
 
 DEFAULT_HUB_ID = "multimolecule/rnamsm"
 #: Globals the official checkpoint pickles (training configs defined in ``__main__``); stubbed, never run.
@@ -241,7 +242,7 @@ def read_vocab(path: Path) -> list[str]:
     if not path.is_file():
         raise RnamsmError(f"{path}: missing; a Hugging Face checkpoint folder must hold its vocab.txt "
                           "(the vocabulary order differs between multimolecule releases)")
-    tokens = path.read_text(encoding="utf-8").split("\n")
+    tokens = read_text(path, "a vocabulary (vocab.txt)").split("\n")
     if tokens and tokens[-1] == "":
         tokens.pop()
     tokens = [token.rstrip("\r") for token in tokens]
@@ -270,9 +271,11 @@ def read_hf_folder(folder: Path, hf_eps_parity: bool = False) -> HfFolder:
     if not config_path.is_file():
         raise RnamsmError(f"{folder}: no config.json (expected a Hugging Face RNA-MSM folder)")
     try:
-        hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        hf_config = json.loads(read_text(config_path, "a Hugging Face config.json"))
+    except json.JSONDecodeError as error:
         raise RnamsmError(f"{config_path}: invalid JSON ({error})") from None
+    if not isinstance(hf_config, dict):
+        raise RnamsmError(f"{config_path}: expected a JSON object, found {type(hf_config).__name__}")
     if hf_config.get("model_type") != "rnamsm":
         raise RnamsmError(f"{config_path}: model_type is {hf_config.get('model_type')!r}, expected 'rnamsm'")
     if hf_config.get("embed_positions_msa") is False:

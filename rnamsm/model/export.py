@@ -15,11 +15,12 @@ from typing import Any
 
 import torch
 
-from rnamsm.atomic import atomic_open, atomic_path
+from rnamsm.atomic import atomic_open, atomic_path, check_output_targets, ensure_directory
 from rnamsm.errors import RnamsmError
 from rnamsm.model.checkpoint import build_model, read_checkpoint
 from rnamsm.model.convert import HF_VOCAB, expand_vocabulary, official_to_hf
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
+from rnamsm.options import check_seed
 
 #: The demo model of the workflow: 2 layers, hidden 64, 4 heads, FFN 256 (8 attention maps).
 DEMO_CONFIG = RnaMsmConfig(num_layers=2, embed_dim=64, num_heads=4, ffn_dim=256)
@@ -74,7 +75,9 @@ def write_hf_folder(folder: str | os.PathLike[str], state: dict[str, torch.Tenso
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    check_output_targets(*(folder / name for name in ("model.safetensors", "config.json", "tokenizer_config.json",
+                                                      "vocab.txt")))
+    ensure_directory(folder)
     if word_embeddings is None or lm_bias is None:
         word_embeddings, lm_bias = expand_vocabulary(state["embed_tokens.weight"], state["lm_head.bias"], tuple(vocab))
     tensors = official_to_hf(state, word_embeddings, lm_bias)
@@ -150,7 +153,7 @@ def demo_state(config: RnaMsmConfig = DEMO_CONFIG, seed: int = 0, matrix_std: fl
 
 def make_demo_checkpoint(out: str | os.PathLike[str], seed: int = 0, fmt: str = "hf") -> Path:
     """Write the tiny randomly initialised demo model (marked ``rnamsm_untrained``); same seed, same bytes."""
-    state = demo_state(DEMO_CONFIG, seed)
+    state = demo_state(DEMO_CONFIG, check_seed(seed))
     if fmt == "hf":
         return write_hf_folder(out, state, hf_config_for(DEMO_CONFIG, HF_VOCAB, untrained=True), HF_VOCAB)
     if fmt == "official":

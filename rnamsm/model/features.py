@@ -21,13 +21,17 @@ def _log(message: str) -> None:
 
 def run_features(args: argparse.Namespace) -> int:
     """``rnamsm features``: MSA -> ``features.npz``."""
+    from rnamsm.atomic import check_output_targets
     from rnamsm.checksums import file_sha256
     from rnamsm.model.checkpoint import load_checkpoint
     from rnamsm.model.depth import reduce_depth
     from rnamsm.model.device import PRECISIONS, cuda_visible_devices, resolve_device
     from rnamsm.model.extract import compute_features, write_features
     from rnamsm.model.msa import check_query, read_msa
+    from rnamsm.options import check_at_least
 
+    check_output_targets(args.out)
+    check_at_least(args.window_overlap, 0, "--window-overlap")
     device = resolve_device(args.device)
     _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision}")
     msa = read_msa(args.msa)
@@ -47,6 +51,9 @@ def run_features(args: argparse.Namespace) -> int:
              f"with {reduction.method} ({detail})")
     model = load_checkpoint(args.checkpoint, device=str(device), dtype=PRECISIONS[args.precision],
                             hf_eps_parity=args.hf_eps_parity)
+    if not 0 <= args.window_overlap < model.config.max_length:
+        raise RnamsmError(f"--window-overlap must be between 0 and {model.config.max_length - 1} (the window is "
+                          f"{model.config.max_length} columns), got {args.window_overlap}")
     info = model.checkpoint
     if info.untrained:
         _log(f"{args.checkpoint}: randomly initialised weights (demo only; the features carry no biology)")

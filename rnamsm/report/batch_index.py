@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import urllib.parse
@@ -15,6 +16,7 @@ from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
 from rnamsm.report.settings import ReportSettings
+from rnamsm.textfile import read_text
 
 #: Sample ids as the workflow's wildcard constraint allows them (no path separators or dots).
 SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -40,13 +42,18 @@ class IndexRow:
     flags: tuple[str, ...]
 
 
+def _tsv_rows(path: Path, what: str) -> list[list[str]]:
+    """The rows of a tab-separated text file; unreadable files and malformed rows are one RnamsmError."""
+    reader = csv.reader(io.StringIO(read_text(path, what), newline=""), delimiter="\t")
+    try:
+        return list(reader)
+    except csv.Error as error:
+        raise RnamsmError(f"{path}: line {reader.line_num}: cannot read {what}: {error}") from None
+
+
 def read_sample_ids(path: Path) -> list[str]:
     """Sample ids from a tab-separated sample sheet with a header row."""
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle, delimiter="\t"))
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read the sample sheet: {error.strerror}") from error
+    rows = _tsv_rows(path, "a sample sheet (TSV)")
     if not rows or not rows[0]:
         raise RnamsmError(f"{path}: empty sample sheet (a header row is required)")
     header = [name.strip() for name in rows[0]]
@@ -67,11 +74,7 @@ def read_sample_ids(path: Path) -> list[str]:
 def read_status(path: Path, samples: list[str]) -> dict[str, tuple[str, str]]:
     """``sample -> (status, reason)`` from a ``sample<TAB>status<TAB>reason`` TSV (header optional)."""
     statuses: dict[str, tuple[str, str]] = {}
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle, delimiter="\t"))
-    except OSError as error:
-        raise RnamsmError(f"{path}: cannot read the status file: {error.strerror}") from error
+    rows = _tsv_rows(path, "a status file (TSV)")
     for number, row in enumerate(rows, start=1):
         if not row or not "".join(row).strip() or row[0].startswith("#"):
             continue

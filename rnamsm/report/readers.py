@@ -8,14 +8,18 @@ Whether a file is present at all is decided by the caller (see :mod:`rnamsm.repo
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rnamsm.arrays import read_npy, read_npz
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import read_text
 
 #: Scalar fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
 FEATURE_SCALARS: tuple[str, ...] = (
@@ -54,8 +58,8 @@ class RsaProfile:
 def read_json(path: Path) -> dict[str, Any]:
     """Read a JSON object."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json.loads(read_text(path, "a JSON file"))
+    except json.JSONDecodeError as error:
         raise RnamsmError(f"{path}: not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise RnamsmError(f"{path}: expected a JSON object, found {type(data).__name__}")
@@ -64,7 +68,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def read_query(path: Path) -> Query:
     """Read the one-record query FASTA (``query.fa``)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path, "a query FASTA").splitlines()
     headers = [number for number, line in enumerate(lines) if line.startswith(">")]
     if len(headers) != 1 or headers[0] != 0:
         raise RnamsmError(f"{path}: expected exactly one FASTA record starting on line 1")
@@ -105,29 +109,32 @@ def read_alignment_rows(path: Path, max_rows: int) -> list[tuple[str, str]]:
 
 def read_feature_scalars(path: Path) -> dict[str, Any]:
     """Read the scalar provenance fields of ``features.npz`` plus the attention-coverage fraction."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in FEATURE_SCALARS if key not in npz.files]
-            if missing:
-                raise RnamsmError(f"{path}: missing field(s) {', '.join(missing)}")
-            scalars: dict[str, Any] = {key: npz[key].item() for key in FEATURE_SCALARS}
-            scalars["embedding_shape"] = list(npz["embedding"].shape) if "embedding" in npz.files else None
-            scalars["attention_maps"] = (
-                int(npz["attention_maps"].shape[0]) if "attention_maps" in npz.files else None
-            )
-            coverage = npz["attention_coverage"] if "attention_coverage" in npz.files else None
-            scalars["attention_coverage"] = None if coverage is None else float(np.mean(coverage))
-    except (OSError, ValueError) as error:
-        raise RnamsmError(f"{path}: cannot read features: {error}") from error
+    npz = read_npz(path, "a features.npz file",
+                   (*FEATURE_SCALARS, "embedding", "attention_maps", "attention_coverage"))
+    missing = [key for key in (*FEATURE_SCALARS, "embedding", "attention_maps") if key not in npz]
+    if missing:
+        raise RnamsmError(f"{path}: missing field(s) {', '.join(missing)}")
+    scalars: dict[str, Any] = {}
+    for key in FEATURE_SCALARS:
+        if npz[key].size != 1 or npz[key].dtype.kind not in "biufU":
+            raise RnamsmError(f"{path}: {key} must be one number or string, found {npz[key].dtype} "
+                              f"of shape {npz[key].shape}")
+        scalars[key] = npz[key].item()
+    if npz["embedding"].ndim != 2 or npz["attention_maps"].ndim != 3:
+        raise RnamsmError(f"{path}: embedding {npz['embedding'].shape} or attention_maps "
+                          f"{npz['attention_maps'].shape} has the wrong number of dimensions")
+    scalars["embedding_shape"] = list(npz["embedding"].shape)
+    scalars["attention_maps"] = int(npz["attention_maps"].shape[0])
+    coverage = npz.get("attention_coverage")
+    scalars["attention_coverage"] = None if coverage is None or not coverage.size else float(np.mean(coverage))
     return scalars
 
 
 def read_matrix(path: Path, length: int) -> np.ndarray:
     """Read an (L, L) probability matrix saved with ``numpy.save``."""
-    try:
-        matrix = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise RnamsmError(f"{path}: cannot read matrix: {error}") from error
+    matrix = read_npy(path, "a probability matrix (.npy)")
+    if matrix.dtype.kind not in "biuf":
+        raise RnamsmError(f"{path}: matrix must hold numbers, found {matrix.dtype}")
     if matrix.shape != (length, length):
         raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
     return matrix.astype(np.float64)  # (L, L)
@@ -144,7 +151,7 @@ def read_rsa(path: Path) -> RsaProfile:
     nucleotides: list[str] = []
     asa: list[float] = []
     rsa: list[float] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path, "an RSA table").splitlines(), start=1):
         words = line.lstrip("#").split()
         if sorted(words) == sorted(RSA_COLUMNS):
             columns = words
@@ -159,6 +166,8 @@ def read_rsa(path: Path) -> RsaProfile:
             index, asa_value, rsa_value = int(fields["index"]), float(fields["ASA"]), float(fields["RSA"])
         except (KeyError, ValueError) as error:
             raise RnamsmError(f"{path}: line {number}: expected 'index nt ASA RSA' fields") from error
+        if not (math.isfinite(asa_value) and math.isfinite(rsa_value)):
+            raise RnamsmError(f"{path}: line {number}: ASA and RSA must be finite numbers")
         if index != len(nucleotides) + 1:
             raise RnamsmError(f"{path}: line {number}: index {index}, expected {len(nucleotides) + 1}")
         nucleotides.append(fields["nt"])
@@ -169,8 +178,11 @@ def read_rsa(path: Path) -> RsaProfile:
 
 def read_benchmark(path: Path) -> dict[str, str]:
     """Read a Snakemake benchmark TSV (header row, then one row per repeat; the first row is kept)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+    reader = csv.DictReader(io.StringIO(read_text(path, "a Snakemake benchmark file"), newline=""), delimiter="\t")
+    try:
+        rows = list(reader)
+    except csv.Error as error:
+        raise RnamsmError(f"{path}: line {reader.line_num}: not a benchmark TSV: {error}") from None
     if not rows:
         raise RnamsmError(f"{path}: benchmark file has no data row")
     return {key: value for key, value in rows[0].items() if key is not None}

@@ -7,6 +7,8 @@ report shows in place of the section.
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,12 +129,81 @@ class SampleData:
         )
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _optional_number(value: Any) -> bool:
+    return value is None or _number(value)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(_number(item) for item in value)
+
+
+def _records_with(numbers: tuple[str, ...]) -> Callable[[Any], bool]:
+    """A list whose object entries hold numbers (or null) under ``numbers``."""
+    return lambda value: isinstance(value, list) and all(
+        _optional_number(record.get(key)) for record in value if isinstance(record, dict) for key in numbers
+    )
+
+
+def _object_with(checks: dict[str, Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """An object whose keys in ``checks`` (when present) pass them."""
+    return lambda value: isinstance(value, dict) and all(
+        check(value[key]) for key, check in checks.items() if key in value
+    )
+
+
+def _string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+#: What the reports need of each key of the JSON inputs (checked when the key is present; required keys
+#: are in REQUIRED_KEYS), with the description used in the error message.
+VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "msa_stats": {
+        "query_length": (_count, "a count"),
+        "depth": (_count, "a count"),
+        "neff": (_number, "a finite number"),
+        "coverage": (_numbers, "a list of finite numbers"),
+        "identity_to_query": (_numbers, "a list of finite numbers"),
+        "rounds": (_records_with(("neff", "seconds")), "a list of rounds with numeric neff and seconds"),
+        "hits": (_records_with(("evalue",)), "a list of hits with numeric evalue"),
+        "warnings": (lambda value: isinstance(value, list), "a list"),
+        "databases": (lambda value: value is None or isinstance(value, list), "a list"),
+        "timings": (lambda value: value is None or (isinstance(value, dict) and all(map(_optional_number,
+                    value.values()))), "an object of numbers"),
+    },
+    "structure": {
+        "sequence": (_string, "a string"),
+        "dbn": (_string, "a string"),
+        "pairs": (lambda value: isinstance(value, list), "a list"),
+        "threshold": (_optional_number, "a number"),
+    },
+    "baselines": {
+        "sequence": (_string, "a string"),
+        "rnafold": (_object_with({"dbn": _string, "mfe": _optional_number}),
+                    "an object with a string dbn and a numeric mfe"),
+        "rnaalifold": (_object_with({"dbn": _string, "consensus_dbn": _string, "energy": _optional_number}),
+                       "an object with string dbn and consensus_dbn and a numeric energy"),
+    },
+}
+
+
 def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
     def read(path: Path) -> dict[str, Any]:
         data = readers.read_json(path)
         missing = [key for key in REQUIRED_KEYS[kind] if key not in data]
         if missing:
             raise RnamsmError(f"{path}: missing key(s) {', '.join(missing)}")
+        for key, (check, expected) in VALUE_CHECKS[kind].items():
+            if key in data and not check(data[key]):
+                raise RnamsmError(f"{path}: {key} must be {expected}, found {json.dumps(data[key])[:60]}")
         return data
 
     return read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +54,8 @@ def parse_config_json(text: str | None, title: str | None = None) -> tuple[dict[
         value = section[key]
         if not isinstance(value, types) or isinstance(value, bool):
             raise RnamsmError(f"--config-json: report.{key}: expected {types[0].__name__}, got {value!r}")
-        if key != "title" and value < 0:
-            raise RnamsmError(f"--config-json: report.{key}: must not be negative, got {value!r}")
+        if key != "title" and not (math.isfinite(value) and value >= 0):
+            raise RnamsmError(f"--config-json: report.{key}: must be a finite number >= 0, got {value!r}")
         values[key] = value
     thresholds = QcThresholds(
         min_neff=float(values.get("min_neff", QcThresholds.min_neff)),

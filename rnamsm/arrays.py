@@ -1,0 +1,71 @@
+"""Reading a user's NumPy files (``.npz`` archives, ``.npy`` arrays) with one clear error when they are bad.
+
+``numpy.load`` fails on bad files with many exception types (``EOFError`` for an empty file,
+``zipfile.BadZipFile`` for a truncated archive or a member with a bad CRC, ``zlib.error``, a
+``ValueError`` that speaks of pickles for any non-NumPy file) and returns a bare array when an
+``.npy`` file is given where an archive is expected. These readers turn all of that into one
+:class:`RnamsmError` naming the file and what it should be. Pickled objects are never loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from collections.abc import Collection
+from pathlib import Path
+
+import numpy as np
+
+from rnamsm.errors import RnamsmError
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _magic(path: Path, what: str) -> bytes:
+    """The first bytes of ``path``; missing, directory, unreadable and empty files are refused."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise RnamsmError(f"{path}: no such file, expected {what}") from None
+    except IsADirectoryError:
+        raise RnamsmError(f"{path}: is a directory, expected {what}") from None
+    except OSError as error:
+        raise RnamsmError(f"{path}: cannot read {what}: {error.strerror or error}") from None
+    if not head:
+        raise RnamsmError(f"{path}: empty file, expected {what}")
+    return head
+
+
+def read_npz(path: str | os.PathLike[str], what: str, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive (only those named in ``keys`` when given; absent ones are skipped)."""
+    path = Path(path)
+    head = _magic(path, what)
+    if head.startswith(_NPY_MAGIC):
+        raise RnamsmError(f"{path}: a single .npy array, not an .npz archive; expected {what}")
+    if not head.startswith(_ZIP_MAGIC):
+        raise RnamsmError(f"{path}: not a NumPy .npz archive, expected {what}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files if keys is None or key in keys}
+    except _READ_ERRORS as error:
+        raise RnamsmError(f"{path}: cannot read {what} (truncated or corrupt): {_reason(error)}") from None
+
+
+def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
+    """The array of an ``.npy`` file."""
+    path = Path(path)
+    if not _magic(path, what).startswith(_NPY_MAGIC):
+        raise RnamsmError(f"{path}: not a NumPy .npy file, expected {what}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except _READ_ERRORS as error:
+        raise RnamsmError(f"{path}: cannot read {what} (truncated or corrupt): {_reason(error)}") from None
