@@ -57,6 +57,23 @@ def test_stockholm_database_is_read_unaligned(tmp_path: Path) -> None:
     assert names_and_sequences(database(sto)) == {"s1": "ACGUA", "s2": "ACUUA"}
 
 
+def test_truncated_gzip_database_is_refused_before_any_chunk(tmp_path: Path) -> None:
+    """A cut-off download of the real genome: Easel's gzip pipe would read half of it without a word."""
+    packed = (INFERNAL_DATA / "mrum-genome.fa.gz").read_bytes()
+    truncated = tmp_path / "mrum-genome.fa.gz"
+    truncated.write_bytes(packed[: len(packed) // 2])
+    good = tmp_path / "metag.fa"
+    good.write_bytes((INFERNAL_DATA / "metag-example.fa").read_bytes())
+    chunks = database(good, truncated, volume_nt=1000).chunks()
+    with pytest.raises(RnamsmError, match=r"mrum-genome\.fa\.gz: truncated or corrupt gzip file"):
+        next(chunks)  # even the first volume, from the intact plain file, is not handed out
+    corrupt = bytearray(packed)
+    corrupt[-8] ^= 0xFF  # CRC of the last member
+    truncated.write_bytes(bytes(corrupt))
+    with pytest.raises(RnamsmError, match="truncated or corrupt gzip file"):
+        database(truncated).scan()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

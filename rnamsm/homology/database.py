@@ -11,9 +11,11 @@ threads get balanced work. E-values use the search space of the whole database (
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import random
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +101,21 @@ def window_starts(length: int, window: int, overlap: int) -> list[int]:
     return list(range(0, length - overlap, step))
 
 
+def check_gzip(path: Path) -> None:
+    """Raise unless ``path`` is a complete gzip stream (every member's CRC and length check out).
+
+    Easel reads ``.gz`` files through a ``gzip -dc`` pipe and does not notice when it stops early, so a
+    truncated download would be searched as a shorter database without a word. Decompressing once up
+    front costs seconds per GB, far less than the search.
+    """
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 24):
+                pass
+    except (EOFError, OSError, zlib.error) as error:
+        raise RnamsmError(f"{path}: truncated or corrupt gzip file ({error})") from None
+
+
 class SequenceDatabase:
     """Database files streamed as deduplicated, windowed and shuffled RNA chunks.
 
@@ -136,6 +153,7 @@ class SequenceDatabase:
         self.shuffle_seed = shuffle_seed
         self.volume_nt = volume_nt
         self.summary: DatabaseSummary | None = None
+        self._intact: set[Path] = set()  # .gz files whose whole stream was checked
 
     def _read(self, path: Path) -> Iterator[DigitalSequence]:
         """Yield every record of one file as an RNA sequence; format problems become RnamsmError."""
@@ -180,6 +198,10 @@ class SequenceDatabase:
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the database as chunks; a complete pass also sets :attr:`summary`."""
+        for path in self.paths:
+            if path.suffix == ".gz" and path not in self._intact:
+                check_gzip(path)  # before the first chunk: a bad file stops the run before any search
+                self._intact.add(path)
         names: set[str] = set()
         hashes: set[bytes] = set()
         files: list[DatabaseFile] = []
