@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from rnamsm.errors import RnamsmError
 
@@ -30,3 +32,14 @@ def read_text(path: str | os.PathLike[str], what: str) -> str:
     except (OSError, EOFError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise RnamsmError(f"{path}: cannot read {what}: {reason}") from None
+
+
+def read_json_object(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """The JSON object in ``path`` (see :func:`read_text`); invalid JSON or another JSON type is one error."""
+    try:
+        data = json.loads(read_text(path, what))
+    except json.JSONDecodeError as error:
+        raise RnamsmError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise RnamsmError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data

@@ -19,7 +19,6 @@ Every problem (missing, truncated or corrupt file, wrong shapes, missing keys, w
 
 from __future__ import annotations
 
-import json
 import os
 import pickletools
 import re
@@ -36,7 +35,7 @@ from rnamsm.model.alphabet import OFFICIAL_TOKENS
 from rnamsm.model.convert import hf_to_official
 from rnamsm.model.device import resolve_device, resolve_dtype
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
-from rnamsm.textfile import read_text
+from rnamsm.textfile import read_json_object, read_text
 
 DEFAULT_HUB_ID = "multimolecule/rnamsm"
 #: Globals the official checkpoint pickles (training configs defined in ``__main__``); stubbed, never run.
@@ -270,12 +269,7 @@ def read_hf_folder(folder: Path, hf_eps_parity: bool = False) -> HfFolder:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise RnamsmError(f"{folder}: no config.json (expected a Hugging Face RNA-MSM folder)")
-    try:
-        hf_config = json.loads(read_text(config_path, "a Hugging Face config.json"))
-    except json.JSONDecodeError as error:
-        raise RnamsmError(f"{config_path}: invalid JSON ({error})") from None
-    if not isinstance(hf_config, dict):
-        raise RnamsmError(f"{config_path}: expected a JSON object, found {type(hf_config).__name__}")
+    hf_config = read_json_object(config_path, "a Hugging Face config.json")
     if hf_config.get("model_type") != "rnamsm":
         raise RnamsmError(f"{config_path}: model_type is {hf_config.get('model_type')!r}, expected 'rnamsm'")
     if hf_config.get("embed_positions_msa") is False:

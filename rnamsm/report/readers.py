@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,17 +52,6 @@ class RsaProfile:
     asa: list[float]
     rsa: list[float]
     untrained: bool
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON object."""
-    try:
-        data = json.loads(read_text(path, "a JSON file"))
-    except json.JSONDecodeError as error:
-        raise RnamsmError(f"{path}: not valid JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise RnamsmError(f"{path}: expected a JSON object, found {type(data).__name__}")
-    return data
 
 
 def read_query(path: Path) -> Query:

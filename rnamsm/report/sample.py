@@ -20,6 +20,7 @@ import numpy as np
 from rnamsm.errors import RnamsmError
 from rnamsm.report import readers
 from rnamsm.report.readers import Query, RsaProfile
+from rnamsm.textfile import read_json_object
 
 T = TypeVar("T")
 
@@ -197,7 +198,7 @@ VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
 
 def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
     def read(path: Path) -> dict[str, Any]:
-        data = readers.read_json(path)
+        data = read_json_object(path, f"a {kind} JSON file")
         missing = [key for key in REQUIRED_KEYS[kind] if key not in data]
         if missing:
             raise RnamsmError(f"{path}: missing key(s) {', '.join(missing)}")
