@@ -4,15 +4,20 @@ Each stage module exposes ``register(subparsers)``, which adds its subparser(s) 
 ``func(args) -> int``. Only the module of the command being run is imported (stage modules pull in
 torch, pyhmmer or matplotlib), so ``--help`` and every rule's start-up stay fast. Errors meant for
 the user are :class:`~rnamsm.errors.RnamsmError`, printed as one line on stderr with exit status 1.
+SIGTERM (Slurm's time-out and ``scancel``) takes the Ctrl-C path: child programs are killed and
+waited for, scratch folders and output temporaries are removed; exit status 143 (SIGINT: 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from rnamsm import __version__
 from rnamsm.errors import RnamsmError
@@ -68,6 +73,31 @@ def _injected_failure(command: str) -> bool:
     return True
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM raised as an interrupt, so that every ``finally``/``with`` cleanup runs as on Ctrl-C.
+
+    It is a :class:`KeyboardInterrupt` so that code handling interrupts (``subprocess.run`` kills and
+    waits for its child, ``tempfile.TemporaryDirectory`` removes its folder) needs no second case.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Terminated` on SIGTERM inside the block (only the main thread can handle signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -80,13 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rnamsm {args.command}: error: simulated transient failure ({FAIL_ONCE_VARIABLE})", file=sys.stderr)
         return 75
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except RnamsmError as error:
         print(f"rnamsm {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"rnamsm {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"rnamsm {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":
