@@ -21,6 +21,8 @@ def _log(message: str) -> None:
 
 def run_features(args: argparse.Namespace) -> int:
     """``rnamsm features``: MSA -> ``features.npz``."""
+    import torch
+
     from rnamsm.atomic import check_output_targets
     from rnamsm.checksums import file_sha256
     from rnamsm.model.checkpoint import load_checkpoint
@@ -33,7 +35,8 @@ def run_features(args: argparse.Namespace) -> int:
     check_output_targets(args.out)
     check_at_least(args.window_overlap, 0, "--window-overlap")
     device = resolve_device(args.device)
-    _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision}")
+    _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision} "
+         f"threads={torch.get_num_threads()}")
     msa = read_msa(args.msa)
     if args.query:
         from rnamsm.fasta import read_queries
