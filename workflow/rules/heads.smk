@@ -40,7 +40,7 @@ rule predict_ss:
         "../../envs/model.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(2000, 20 * input.size_mb, 32000, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(2000, 20 * input_mb(input), 32000, attempt),
         runtime=30,
     shell:
         "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir results/{wildcards.sample}/structure"

@@ -19,8 +19,8 @@ rule homology_search:
         "../../envs/homology.yaml"
     threads: 4
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(2000, 4 * input.size_mb, 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(30, input.size_mb, 24 * 60, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(2000, 4 * input_mb(input), 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled(30, input_mb(input), 24 * 60, attempt),
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir results/{wildcards.sample}/msa"
         " --work-dir {output.work:q} --threads {threads} --config-json {params.cfg:q}"

@@ -40,8 +40,8 @@ rule run_model:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input.size_mb, 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input.size_mb, 12 * 60, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb(input), 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb(input), 12 * 60, attempt),
     shell:
         "python -m rnamsm features {input.msa:q} --query {input.query:q} --checkpoint {params.checkpoint:q}"
         " --out {output:q}"
