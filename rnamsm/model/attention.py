@@ -32,21 +32,6 @@ def chunk_ranges(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d) + mask) v`` for ``q`` ``(N, H, Rq, d)``, ``k``, ``v`` ``(N, H, R, d)``.
-
-    Fused :func:`~torch.nn.functional.scaled_dot_product_attention`, except for a single query row (the
-    query-only last layer): there the CPU kernel splits the keys across threads, so its sums, and
-    ``features.npz``, would depend on the thread count. Plain products have a fixed reduction order.
-    """
-    if q.shape[-2] > 1:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    scores = torch.matmul(q, k.transpose(-1, -2)).float().mul_(q.shape[-1] ** -0.5)  # (N, H, 1, R)
-    if mask is not None:
-        scores += mask
-    return torch.matmul(scores.softmax(-1).to(v.dtype), v)
-
-
 class _Projections(nn.Module):
     """The four ``embed_dim x embed_dim`` projections of one attention module, split into heads."""
 
@@ -136,7 +121,7 @@ class ColumnSelfAttention(_Projections):
             if padding_mask is not None:
                 key_pad = padding_mask[:, :, start:stop].transpose(1, 2).reshape(batch * width, 1, 1, rows)
                 mask = torch.zeros(key_pad.shape, dtype=x.dtype, device=x.device).masked_fill_(key_pad, MASKED_SCORE)
-            context = _attention(q, k, v, mask)  # (B*m, H, Rq, d)
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B*m, H, Rq, d)
             context = context.view(batch, width, self.num_heads, query_rows, self.head_dim).permute(0, 3, 1, 2, 4)
             x[:, :query_rows, start:stop] += self.out_proj(context.reshape(batch, query_rows, width, dim))
             if need_weights:

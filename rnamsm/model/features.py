@@ -35,8 +35,9 @@ def run_features(args: argparse.Namespace) -> int:
     check_output_targets(args.out)
     check_at_least(args.window_overlap, 0, "--window-overlap")
     device = resolve_device(args.device)
+    threads = torch.get_num_threads()  # CPU sums depend on it: recorded, see docs/model.md "Determinism"
     _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision} "
-         f"threads={torch.get_num_threads()}")
+         f"threads={threads}")
     msa = read_msa(args.msa)
     if args.query:
         from rnamsm.fasta import read_queries
@@ -77,6 +78,7 @@ def run_features(args: argparse.Namespace) -> int:
         "depth_filter_survivors": reduction.survivors,
         "device": str(device),
         "precision": args.precision,
+        "threads": threads,
         "num_layers": model.config.num_layers,
         "num_heads": model.config.num_heads,
         "rnamsm_version": __version__,
