@@ -36,12 +36,9 @@ def run_features(args: argparse.Namespace) -> int:
     _log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={args.precision}")
     msa = read_msa(args.msa)
     if args.query:
-        from rnamsm.fasta import read_queries
+        from rnamsm.formats import query as query_format
 
-        records = list(read_queries(args.query, min_length=1))
-        if len(records) != 1:
-            raise RnamsmError(f"{args.query}: expected one query record, found {len(records)}")
-        check_query(msa, records[0].sequence, str(args.query))
+        check_query(msa, query_format.read(args.query).sequence, str(args.query))
     reduction = reduce_depth(msa, args.max_seqs, args.depth_method)
     if reduction.method != "none":
         detail = (f"{reduction.survivors} passed the 90% identity filter, topped up in file order; hhfilter is "
