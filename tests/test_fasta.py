@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnamsm.fasta import format_fasta, read_queries
+from rnamsm.formats.query import format_fasta, read_queries
 from tests.conftest import REPO_ROOT
 
 DEMO_QUERIES = REPO_ROOT / "resources" / "demo" / "queries"
