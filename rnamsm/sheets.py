@@ -112,8 +112,9 @@ def validate_config(config: dict, schema: str | os.PathLike[str], source: str) -
 def check_config_file(path: str | os.PathLike[str]) -> None:
     """Refuse a config file that is not JSON or plain YAML in one line naming the file, the line and the problem.
 
-    Snakemake says only "not valid JSON or YAML" (for a Python tag such as ``!!python/object`` too); a
-    config holds data: mappings, lists and scalars. A missing file is left to Snakemake.
+    Snakemake says only "not valid JSON or YAML" (for a Python tag such as ``!!python/object`` too, and
+    it turns ``!!python/name:`` into Python objects); YAML's safe loader accepts mappings, lists and
+    scalars only. A missing file is left to Snakemake.
     """
     path = Path(path)
     if not path.exists():
@@ -132,7 +133,7 @@ def check_config_file(path: str | os.PathLike[str]) -> None:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         tag = re.search(r"tag '(tag:yaml\.org,2002:)?(python/[^']*)'", problem)
         if tag:
-            problem = f"Python tag '!!{tag.group(2)}' is not allowed (a config file holds data, not Python objects)"
+            problem = f"Python tag '!!{tag.group(2)}' is not allowed (plain YAML values only)"
         raise RnamsmError(f"{path}: {where}not valid YAML: {problem}") from None
 
 
