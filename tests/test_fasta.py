@@ -98,7 +98,7 @@ def test_bad_input_is_one_clear_line(case: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda path: None, "file not found"),
+        (lambda path: None, "no such file"),
         (lambda path: path.mkdir(), "is a directory"),
     ],
     ids=["missing", "directory"],
