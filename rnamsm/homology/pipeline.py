@@ -157,19 +157,19 @@ def run_search(
     if work_dir is not None:
         ensure_directory(work_dir)
     length = len(query)
+    window = params["db"]["window"]
+    if 2 * length >= window:  # windows of long database records overlap by twice the query length
+        raise RnamsmError(
+            f"{query_path}: query {query.id!r} is {length:,} nt, too long to search: database records are read "
+            f"in windows of {window:,} nt (search db.window) that overlap by twice the query length, so the "
+            f"longest query is {(window - 1) // 2:,} nt (validate-input refuses queries over input.max_length first)"
+        )
     hmm_only = length > params["hmm_only_above"]
     cm_rounds = params["cm"]["max_rounds"]
     if cm_rounds and not hmm_only:
         infernal_cli.check_programs()
     warnings = query_mod.query_warnings(query)
     db_params = params["db"]
-    if 2 * length >= db_params["window"]:
-        raise RnamsmError(
-            f"{query_path}: query {query.id!r} is {length:,} nt, too long to search: database records are read in "
-            f"windows of {db_params['window']:,} nt (search db.window) that overlap by twice the query length, so "
-            f"the longest query is {(db_params['window'] - 1) // 2:,} nt (validate-input refuses queries over "
-            "input.max_length first)"
-        )
     database = SequenceDatabase(
         databases,
         split_above=db_params["split_above"],
