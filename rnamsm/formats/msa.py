@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open
+from rnamsm.atomic import atomic_open, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.textfile import read_text
 
@@ -230,20 +230,24 @@ def write_stockholm(alignment: Alignment, path: str | os.PathLike[str], msa_name
     return path
 
 
-def write(alignment: Alignment, prefix: str | os.PathLike[str], msa_name: str) -> dict[str, Path]:
-    """Write ``prefix.a3m``, ``prefix.sto`` and ``prefix.a2m_msa2`` atomically; return the paths by suffix.
+def texts(alignment: Alignment, prefix: str | os.PathLike[str], msa_name: str) -> dict[Path, str]:
+    """``prefix.a3m``, ``prefix.sto`` and ``prefix.a2m_msa2`` (in that order), each with its text.
 
+    For a command that writes them with other outputs as one set (:func:`rnamsm.atomic.write_files`).
     The alignment's ``structure`` (query length) becomes the Stockholm ``SS_cons``.
     """
     prefix = Path(prefix)
-    texts = {
-        "a3m": format_fasta(alignment.names, alignment.rows),
-        "sto": format_stockholm(alignment, msa_name),
-        "a2m_msa2": format_fasta(alignment.names, [match_columns(row) for row in alignment.rows]),
+    return {
+        prefix.with_name(f"{prefix.name}.a3m"): format_fasta(alignment.names, alignment.rows),
+        prefix.with_name(f"{prefix.name}.sto"): format_stockholm(alignment, msa_name),
+        prefix.with_name(f"{prefix.name}.a2m_msa2"): format_fasta(
+            alignment.names, [match_columns(row) for row in alignment.rows]
+        ),
     }
-    paths = {}
-    for suffix, text in texts.items():
-        paths[suffix] = prefix.with_name(f"{prefix.name}.{suffix}")
-        with atomic_open(paths[suffix]) as handle:
-            handle.write(text)
-    return paths
+
+
+def write(alignment: Alignment, prefix: str | os.PathLike[str], msa_name: str) -> dict[str, Path]:
+    """Write the three files of :func:`texts` as one set (all or none); return their paths by suffix."""
+    files = texts(alignment, prefix, msa_name)
+    write_files(files)
+    return dict(zip(SEARCH_SUFFIXES, files, strict=True))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import IO
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import check_regular_file
 
 #: IUPAC nucleotide codes accepted in a query (upper case, after ``T`` -> ``U``).
 IUPAC_NUCLEOTIDES = frozenset("ACGUTRYKMSWBDHVN")
@@ -34,6 +36,9 @@ IUPAC_NUCLEOTIDES = frozenset("ACGUTRYKMSWBDHVN")
 AMBIGUITY_CODES = "RYKMSWBDHVN"
 #: Shortest query accepted by default (nt).
 MIN_QUERY_LENGTH = 10
+#: Longest query accepted by default (nt): what the windowed model, the SS head and the report hold on a
+#: 24 GiB node with the official RNA-MSM (120 attention maps); docs/reliability.md has the estimate.
+MAX_QUERY_LENGTH = 3500
 #: Longest record id accepted (characters).
 MAX_ID_LENGTH = 128
 
@@ -76,13 +81,23 @@ def model_residues(text: str) -> str:
 
 
 def check_record_id(record_id: str) -> str | None:
-    """Return why ``record_id`` is unsafe as a file name, or ``None`` when it is fine."""
+    """Return why ``record_id`` is unsafe as a file name, or ``None`` when it is fine.
+
+    The one id-safety rule, applied wherever a record id becomes a file name (the query that
+    ``validate-input`` writes, ``rnamsm search``'s outputs); other records of a file may hold any
+    id (Rfam's ``AB001721.1/2-116``). Unsafe: empty, longer than :data:`MAX_ID_LENGTH`, a path
+    separator or ``..``, and any character of Unicode category C or Z (C0/C1 controls, DEL,
+    bidirectional overrides such as U+202E, zero-width and other format characters, private-use,
+    unassigned, spaces and line separators), which are invisible or reorder what a file listing shows.
+    """
     if not record_id:
         return "empty id"
     if len(record_id) > MAX_ID_LENGTH:
         return f"id longer than {MAX_ID_LENGTH} characters"
-    if any(ord(char) < 32 or ord(char) == 127 for char in record_id):
-        return "id contains a control character"
+    hidden = next((char for char in record_id if unicodedata.category(char)[0] in "CZ"), None)
+    if hidden is not None:
+        name = unicodedata.name(hidden, unicodedata.category(hidden))
+        return f"id contains an invisible or control character U+{ord(hidden):04X} ({name})"
     if "/" in record_id or "\\" in record_id:
         return "id contains a path separator"
     if ".." in record_id:
@@ -108,10 +123,7 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 def _lines(path: Path) -> Iterator[bytes]:
     """The lines of ``path`` without their ends (``\\n``, ``\\r\\n`` or ``\\r``); one error for unreadable files."""
-    if not path.exists():
-        raise RnamsmError(f"{path}: file not found")
-    if path.is_dir():
-        raise RnamsmError(f"{path}: is a directory, not a FASTA file")
+    check_regular_file(path, "a FASTA file")
     if not os.access(path, os.R_OK):
         raise RnamsmError(f"{path}: file is not readable (permission denied)")
     try:
@@ -158,18 +170,18 @@ def _split_header(path: Path, number: int, header: bytes) -> tuple[str, str]:
 def read_queries(path: str | os.PathLike[str], min_length: int = MIN_QUERY_LENGTH) -> Iterator[Query]:
     """Read, check and normalise every record of a query FASTA file.
 
-    Raises :class:`RnamsmError` on the first problem: empty or non-FASTA input, a character
-    outside the IUPAC nucleotide alphabet, a duplicate or unsafe id, or a sequence shorter than
-    ``min_length``.
+    Raises :class:`RnamsmError` on the first problem: empty or non-FASTA input, an empty or
+    duplicate id, a character outside the IUPAC nucleotide alphabet, or a sequence shorter than
+    ``min_length``. Ids are not checked for use as file names here: that is :func:`check_record_id`,
+    where an id becomes one.
     """
     path = Path(path)
     seen: set[str] = set()
     count = 0
     for number, header, raw in _records(path):
         record_id, description = _split_header(path, number, header)
-        problem = check_record_id(record_id)
-        if problem:
-            raise RnamsmError(f"{path}: record {number} ({record_id!r}): {problem}")
+        if not record_id:
+            raise RnamsmError(f"{path}: record {number}: empty id")
         if record_id in seen:
             raise RnamsmError(f"{path}: record {record_id!r}: duplicate id")
         seen.add(record_id)

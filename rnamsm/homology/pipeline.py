@@ -21,10 +21,9 @@ from pyhmmer.easel import Alphabet, TextMSA, TextSequence
 from pyhmmer.plan7 import Background, Builder
 
 from rnamsm import __version__
-from rnamsm.atomic import check_output_targets, ensure_directory
+from rnamsm.atomic import check_output_targets, ensure_directory, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
-from rnamsm.formats import msa_stats
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
 from rnamsm.formats.query import Query
@@ -59,8 +58,15 @@ class _Timer:
 
 
 def _read_query(path: str | os.PathLike[str]) -> Query:
-    """The one query record of ``path`` in the search alphabet."""
+    """The one query record of ``path`` in the search alphabet.
+
+    The record id names the output files, so it must be safe as a file name (:func:`check_record_id`).
+    """
     record = query_format.read(path)
+    problem = query_format.check_record_id(record.id)
+    if problem:
+        raise RnamsmError(f"{path}: record {record.id!r}: {problem}; the id names the MSA files "
+                          "(give a safe one with rnamsm validate-input --rename)")
     return dataclasses.replace(record, sequence=query_format.search_sequence(record.sequence))
 
 
@@ -147,6 +153,13 @@ def run_search(
     if work_dir is not None:
         ensure_directory(work_dir)
     length = len(query)
+    window = settings.db.window
+    if 2 * length >= window:  # windows of long database records overlap by twice the query length
+        raise RnamsmError(
+            f"{query_path}: query {query.id!r} is {length:,} nt, too long to search: database records are read "
+            f"in windows of {window:,} nt (search db.window) that overlap by twice the query length, so the "
+            f"longest query is {(window - 1) // 2:,} nt (validate-input refuses queries over input.max_length first)"
+        )
     hmm_only = length > settings.hmm_only_above
     cm_rounds = settings.cm.max_rounds
     if cm_rounds and not hmm_only:
@@ -233,7 +246,8 @@ def run_search(
     out_dir = Path(out_dir)
     final_structure = final.structure or first_structure
     alignment = _alignment(query, final.rows, final_structure)
-    paths = timer.run("write_msa", lambda: msa_format.write(alignment, out_dir / query.id, query.id))
+    msa_files = timer.run("format_msa", msa_format.texts, alignment, out_dir / query.id, query.id)
+    paths = dict(zip(msa_format.SEARCH_SUFFIXES, msa_files, strict=True))
     codes = encode([match_columns(row) for row in alignment.rows])
     stats = build_stats(
         query=query,
@@ -254,7 +268,7 @@ def run_search(
         version=__version__,
     )
     paths["stats"] = out_dir / "msa_stats.json"
-    msa_stats.write(stats, paths["stats"])
+    write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
     return SearchResult(query, rounds, final, paths, stats, warnings)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import query as query_format
-from rnamsm.formats.query import MIN_QUERY_LENGTH, Query
+from rnamsm.formats.query import MAX_QUERY_LENGTH, MIN_QUERY_LENGTH, Query
 from rnamsm.options import check_at_least
 
 
@@ -17,9 +17,12 @@ class InputSettings:
 
     #: Shortest query accepted (nt).
     min_length: int = MIN_QUERY_LENGTH
+    #: Longest query written (nt), sized for a 24 GiB node.
+    max_length: int = MAX_QUERY_LENGTH
 
     def __post_init__(self) -> None:
         check_at_least(self.min_length, 1, "min_length")
+        check_at_least(self.max_length, 1, "max_length")
 
 
 def validate_input(
@@ -36,7 +39,8 @@ def validate_input(
 
     The records come from ``fasta`` (all of them, or the one named ``record_id``) or from ``sequence``
     (named ``record_id``). ``single`` or ``rename`` require exactly one record; ``rename`` writes it under
-    that id, with its old header as the description.
+    that id, with its old header as the description. What is written must be usable by the later stages:
+    at most ``settings.max_length`` nt, and an id safe as a file name (unless ``rename`` gives one).
     """
     settings = settings or InputSettings()
     if (fasta is None) == (sequence is None):
@@ -53,11 +57,30 @@ def validate_input(
                 raise RnamsmError(f"{fasta}: no record with id {record_id!r}")
     if (single or rename) and len(records) != 1:
         raise RnamsmError(f"{fasta}: expected one record, found {len(records)} (use --id to pick one)")
-    if rename and rename != records[0].id:
+    if rename:
         problem = query_format.check_record_id(rename)
         if problem:
             raise RnamsmError(f"--rename {rename!r}: {problem}")
         old = records[0]
-        records = [Query(rename, f"{old.id} {old.description}".rstrip(), old.sequence)]
+        if rename != old.id:
+            records = [Query(rename, f"{old.id} {old.description}".rstrip(), old.sequence)]
+    _check_written(records, "--sequence" if sequence is not None else str(fasta), bool(rename), settings.max_length)
     query_format.write_queries(records, output)
     return records
+
+
+def _check_written(records: list[Query], source: str, renamed: bool, max_length: int) -> None:
+    """Refuse queries that would be written but that later stages cannot use.
+
+    Their ids name the search's files (:func:`~rnamsm.formats.query.check_record_id`), and a query
+    longer than ``max_length`` would exhaust the memory of the model, the SS head or the report.
+    """
+    for record in records:
+        where = f"sample {record.id!r} ({source})" if renamed else f"{source}: record {record.id!r}"
+        if len(record.sequence) > max_length:
+            raise RnamsmError(f"{where}: sequence is {len(record.sequence):,} nt, longer than the maximum of "
+                              f"{max_length:,} nt (--max-length, config input.max_length)")
+        if not renamed:
+            problem = query_format.check_record_id(record.id)
+            if problem:
+                raise RnamsmError(f"{where}: {problem}; the id names the output files (give a safe one with --rename)")
