@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rnamsm.atomic import atomic_open, check_output_targets
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import check_sample_id, load_features
+from rnamsm.formats import features as features_file
+from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
@@ -37,7 +38,7 @@ def run_predict_ss(
     check_at_least(min_hairpin, 0, "--min-hairpin")
     check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn", ".prob.npy")),
                          out_dir / "ss.json")
-    features = load_features(features_path)
+    features = features_file.read(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))
     try:
@@ -59,7 +60,7 @@ def run_predict_ss(
         "canonical_only": canonical_only,
         "min_hairpin": min_hairpin,
         "head_sha256": head.sha256,
-        "weights_untrained": head.untrained or features.weights_untrained,
+        "weights_untrained": head.untrained or features.provenance.weights_untrained,
     }
     with atomic_open(out_dir / "ss.json") as handle:
         json.dump(summary, handle, indent=2, sort_keys=True)
