@@ -18,6 +18,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.model.alphabet import OFFICIAL_TOKENS
 from rnamsm.model.rnamsm import RnaMsmConfig
 from rnamsm.safe_pickle import UnreadablePickle, UnsafePickle, load_torch_file
+from rnamsm.textfile import check_regular_file
 
 #: Globals the official checkpoint pickles (training configs defined in ``__main__``); stubbed, never run.
 EXPECTED_CONFIG_GLOBALS = frozenset(
@@ -35,9 +36,8 @@ def short_reason(error: BaseException) -> str:
 
 
 def check_readable_file(path: Path) -> None:
-    """Refuse a missing or empty weights file before torch or safetensors sees it."""
-    if not path.is_file():
-        raise RnamsmError(f"{path}: no such file")
+    """Refuse a missing, special (FIFO, device) or empty weights file before torch or safetensors sees it."""
+    check_regular_file(path, "a checkpoint file")
     if path.stat().st_size == 0:
         raise RnamsmError(f"{path}: empty file")
 
