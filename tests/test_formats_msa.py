@@ -14,7 +14,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
 from rnamsm.model.msa import read_msa
-from tests.conftest import INFERNAL_DATA, RNAMSM_DEMO, RNAMSM_EXAMPLE
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
 
 OFFICIAL = RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2"
 
@@ -80,17 +80,17 @@ def test_official_rnacmap3_msa_reads_and_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sample", ["Cobalamin"])
 def test_search_outputs_of_the_demo_round_trip_byte_for_byte(tmp_path: Path, sample: str) -> None:
     """The demo's real ``rnamsm search`` files: read the a3m or the sto, write all three, get the same bytes."""
-    structure = msa_format.read(RNAMSM_DEMO / f"{sample}.sto").structure
+    structure = msa_format.read(RNAMSM_OUTPUTS / f"{sample}.sto").structure
     assert len(structure) == 103 and structure.count("(") == structure.count(")") > 10
     for suffix in msa_format.SEARCH_SUFFIXES:
-        alignment = msa_format.read(RNAMSM_DEMO / f"{sample}.{suffix}")
+        alignment = msa_format.read(RNAMSM_OUTPUTS / f"{sample}.{suffix}")
         assert alignment.names[0] == sample and len(alignment.rows) == 10 and alignment.length == 103
         if suffix == "a2m_msa2":
             continue  # inserts are gone: only its own bytes can come back
         paths = msa_format.write(dataclasses.replace(alignment, structure=structure), tmp_path / suffix / sample,
                                  sample)
         for written in msa_format.SEARCH_SUFFIXES:
-            assert paths[written].read_bytes() == (RNAMSM_DEMO / f"{sample}.{written}").read_bytes(), written
+            assert paths[written].read_bytes() == (RNAMSM_OUTPUTS / f"{sample}.{written}").read_bytes(), written
 
 
 def test_cmalign_and_rfam_stockholm() -> None:
@@ -106,12 +106,13 @@ def test_cmalign_and_rfam_stockholm() -> None:
 def test_reading_back_is_by_content_and_gzip(tmp_path: Path) -> None:
     import gzip
 
-    source = RNAMSM_DEMO / "Cobalamin.sto"
+    source = RNAMSM_OUTPUTS / "Cobalamin.sto"
     renamed = tmp_path / "cobalamin.txt.gz"
     renamed.write_bytes(gzip.compress(source.read_bytes()))
     assert msa_format.read(renamed).records == msa_format.read(source).records
-    shutil.copy(RNAMSM_DEMO / "Cobalamin.a3m", tmp_path / "plain.fasta")
-    assert msa_format.read(tmp_path / "plain.fasta").records == msa_format.read(RNAMSM_DEMO / "Cobalamin.a3m").records
+    shutil.copy(RNAMSM_OUTPUTS / "Cobalamin.a3m", tmp_path / "plain.fasta")
+    expected = msa_format.read(RNAMSM_OUTPUTS / "Cobalamin.a3m").records
+    assert msa_format.read(tmp_path / "plain.fasta").records == expected
 
 
 @pytest.mark.parametrize(

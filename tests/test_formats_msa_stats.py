@@ -10,9 +10,9 @@ import pytest
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa_stats
 from rnamsm.formats.msa_stats import MsaStats
-from tests.conftest import RNAMSM_DEMO
+from tests.conftest import RNAMSM_OUTPUTS
 
-DEMO_STATS = RNAMSM_DEMO / "Cobalamin.msa_stats.json"
+DEMO_STATS = RNAMSM_OUTPUTS / "Cobalamin.msa_stats.json"
 
 
 def test_demo_stats_read_as_a_record_and_write_back_byte_for_byte(tmp_path: Path) -> None:

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import query as query_format
 from rnamsm.formats.query import IUPAC_NUCLEOTIDES, Query, model_residues, search_sequence
-from tests.conftest import INFERNAL_DATA, RNAMSM_DEMO, RNAMSM_EXAMPLE
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
 from tests.fuzzing import fuzz_inputs
 
 
 def test_demo_query_reads_and_writes_back_byte_for_byte(tmp_path: Path) -> None:
-    query = query_format.read(RNAMSM_DEMO / "Cobalamin.query.fa")
+    query = query_format.read(RNAMSM_OUTPUTS / "Cobalamin.query.fa")
     assert (query.id, query.description, len(query)) == ("Cobalamin", "Cobalamin.1", 103)
     query_format.write(query, tmp_path / "query.fa")
-    assert (tmp_path / "query.fa").read_bytes() == (RNAMSM_DEMO / "Cobalamin.query.fa").read_bytes()
+    assert (tmp_path / "query.fa").read_bytes() == (RNAMSM_OUTPUTS / "Cobalamin.query.fa").read_bytes()
 
 
 def test_real_multi_record_file_and_the_one_record_reader() -> None:
