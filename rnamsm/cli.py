@@ -21,6 +21,7 @@ from rnamsm.errors import RnamsmError
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
+    "import-msa": ("rnamsm.homology.cli", "your own alignment as the query's MSA (instead of a search)"),
     "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),
     "predict-ss": ("rnamsm.heads.predict_ss", "base pairs from features.npz with the RNA-MSM SS head"),
     "predict-rsa": ("rnamsm.heads.predict_rsa", "relative solvent accessibility from features.npz"),
