@@ -228,3 +228,16 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     assert '<td class="description">minihelix #3 &lt;b&gt;&amp;&lt;/b&gt;</td>' in html
     assert html.lower().count("<script") == 1  # only the page's own, pinned by the CSP hash
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", html_lib.unescape(html))
+
+
+def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:
+    """A searched MSA says so; an imported one shows its file (escaped), SHA-256 and how the query was found."""
+    assert '<p id="msa-source">Source: homolog search (<code>rnamsm search</code>).</p>' in report(sample)
+    stats_path = sample / "msa" / "msa_stats.json"
+    stats = json.loads(stats_path.read_text())
+    stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
+                       "placement": "hmmalign", "rows": 7}
+    stats_path.write_text(json.dumps(stats))
+    html = report(sample)
+    assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
+            + "</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with hmmalign.") in html

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -118,3 +120,54 @@ def test_every_config_leaf_reaches_a_rule(demo_run: Path) -> None:
         if not found:
             missing.append(".".join(path))
     assert not missing, f"config keys that reach no rule: {missing}"
+
+
+def planned_by_sample(workdir: Path) -> dict[str, set[str]]:
+    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index')."""
+    result = run_command("snakemake --summary", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    planned: dict[str, set[str]] = {}
+    for row in (line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5):
+        if row[5] == "update pending":
+            sample = "index" if row[0] == "results/index.html" else row[0].split("/")[1]
+            planned.setdefault(sample, set()).add(row[2])
+    return planned
+
+
+def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run: Path, tmp_path: Path) -> None:
+    """Cobalamin switched to its own search's .a2m_msa2: only Cobalamin reruns (import, not search) and its
+    features equal the searched ones; new content with the old mtime reruns it from the import on; switching
+    back to the search reruns only Cobalamin again."""
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    own = workdir / "resources" / "own" / "Cobalamin.a2m_msa2"
+    own.parent.mkdir()
+    shutil.copy2(workdir / "results" / "Cobalamin" / "msa" / "Cobalamin.a2m_msa2", own)
+    sheet = workdir / "config" / "samples.tsv"
+    searched_sheet = sheet.read_text()
+    lines = searched_sheet.splitlines()
+    lines[0] += "\tmsa"
+    lines[1:] = [line + ("\tresources/own/Cobalamin.a2m_msa2" if line.startswith("Cobalamin\t") else "\t")
+                 for line in lines[1:]]
+    sheet.write_text("\n".join(lines) + "\n")
+    downstream = {"run_model", "predict_ss", "predict_rsa", "baselines", "sample_report"}
+    assert planned_by_sample(workdir) == {"Cobalamin": {"import_msa", *downstream}, "index": {"batch_index"}}
+
+    result = run_command("snakemake --cores 2", workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert planned_by_sample(workdir) == {}
+    features = workdir / "results" / "Cobalamin" / "features" / "features.npz"
+    with np.load(features) as imported, np.load(demo_run / "results" / "Cobalamin" / "features" /
+                                                 "features.npz") as searched:
+        assert sorted(imported.files) == sorted(searched.files)
+        for key in searched.files:
+            assert np.array_equal(imported[key], searched[key]), key
+    stats = json.loads((workdir / "results" / "Cobalamin" / "msa" / "msa_stats.json").read_text())
+    assert stats["source"]["path"] == "resources/own/Cobalamin.a2m_msa2"
+
+    before = own.stat()
+    own.write_text("".join(own.read_text().splitlines(keepends=True)[:-2]))  # one row fewer, same mtime
+    os.utime(own, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert planned_by_sample(workdir) == {"Cobalamin": {"import_msa", *downstream}, "index": {"batch_index"}}
+
+    sheet.write_text(searched_sheet)
+    assert planned_by_sample(workdir) == {"Cobalamin": {"homology_search", *downstream}, "index": {"batch_index"}}

@@ -151,6 +151,7 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
         "identity": figures.identity_histogram(stats["identity_to_query"]) if stats["identity_to_query"] else None,
         "rows": len(stats["identity_to_query"]),
         "warnings": stats.get("warnings", []),
+        "source": stats.get("source"),
         "hits": _records(stats["hits"][: settings.max_hits], HIT_KEYS),
         "hits_total": len(stats["hits"]),
         "alignment": None if data.alignment is None else [
