@@ -73,7 +73,7 @@ def _alternatives(samples):
     return "|".join(samples) if samples else "(?!)"
 
 
-#: Samples whose sheet row names an alignment (`msa`): rule import_msa makes their MSA, the others are searched.
+#: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
 IMPORTED = [sample for sample in SAMPLES.index if sample_value(sample, "msa")]
 IMPORTED_SAMPLES = _alternatives(IMPORTED)
 SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample not in IMPORTED])
@@ -91,7 +91,7 @@ def sample_msa_sha256(wildcards):
 
 
 def msa_rule(sample):
-    """The rule that makes the sample's MSA: import_msa (an `msa` given) or homology_search."""
+    """Which of import_msa (an `msa` given) and homology_search makes the sample's MSA."""
     return "import_msa" if sample in IMPORTED else "homology_search"
 
 
