@@ -18,8 +18,8 @@ import RNA
 from rnamsm.atomic import atomic_open, atomic_path, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.fasta import read_queries
+from rnamsm.formats.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.heads.features_file import check_sample_id
-from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.model.msa import Msa, read_msa
 from rnamsm.options import check_at_least
 
