@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import RNA
 
-from rnamsm.formats import rsa_table, ss_summary
+from rnamsm.atomic import write_files
+from rnamsm.formats import rsa_table
 from rnamsm.formats.rsa_table import RsaChain
 from rnamsm.formats.ss_summary import SsSummary
-from rnamsm.formats.structure import Structure, pairs_to_dbn, read_structure, write_prob_npy, write_structure_files
+from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, read_structure, structure_texts
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
@@ -121,11 +122,13 @@ def write_structure(directory: Path, sample: str, sequence: str, untrained: bool
     prob = (prob + prob.T) / 2
     pairs = sorted(read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq").pairs)
     structure = directory / "structure"
-    write_prob_npy(prob, structure / f"{sample}.prob.npy")
-    write_structure_files(Structure(sample, sequence, set(pairs)), structure)
     summary = SsSummary(sequence, pairs_to_dbn(pairs, len(sequence)), tuple(pairs), 0.5, False, 0,
                         hashlib.sha256(b"demo-head").hexdigest(), untrained)
-    ss_summary.write(summary, structure / "ss.json")
+    write_files({
+        **structure_texts(Structure(sample, sequence, set(pairs)), structure),
+        structure / f"{sample}.prob.npy": prob_npy_bytes(prob),
+        structure / "ss.json": summary.to_json(),
+    })
     return summary
 
 
@@ -205,11 +208,13 @@ def build_results(results: Path) -> None:
         (results / sample).mkdir()
         (results / sample / "query.fa").write_text(f">{sample}\n{trna}\n")
     sheet = results.parent / "samples.tsv"
-    sheet.write_text("sample\tfasta\n" + "".join(f"{s}\tqueries/{s}.fa\n" for s in STATUS))
+    sheet.write_text("# the batch of the report tests\nsample_id\tfasta\tdescription\n"
+                     + "".join(f"{s}\tqueries/{s}.fa\t{HOSTILE if s == '2DRB_1' else ''}\n" for s in STATUS))
     status = results.parent / "status.tsv"
     status.write_text("sample\tstatus\treason\nfailed1\tfailed\thomology search: out of memory <&>\n"
                       "skipped1\tskipped\texcluded by config 'families'\n")
     config = json.dumps({"report": {"min_neff": 50, "title": None}, "model": {"device": "auto"}})
     for sample in REPORTED:
-        assert main(["report", str(results / sample), "--config-json", config]) == 0
+        description = [f"--description={HOSTILE}"] if sample == "2DRB_1" else []
+        assert main(["report", str(results / sample), "--config-json", config, *description]) == 0
     assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0

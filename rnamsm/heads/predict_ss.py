@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnamsm.atomic import check_output_targets
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.formats import ss_summary
 from rnamsm.formats.ss_summary import SsSummary
-from rnamsm.formats.structure import Structure, pairs_to_dbn, write_prob_npy, write_structure_files
+from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, structure_texts
 from rnamsm.heads.features_file import check_sample_id, load_features
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
@@ -32,8 +31,9 @@ def run_predict_ss(
     """
     settings = settings or HeadSettings()
     check_sample_id(sample_id)
-    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn", ".prob.npy")),
-                         out_dir / "ss.json")
+    prob_path, summary_path = out_dir / f"{sample_id}.prob.npy", out_dir / "ss.json"
+    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn")),
+                         prob_path, summary_path)
     features = load_features(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))
@@ -47,8 +47,6 @@ def run_predict_ss(
     options = PairCallOptions(threshold, settings.canonical_only, settings.min_hairpin)
     pairs = call_pairs(prob, features.sequence, options)
     structure = Structure(sample_id, features.sequence, set(pairs))
-    write_structure_files(structure, out_dir)
-    write_prob_npy(prob, out_dir / f"{sample_id}.prob.npy")
     summary = SsSummary(
         sequence=features.sequence,
         dbn=pairs_to_dbn(pairs, len(features.sequence)),
@@ -59,5 +57,9 @@ def run_predict_ss(
         head_sha256=head.sha256,
         weights_untrained=head.untrained or features.weights_untrained,
     )
-    ss_summary.write(summary, out_dir / "ss.json")
+    write_files({  # one set: all five files or none
+        **structure_texts(structure, out_dir),
+        prob_path: prob_npy_bytes(prob),
+        summary_path: summary.to_json(),
+    })
     return summary
