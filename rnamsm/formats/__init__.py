@@ -1,1 +1,1 @@
-"""The files the stages hand each other: one module per file, each a typed record with ``read`` and ``write``."""
+"""The files the stages hand each other: one module per file, each the only reader and writer of it."""

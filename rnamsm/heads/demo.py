@@ -9,7 +9,7 @@ import torch
 
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import load_features
+from rnamsm.formats import features as features_file
 from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
@@ -50,8 +50,8 @@ def run_make_demo_heads(
 ) -> list[Path]:
     """:func:`make_demo_heads` sized for the features in ``features_like``, or for ``num_maps`` and ``embed_dim``."""
     if features_like is not None:
-        features = load_features(features_like)
-        num_maps, embed_dim = features.attention_maps.shape[0], features.embedding.shape[1]
+        info = features_file.read_info(features_like)
+        num_maps, embed_dim = info.attention_maps_shape[0], info.embedding_shape[1]
     elif num_maps is None or embed_dim is None:
         raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz or both --num-maps and --embed-dim")
     return make_demo_heads(out_dir, num_maps, embed_dim, seed)

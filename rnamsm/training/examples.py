@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import features as features_file
 from rnamsm.formats import rsa_table
 from rnamsm.formats.structure import Pair, read_structure
-from rnamsm.heads.features_file import load_features
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import msa_from_records
 from rnamsm.model.rnamsm import RnaMsm
@@ -69,7 +69,7 @@ def examples_from_files(features: Sequence[Path], labels: Path, task: str) -> li
     """Pair each features file with its label file in ``labels`` (same id)."""
     examples = []
     for key, path in sorted(feature_files(features).items()):
-        loaded = load_features(path)
+        loaded = features_file.read(path)
         if task == "ss":
             structure = read_structure(_label_file(labels, key, STRUCTURE_SUFFIXES), name=key)
             if structure.sequence != loaded.sequence:
