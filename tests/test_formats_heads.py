@@ -11,7 +11,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import rsa_table, ss_summary
 from rnamsm.formats.rsa_table import RsaChain
 from rnamsm.formats.ss_summary import SsSummary
-from rnamsm.formats.structure import first_level_dbn, nested_dbn, pairs_to_dbn
+from rnamsm.formats.structure import first_level_dbn, nested_dbn, pairs_to_dbn, prob_npy_bytes, read_prob_npy
 from rnamsm.homology.query import read_structure as read_search_structure
 from tests.conftest import RNAMSM_EXAMPLE
 
@@ -70,6 +70,15 @@ def test_ss_json_that_is_no_json_object_is_one_line(tmp_path) -> None:
     (tmp_path / "ss.json").write_text("{")
     with pytest.raises(RnamsmError, match=r"ss.json: not valid JSON"):
         ss_summary.read(tmp_path / "ss.json")
+
+
+def test_probability_matrix_is_float32_npy_and_checked_against_the_query(tmp_path) -> None:
+    matrix = np.loadtxt(RNAMSM_EXAMPLE / "2DRB_1.prob")  # (35, 35) float64, the official output
+    (tmp_path / "q.prob.npy").write_bytes(prob_npy_bytes(matrix))
+    assert np.load(tmp_path / "q.prob.npy").dtype == np.float32
+    assert np.array_equal(read_prob_npy(tmp_path / "q.prob.npy", 35), matrix.astype(np.float32))
+    with pytest.raises(RnamsmError, match=r"q.prob.npy: shape \(35, 35\) does not match the query length 34"):
+        read_prob_npy(tmp_path / "q.prob.npy", 34)
 
 
 # --- RSA tables ------------------------------------------------------------------------------------

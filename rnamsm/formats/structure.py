@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnamsm.arrays import npy_bytes
+from rnamsm.arrays import npy_bytes, read_npy
 from rnamsm.atomic import write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.textfile import read_text
@@ -390,6 +390,16 @@ def write_structure_files(structure: Structure, out_dir: str | os.PathLike[str])
 def prob_npy_bytes(matrix: np.ndarray) -> bytes:
     """An (L, L) probability matrix as the bytes of a float32 ``.npy`` file (``{name}.prob.npy``)."""
     return npy_bytes(np.ascontiguousarray(matrix, dtype=np.float32))
+
+
+def read_prob_npy(path: str | os.PathLike[str], length: int) -> np.ndarray:
+    """Read an (L, L) probability matrix ``.npy`` (``{name}.prob.npy``, or a baseline's) for a query of ``length``."""
+    matrix = read_npy(path, "a probability matrix (.npy)")
+    if matrix.dtype.kind not in "biuf":
+        raise RnamsmError(f"{path}: matrix must hold numbers, found {matrix.dtype}")
+    if matrix.shape != (length, length):
+        raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
+    return matrix.astype(np.float64)  # (L, L)
 
 
 def read_prob_text(path: str | os.PathLike[str]) -> np.ndarray:

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rnamsm.arrays import read_npy
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
 from rnamsm.textfile import read_text
@@ -91,16 +88,6 @@ def read_feature_scalars(path: Path) -> dict[str, Any]:
     scalars["attention_maps"] = info.attention_maps_shape[0]
     scalars["attention_coverage"] = info.coverage_fraction
     return scalars
-
-
-def read_matrix(path: Path, length: int) -> np.ndarray:
-    """Read an (L, L) probability matrix saved with ``numpy.save``."""
-    matrix = read_npy(path, "a probability matrix (.npy)")
-    if matrix.dtype.kind not in "biuf":
-        raise RnamsmError(f"{path}: matrix must hold numbers, found {matrix.dtype}")
-    if matrix.shape != (length, length):
-        raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
-    return matrix.astype(np.float64)  # (L, L)
 
 
 def read_benchmark(path: Path) -> dict[str, str]:

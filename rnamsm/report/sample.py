@@ -21,6 +21,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import rsa_table, ss_summary
 from rnamsm.formats.rsa_table import RsaChain
 from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import read_prob_npy
 from rnamsm.report import readers
 from rnamsm.report.readers import Query
 from rnamsm.textfile import read_json_object
@@ -260,10 +261,10 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     length = data.length
     if length is not None:
         data.structure_prob = _load(
-            data, "structure_prob", files.structure_prob, lambda path: readers.read_matrix(path, length)
+            data, "structure_prob", files.structure_prob, lambda path: read_prob_npy(path, length)
         )
         data.rnafold_bpp = _load(
-            data, "rnafold_bpp", files.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+            data, "rnafold_bpp", files.rnafold_bpp, lambda path: read_prob_npy(path, length)
         )
     if benchmarks_dir is not None and benchmarks_dir.is_dir():
         for path in sorted(benchmarks_dir.glob(f"*/{files.sample}.tsv")):
