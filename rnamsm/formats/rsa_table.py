@@ -19,7 +19,7 @@ import numpy as np
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
-from rnamsm.formats.structure import normalise_sequence
+from rnamsm.formats.query import normalise_sequence
 from rnamsm.textfile import read_text
 
 #: Column header of our RSA TSV.

@@ -17,6 +17,7 @@ import numpy as np
 from rnamsm.arrays import npy_bytes, read_npy
 from rnamsm.atomic import write_files
 from rnamsm.errors import RnamsmError
+from rnamsm.formats.query import normalise_sequence
 from rnamsm.textfile import read_text
 
 Pair = tuple[int, int]
@@ -44,11 +45,6 @@ class Structure:
     def sorted_pairs(self) -> list[Pair]:
         """The pairs in order of ``i`` then ``j``."""
         return sorted(self.pairs)
-
-
-def normalise_sequence(sequence: str) -> str:
-    """Upper-case a sequence and turn DNA into RNA (``T`` -> ``U``)."""
-    return sequence.strip().upper().replace("T", "U")
 
 
 def normalise_pairs(pairs: Iterable[Iterable[int]], length: int, source: str) -> set[Pair]:
