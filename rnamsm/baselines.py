@@ -18,8 +18,8 @@ import RNA
 from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.formats import query as query_format
+from rnamsm.formats.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.heads.features_file import check_sample_id
-from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.model.msa import Msa, check_query, read_msa
 from rnamsm.options import check_at_least
 

@@ -15,11 +15,12 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.report.batch_index import read_sheet_samples, read_status
 from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
-from rnamsm.report.readers import Query, read_rsa
+from rnamsm.report.readers import Query
 from rnamsm.report.sample import SampleData, SampleFiles
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
@@ -181,16 +182,16 @@ def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
 
 
 def test_rsa_reader_follows_the_column_header(tmp_path: Path) -> None:
-    official = read_rsa(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
-    assert (official.nucleotides[:2], official.asa[0], official.rsa[0]) == (["G", "G"], 250.02, 0.625)
+    official = rsa_table.read(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
+    assert (official.sequence[:2], official.asa[0], official.rsa[0]) == ("GG", 250.02, 0.625)
     assert not official.untrained
     swapped = tmp_path / "x.rsa.tsv"
     swapped.write_text("# WARNING: weights_untrained: true\n#index\tnt\tRSA\tASA\n1\tG\t0.625\t250.02\n")
-    profile = read_rsa(swapped)
-    assert (profile.rsa, profile.asa, profile.untrained) == ([0.625], [250.02], True)
+    profile = rsa_table.read(swapped)
+    assert (profile.rsa.tolist(), profile.asa.tolist(), profile.untrained) == ([0.625], [250.02], True)
     swapped.write_text("index\tnt\tASA\tRSA\n2\tG\t250.02\t0.625\n")
     with pytest.raises(RnamsmError, match="line 2: index 2, expected 1"):
-        read_rsa(swapped)
+        rsa_table.read(swapped)
 
 
 def test_index_reads_sheet_and_status_strictly(tmp_path: Path) -> None:

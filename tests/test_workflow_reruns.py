@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 import yaml
 
+from rnamsm.checksums import file_sha256
+from rnamsm.formats import ss_summary
+from rnamsm.heads.head_file import load_head
+from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from tests.conftest import REPO_ROOT
 from tests.workflow_support import run_command
 
@@ -47,6 +51,34 @@ def test_config_edit_reruns_exactly_its_stage_and_downstream(demo_run: Path, tmp
         config.setdefault(section, {})[key] = value
         config_path.write_text(yaml.safe_dump(config))
     assert rules_to_rerun(workdir) == expected
+
+
+def test_a_trained_head_is_thresholded_at_its_recorded_threshold(demo_run: Path, tmp_path: Path) -> None:
+    """heads.threshold unset: predict_ss uses the threshold a train-head head recorded (was always 0.516)."""
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    labels = workdir / "labels"
+    labels.mkdir()
+    for mfe in (workdir / "results").glob("*/baselines/*.rnafold.dbn"):  # the demo's RNAfold structures
+        shutil.copy(mfe, labels / f"{mfe.parent.parent.name}.dbn")
+    train = ("python -m rnamsm train-head ss --features results --labels labels --out trained.safetensors "
+             "--width 8 --blocks 1 --epochs 2 --device cpu")
+    result = run_command(train, workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    recorded = float(load_head(workdir / "trained.safetensors", "ss").metadata["threshold"])
+    assert recorded != OFFICIAL_THRESHOLD  # the validation grid is 0.05, 0.06, ..., 0.95
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["heads"]["ss_head"] = "trained.safetensors"
+    config["heads"].pop("threshold", None)
+    config_path.write_text(yaml.safe_dump(config))
+    result = run_command("snakemake --cores 1 results/2DRB_1/structure/ss.json", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    structure = workdir / "results" / "2DRB_1" / "structure"
+    summary = ss_summary.read(structure / "ss.json")
+    assert summary.head_sha256 == file_sha256(workdir / "trained.safetensors")
+    assert summary.threshold == recorded
+    prob = np.load(structure / "2DRB_1.prob.npy")
+    assert list(summary.pairs) == call_pairs(prob, summary.sequence, PairCallOptions(recorded))
 
 
 def schema_leaves(schema: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], dict]:

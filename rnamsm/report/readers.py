@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rnamsm.arrays import read_npy
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
 from rnamsm.formats import msa as msa_format
@@ -36,18 +31,6 @@ FEATURE_SCALARS: tuple[str, ...] = (
     "num_heads",
     "depth_reduction",
 )
-#: Columns of the RSA TSV in their default order.
-RSA_COLUMNS: tuple[str, ...] = ("index", "nt", "ASA", "RSA")
-
-
-@dataclass(frozen=True)
-class RsaProfile:
-    """Per-nucleotide solvent accessibility read from an RSA TSV."""
-
-    nucleotides: list[str]
-    asa: list[float]
-    rsa: list[float]
-    untrained: bool
 
 
 def read_query(path: Path) -> Query:
@@ -69,52 +52,6 @@ def read_feature_scalars(path: Path) -> dict[str, Any]:
     scalars["attention_maps"] = info.attention_maps_shape[0]
     scalars["attention_coverage"] = info.coverage_fraction
     return scalars
-
-
-def read_matrix(path: Path, length: int) -> np.ndarray:
-    """Read an (L, L) probability matrix saved with ``numpy.save``."""
-    matrix = read_npy(path, "a probability matrix (.npy)")
-    if matrix.dtype.kind not in "biuf":
-        raise RnamsmError(f"{path}: matrix must hold numbers, found {matrix.dtype}")
-    if matrix.shape != (length, length):
-        raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
-    return matrix.astype(np.float64)  # (L, L)
-
-
-def read_rsa(path: Path) -> RsaProfile:
-    """Read an RSA TSV: ``#`` comment lines, an optional column header, then ``index nt ASA RSA`` rows.
-
-    A header naming the four columns (``index nt ASA RSA`` in any order, with or without a leading
-    ``#``) decides which column is which; a comment mentioning "untrained" marks the profile untrained.
-    """
-    columns = list(RSA_COLUMNS)
-    untrained = False
-    nucleotides: list[str] = []
-    asa: list[float] = []
-    rsa: list[float] = []
-    for number, line in enumerate(read_text(path, "an RSA table").splitlines(), start=1):
-        words = line.lstrip("#").split()
-        if sorted(words) == sorted(RSA_COLUMNS):
-            columns = words
-            continue
-        if line.startswith("#"):
-            untrained = untrained or "untrained" in line.lower()
-            continue
-        if not words:
-            continue
-        fields = dict(zip(columns, words, strict=False))
-        try:
-            index, asa_value, rsa_value = int(fields["index"]), float(fields["ASA"]), float(fields["RSA"])
-        except (KeyError, ValueError) as error:
-            raise RnamsmError(f"{path}: line {number}: expected 'index nt ASA RSA' fields") from error
-        if not (math.isfinite(asa_value) and math.isfinite(rsa_value)):
-            raise RnamsmError(f"{path}: line {number}: ASA and RSA must be finite numbers")
-        if index != len(nucleotides) + 1:
-            raise RnamsmError(f"{path}: line {number}: index {index}, expected {len(nucleotides) + 1}")
-        nucleotides.append(fields["nt"])
-        asa.append(asa_value)
-        rsa.append(rsa_value)
-    return RsaProfile(nucleotides=nucleotides, asa=asa, rsa=rsa, untrained=untrained)
 
 
 def read_benchmark(path: Path) -> dict[str, str]:
