@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import RNA
 
-from rnamsm.atomic import atomic_open, atomic_path, check_output_targets
-from rnamsm.errors import RnamsmError
-from rnamsm.fasta import read_queries
+from rnamsm.arrays import npy_bytes
+from rnamsm.atomic import check_output_targets, write_files
+from rnamsm.formats import query as query_format
+from rnamsm.formats.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
 from rnamsm.heads.features_file import check_sample_id
-from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
-from rnamsm.model.msa import Msa, read_msa
+from rnamsm.model.msa import Msa, check_query, read_msa
 from rnamsm.options import check_at_least
 
 #: Rows given to RNAalifold by default (the first ones, query included).
@@ -59,28 +59,20 @@ def rnaalifold(msa: Msa, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> tuple[str, flo
 def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> dict:
     """Compute both baselines for the one query in ``query_path``; write the files; return baselines.json."""
     check_at_least(max_rows, 1, "--max-rows")
-    records = list(read_queries(query_path))
-    if len(records) != 1:
-        raise RnamsmError(f"{query_path}: expected one query record, found {len(records)}")
-    record = records[0]
+    record = query_format.read(query_path)
     sample = check_sample_id(record.id)
     msa = read_msa(msa_path)
-    ungapped = msa.query.replace("-", "")
+    check_query(msa, record.sequence, str(query_path))
     sequence = record.sequence
-    comparable = "".join("X" if base in "RYKMSWBDHVN" else base for base in sequence)
-    if ungapped != comparable:
-        raise RnamsmError(f"{msa_path}: the first row is not the query '{record.id}' of {query_path}")
     check_output_targets(*(out_dir / f"{sample}{suffix}" for suffix in (".rnafold.dbn", ".rnaalifold.dbn",
                                                                          ".rnafold_bpp.npy")),
                          out_dir / "baselines.json")
     mfe_structure, mfe, bpp = rnafold(sequence)
     consensus, consensus_energy, projected = rnaalifold(msa, max_rows)
-    for suffix, dbn in (("rnafold", mfe_structure), ("rnaalifold", projected)):
-        structure = Structure(sample, sequence, dbn_to_pairs(dbn, suffix))
-        with atomic_open(out_dir / f"{sample}.{suffix}.dbn") as handle:
-            handle.write(format_dbn(structure))
-    with atomic_path(out_dir / f"{sample}.rnafold_bpp.npy") as tmp, open(tmp, "wb") as handle:
-        np.save(handle, bpp)
+    dbn_files = {
+        out_dir / f"{sample}.{suffix}.dbn": format_dbn(Structure(sample, sequence, dbn_to_pairs(dbn, suffix)))
+        for suffix, dbn in (("rnafold", mfe_structure), ("rnaalifold", projected))
+    }
     summary = {
         "sequence": sequence,
         "rnafold": {"dbn": mfe_structure, "mfe": round(mfe, 2)},
@@ -91,9 +83,11 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int
             "num_sequences": min(msa.depth, max_rows),
         },
     }
-    with atomic_open(out_dir / "baselines.json") as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_files({  # one set: all four files or none
+        **dbn_files,
+        out_dir / f"{sample}.rnafold_bpp.npy": npy_bytes(bpp),
+        out_dir / "baselines.json": json.dumps(summary, indent=2, sort_keys=True) + "\n",
+    })
     return summary
 
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from rnamsm.cli import main
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import dbn_to_pairs, read_structure
 from rnamsm.heads.official_formats import save_official_rsa, save_official_ss, save_statistics_pickle
 from rnamsm.heads.rsa_net import RSANet
-from rnamsm.heads.rsa_tsv import read_rsa_table
 from rnamsm.heads.ss_resnet import SSResNet
-from rnamsm.heads.structure import dbn_to_pairs, read_structure
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import read_msa
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
@@ -51,7 +51,7 @@ def test_demo_heads_predict_ss_and_rsa(tmp_path, features_npz) -> None:
     assert main(["predict-rsa", str(features_npz), "--heads", *heads_rsa, "--out", str(tsv)]) == 0
     text = tsv.read_text()
     assert "# WARNING: weights_untrained: true" in text and "\nindex\tnt\tASA\tRSA\n" in text
-    table = read_rsa_table(tsv)
+    table = rsa_table.read(tsv)
     assert len(table.rsa) == 35 and np.all((table.rsa >= 0) & (table.rsa <= 1))
 
 
@@ -73,7 +73,7 @@ def test_official_layout_heads_convert_and_predict_alike(tmp_path, features_npz)
     assert main(["predict-rsa", str(features_npz), "--heads", *rsa_files, "--stats", *stats, "--out", str(a)]) == 0
     assert main(["predict-rsa", str(features_npz), "--heads", str(converted / "rsa_0.safetensors"),
                  str(converted / "rsa_1.safetensors"), "--out", str(b)]) == 0
-    assert np.array_equal(read_rsa_table(a).rsa, read_rsa_table(b).rsa)
+    assert np.array_equal(rsa_table.read(a).rsa, rsa_table.read(b).rsa)
     for name, head in (("pt", official / "rna-msm_attention.pt"), ("st", converted / "ss.safetensors")):
         assert main(["predict-ss", str(features_npz), "--head", str(head), "--out-dir", str(tmp_path / name),
                      "--id", "q"]) == 0
@@ -113,3 +113,17 @@ def test_alifold_consensus_is_projected_onto_query_positions(tmp_path) -> None:
     assert summary["rnaalifold"]["consensus_dbn"] == "((((....))))"
     # column 1 is a gap in the query: its pair is dropped and columns 2..12 become positions 1..11
     assert summary["rnaalifold"]["dbn"] == "(((....)))."
+
+
+def test_baselines_take_a_query_shorter_than_the_default_minimum(tmp_path, capsys) -> None:
+    """The minimum length is applied once, by validate-input (``input.min_length``); baselines refused a
+    query under 10 nt validated with a lower minimum. The MSA must still start with the query."""
+    (tmp_path / "q.fa").write_text(">q\nGGGAAACCC\n")
+    (tmp_path / "msa.fa").write_text(">q\nGGGAAACCC\n>a\nGGGAAACCC\n")
+    assert main(["baselines", str(tmp_path / "q.fa"), "--msa", str(tmp_path / "msa.fa"),
+                 "--out-dir", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "baselines.json").read_text())["sequence"] == "GGGAAACCC"
+    (tmp_path / "other.fa").write_text(">q\nGGGAAACCA\n")
+    assert main(["baselines", str(tmp_path / "other.fa"), "--msa", str(tmp_path / "msa.fa"),
+                 "--out-dir", str(tmp_path / "out2")]) == 1
+    assert "row 1 ('q') is not the query of" in capsys.readouterr().err

@@ -15,11 +15,12 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
-from rnamsm.report.batch_index import read_sample_ids, read_status
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import dbn_to_pairs
+from rnamsm.report.batch_index import read_sheet_samples, read_status
 from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
-from rnamsm.report.readers import Query, read_rsa
+from rnamsm.report.readers import Query
 from rnamsm.report.sample import SampleData, SampleFiles
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
@@ -87,9 +88,11 @@ def test_invalid_source_date_epoch_is_a_one_line_error(sample: Path, monkeypatch
 
 
 def test_user_text_is_escaped_and_no_script_can_run(sample: Path) -> None:
-    html = report(sample)
+    html = report(sample, f"--description={HOSTILE}")
     escaped = HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    assert escaped in html.replace("&#34;", '"').replace("&#39;", "'")
+    literal = html.replace("&#34;", '"').replace("&#39;", "'")
+    assert f'<td id="query-description">{escaped}</td>' in literal  # the FASTA header
+    assert f'<p id="sample-description">{escaped}</p>' in literal  # the sample sheet's description
     assert "<script" not in html.lower()
     assert "</div> \"quoted\"" not in html
     policy = html_lib.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
@@ -179,27 +182,28 @@ def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
 
 
 def test_rsa_reader_follows_the_column_header(tmp_path: Path) -> None:
-    official = read_rsa(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
-    assert (official.nucleotides[:2], official.asa[0], official.rsa[0]) == (["G", "G"], 250.02, 0.625)
+    official = rsa_table.read(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
+    assert (official.sequence[:2], official.asa[0], official.rsa[0]) == ("GG", 250.02, 0.625)
     assert not official.untrained
     swapped = tmp_path / "x.rsa.tsv"
     swapped.write_text("# WARNING: weights_untrained: true\n#index\tnt\tRSA\tASA\n1\tG\t0.625\t250.02\n")
-    profile = read_rsa(swapped)
-    assert (profile.rsa, profile.asa, profile.untrained) == ([0.625], [250.02], True)
+    profile = rsa_table.read(swapped)
+    assert (profile.rsa.tolist(), profile.asa.tolist(), profile.untrained) == ([0.625], [250.02], True)
     swapped.write_text("index\tnt\tASA\tRSA\n2\tG\t250.02\t0.625\n")
     with pytest.raises(RnamsmError, match="line 2: index 2, expected 1"):
-        read_rsa(swapped)
+        rsa_table.read(swapped)
 
 
 def test_index_reads_sheet_and_status_strictly(tmp_path: Path) -> None:
     sheet = tmp_path / "samples.tsv"
-    sheet.write_text("family\tquery\nRF1\tq1\nRF1\tq2\n")
-    assert read_sample_ids(sheet) == ["q1", "q2"]
-    sheet.write_text("fasta\tsample_id\tdescription\nq.fa\tq1\tfirst\n")
-    assert read_sample_ids(sheet) == ["q1"]
-    sheet.write_text("sample\n../etc\n")
+    sheet.write_text("# batch 7\nfasta\tsample_id\tdescription\n#q0\tq0.fa\toff\nq.fa\tq1\tfirst #1\nq.fa\tq2\n")
+    assert read_sheet_samples(sheet) == {"q1": "first #1", "q2": ""}
+    sheet.write_text("sample_id\n../etc\n")
     with pytest.raises(RnamsmError, match=r"line 2: invalid sample id '../etc'"):
-        read_sample_ids(sheet)
+        read_sheet_samples(sheet)
+    sheet.write_text("family\tquery\nRF1\tq1\n")
+    with pytest.raises(RnamsmError, match=r"no 'sample_id' column \(columns: family, query\)"):
+        read_sheet_samples(sheet)
     status = tmp_path / "status.tsv"
     status.write_text("q3\tfailed\tboom\n")
     with pytest.raises(RnamsmError, match="'q3' is not in the sample sheet"):
@@ -214,7 +218,7 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     report(build_2drb1(results))
     (results / "q2").mkdir()
     sheet = tmp_path / "samples.tsv"
-    sheet.write_text("sample\n2DRB_1\nq2\n")
+    sheet.write_text("sample_id\tdescription\n2DRB_1\tminihelix #3 <b>&</b>\nq2\n")
     status = tmp_path / "status.tsv"
     status.write_text("q2\tfailed\t<script>alert(1)</script>\n")
     assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0
@@ -222,5 +226,19 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     hrefs = [value for name, value in links(html) if name == "href"]
     assert hrefs == ["2DRB_1/report.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<td class="description">minihelix #3 &lt;b&gt;&amp;&lt;/b&gt;</td>' in html
     assert html.lower().count("<script") == 1  # only the page's own, pinned by the CSP hash
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", html_lib.unescape(html))
+
+
+def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:
+    """A searched MSA says so; an imported one shows its file (escaped), SHA-256 and how the query was found."""
+    assert '<p id="msa-source">Source: homolog search (<code>rnamsm search</code>).</p>' in report(sample)
+    stats_path = sample / "msa" / "msa_stats.json"
+    stats = json.loads(stats_path.read_text())
+    stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
+                       "placement": "hmmalign", "rows": 7}
+    stats_path.write_text(json.dumps(stats))
+    html = report(sample)
+    assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
+            + "</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with hmmalign.") in html

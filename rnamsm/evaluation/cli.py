@@ -10,28 +10,31 @@ from rnamsm.atomic import atomic_open, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import composition_means, composition_prediction, summarise_rsa
 from rnamsm.evaluation.structure_metrics import METRIC_NAMES, VARIANTS, score_sequence, scores, summarise
-from rnamsm.heads.rsa_tsv import read_rsa_table
-from rnamsm.heads.structure import read_structure
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import read_structure
 
 STRUCTURE_SUFFIXES = (".bpseq", ".ct", ".dbn", ".db", ".dot")
 RSA_SUFFIXES = (".rsa.tsv", ".txt")
 
 
-def sample_id(path: Path) -> str:
-    """The id a file belongs to: its name up to the first dot."""
-    return path.name.split(".")[0]
+def file_id(path: Path, suffixes: tuple[str, ...]) -> str:
+    """The id of a file: its name without the extension of its kind (``16s_A.fulgidus_domain2.ct`` ->
+    ``16s_A.fulgidus_domain2``; ``2DRB_1.rsa.tsv`` -> ``2DRB_1``), else without its last suffix."""
+    name = path.name
+    suffix = next((suffix for suffix in suffixes if name.lower().endswith(suffix)), None)
+    return name[: -len(suffix)] if suffix else path.stem
 
 
 def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     """A file, or the files with one of ``suffixes`` in a folder, keyed by id (duplicates refused)."""
     if path.is_file():
-        return {sample_id(path): path}
+        return {file_id(path, suffixes): path}
     if not path.is_dir():
         raise RnamsmError(f"{path}: no such file or folder")
     found: dict[str, Path] = {}
     for candidate in sorted(path.iterdir()):
         if candidate.is_file() and candidate.name.lower().endswith(suffixes):
-            key = sample_id(candidate)
+            key = file_id(candidate, suffixes)
             if key in found:
                 raise RnamsmError(f"{path}: two files for id '{key}': {found[key].name} and {candidate.name}")
             found[key] = candidate
@@ -42,13 +45,36 @@ def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
 
 def _matched(pred: dict[str, Path], ref: dict[str, Path], pred_arg: Path,
              ref_arg: Path) -> list[tuple[str, Path, Path]]:
-    """``(id, predicted file, reference file)`` per predicted id; two single files pair whatever their names."""
+    """``(id, predicted file, reference file)`` per predicted file, sorted by id.
+
+    Two single files pair whatever their names. Otherwise a prediction pairs with the reference of the
+    same id; one whose id ends in a predictor tag (``2DRB_1.rnafold``) pairs with the reference of the id
+    without it when no other prediction claims that reference. Any prediction left is one error listing them.
+    """
     if pred_arg.is_file() and ref_arg.is_file():
         return [(key, pred[key], ref_arg) for key in pred]
-    missing = sorted(set(pred) - set(ref))
-    if missing:
-        raise RnamsmError(f"{ref_arg}: no reference for id '{missing[0]}' (predicted in {pred[missing[0]]})")
-    return [(key, pred[key], ref[key]) for key in sorted(pred)]
+    pairs = {key: (pred[key], ref[key]) for key in pred if key in ref}
+    untagged: dict[str, list[str]] = {}
+    unpaired = []
+    for key in sorted(set(pred) - set(pairs)):
+        stem, dot, _ = key.rpartition(".")
+        if dot:
+            untagged.setdefault(stem, []).append(key)
+        else:
+            unpaired.append(key)
+    for stem, keys in untagged.items():
+        if stem in ref and stem not in pairs and len(keys) == 1:
+            pairs[stem] = (pred[keys[0]], ref[stem])
+        else:
+            unpaired.extend(keys)
+    if unpaired:
+        names = ", ".join(sorted(pred[key].name for key in unpaired))
+        raise RnamsmError(
+            f"{ref_arg}: no reference for {len(unpaired)} predicted file(s): {names} (a file's id is its name "
+            "without the extension; a predictor tag such as '.rnafold' is dropped only when that pairs one "
+            "prediction with one reference)"
+        )
+    return [(key, *pairs[key]) for key in sorted(pairs)]
 
 
 def evaluate_structures(pred_arg: Path, ref_arg: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
@@ -75,12 +101,12 @@ def evaluate_rsa(
     """Per-chain PCC/MAE of predicted RSA tables, plus the composition baseline when training data is given."""
     pred, ref = collect(pred_arg, RSA_SUFFIXES), collect(ref_arg, RSA_SUFFIXES)
     pairs = _matched(pred, ref, pred_arg, ref_arg)
-    references = {key: read_rsa_table(ref_path, name=key) for key, _, ref_path in pairs}
-    predicted = [read_rsa_table(pred_path, name=key) for key, pred_path, _ in pairs]
+    references = {key: rsa_table.read(ref_path, name=key) for key, _, ref_path in pairs}
+    predicted = [rsa_table.read(pred_path, name=key) for key, pred_path, _ in pairs]
     summary, results = summarise_rsa(predicted, references)
     rows = [{"id": r.name, "valid": r.valid, "pcc": r.pcc, "mae": r.mae} for r in results]
     if composition_from is not None:
-        training = [read_rsa_table(path) for path in collect(composition_from, RSA_SUFFIXES).values()]
+        training = [rsa_table.read(path) for path in collect(composition_from, RSA_SUFFIXES).values()]
         means = composition_means(training)
         baseline, _ = summarise_rsa([composition_prediction(chain, means) for chain in references.values()],
                                     references)
@@ -150,7 +176,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="precision/recall/F1/MCC of predicted base pairs, or PCC/MAE of predicted RSA",
         description="Compare predictions with references (single files, or folders matched by id = file name "
-        "up to the first dot). Structures: .bpseq, .ct, .dbn; pooled and per-sequence mean/median, all pairs "
+        "without its extension, e.g. 16s_A.fulgidus_domain2.ct; a prediction's tag such as 2DRB_1.rnafold.dbn "
+        "is dropped when that pairs it with exactly one reference). Structures: .bpseq, .ct, .dbn; pooled and "
+        "per-sequence mean/median, all pairs "
         "and canonical pairs, exact matching (±1 shifted matching reported separately). RSA: .rsa.tsv or "
         "official .txt tables; per-chain PCC (mean, median) and MAE.",
     )

@@ -1,17 +1,16 @@
-"""``rnamsm make-demo-heads``: random, untrained SS and RSA heads sized for given features."""
+"""Random, untrained SS and RSA heads sized for given features (``rnamsm make-demo-heads``)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from rnamsm.atomic import check_output_targets
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import load_features
-from rnamsm.heads.head_file import Head, head_metadata, save_head
+from rnamsm.formats import features as features_file
+from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import PAIR_ONEHOT_CHANNELS, SSResNet
@@ -32,44 +31,27 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
         raise RnamsmError("make-demo-heads: --num-maps and --embed-dim must be positive")
     torch.manual_seed(check_seed(seed))
     metadata = head_metadata(True, f"make-demo-heads seed={seed}")
-    written = [out_dir / "ss.safetensors"]
-    check_output_targets(*written, *(out_dir / f"rsa_{index}.safetensors" for index in range(RSA_ENSEMBLE_SIZE)))
-    ss_model = SSResNet(PAIR_ONEHOT_CHANNELS + num_maps)
-    save_head(written[0], Head("ss", ss_model, None, {**metadata, "threshold": repr(OFFICIAL_THRESHOLD)}))
+    ss_path = out_dir / "ss.safetensors"
+    heads = {ss_path: Head("ss", SSResNet(PAIR_ONEHOT_CHANNELS + num_maps), None,
+                           {**metadata, "threshold": repr(OFFICIAL_THRESHOLD)})}
+    check_output_targets(ss_path, *(out_dir / f"rsa_{index}.safetensors" for index in range(RSA_ENSEMBLE_SIZE)))
     stats = RsaStatistics(
         np.zeros(embed_dim, np.float32), np.ones(embed_dim, np.float32), np.zeros(4), np.ones(4)
     )
     for index in range(RSA_ENSEMBLE_SIZE):
-        target = out_dir / f"rsa_{index}.safetensors"
-        save_head(target, Head("rsa", RSANet(4 + embed_dim + 1), stats, metadata))
-        written.append(target)
-    return written
+        heads[out_dir / f"rsa_{index}.safetensors"] = Head("rsa", RSANet(4 + embed_dim + 1), stats, metadata)
+    write_files({path: head_bytes(head, path) for path, head in heads.items()})  # one set: all four or none
+    return list(heads)
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.features_like is not None:
-        features = load_features(args.features_like)
-        num_maps, embed_dim = features.attention_maps.shape[0], features.embedding.shape[1]
-    elif args.num_maps is not None and args.embed_dim is not None:
-        num_maps, embed_dim = args.num_maps, args.embed_dim
-    else:
+def run_make_demo_heads(
+    out_dir: Path, features_like: Path | None = None, num_maps: int | None = None, embed_dim: int | None = None,
+    seed: int = 0,
+) -> list[Path]:
+    """:func:`make_demo_heads` sized for the features in ``features_like``, or for ``num_maps`` and ``embed_dim``."""
+    if features_like is not None:
+        info = features_file.read_info(features_like)
+        num_maps, embed_dim = info.attention_maps_shape[0], info.embedding_shape[1]
+    elif num_maps is None or embed_dim is None:
         raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz or both --num-maps and --embed-dim")
-    for path in make_demo_heads(args.out_dir, num_maps, embed_dim, args.seed):
-        print(path)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``make-demo-heads``."""
-    parser = subparsers.add_parser(
-        "make-demo-heads",
-        help="write random (untrained) SS and RSA heads that fit given features",
-        description="Write ss.safetensors and rsa_0..2.safetensors with seeded random weights "
-        "(metadata untrained=true) sized for a features.npz (e.g. from the demo checkpoint).",
-    )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR")
-    parser.add_argument("--features-like", type=Path, default=None, metavar="FEATURES.npz")
-    parser.add_argument("--num-maps", type=int, default=None, help="attention maps (layers x heads)")
-    parser.add_argument("--embed-dim", type=int, default=None, help="embedding dimension D")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.set_defaults(func=_run)
+    return make_demo_heads(out_dir, num_maps, embed_dim, seed)

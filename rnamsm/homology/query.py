@@ -1,4 +1,7 @@
-"""The query: one normalised RNA record, its length checks and its secondary structure."""
+"""The search query's checks (short, low-complexity) and its secondary structure (RNAfold, RNAalifold, a file).
+
+The query record itself is :class:`rnamsm.formats.query.Query`, read in the search alphabet.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +9,19 @@ import math
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import RNA
 
 from rnamsm.errors import RnamsmError
-from rnamsm.fasta import read_queries
+from rnamsm.formats.query import Query
+from rnamsm.formats.structure import first_level_dbn
 from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
 SHORT_QUERY = 30
 #: Queries whose per-base Shannon entropy is below this (bits, max 2) are low-complexity.
 LOW_COMPLEXITY_ENTROPY = 1.0
-
-_PSEUDOKNOT = set("[]{}<>")
-
-
-@dataclass(frozen=True)
-class Query:
-    """The search query: ``id``, ``description`` and upper-case RNA ``sequence`` (ACGU, others N)."""
-
-    id: str
-    description: str
-    sequence: str
-
-    def __len__(self) -> int:
-        return len(self.sequence)
-
-
-def read_query(path: str | os.PathLike[str]) -> Query:
-    """Read a FASTA file holding exactly one record; non-ACGU letters become ``N``."""
-    records = list(read_queries(path, min_length=1))
-    if len(records) != 1:
-        raise RnamsmError(f"{path}: expected exactly one query record, found {len(records)}")
-    record = records[0]
-    sequence = "".join(base if base in "ACGU" else "N" for base in record.sequence)
-    return Query(record.id, record.description, sequence)
 
 
 def query_warnings(query: Query) -> list[str]:
@@ -69,28 +48,6 @@ def sequence_entropy(sequence: str) -> float:
     return -sum(n / total * math.log2(n / total) for n in counts.values()) if total else 0.0
 
 
-def nested_structure(structure: str) -> str:
-    """Keep only ``()`` pairs of a dot-bracket string (pseudoknot brackets become ``.``); check nesting."""
-    out = []
-    stack: list[int] = []
-    for position, char in enumerate(structure):
-        if char in _PSEUDOKNOT:
-            out.append(".")
-            continue
-        if char == "(":
-            stack.append(position)
-        elif char == ")":
-            if not stack:
-                raise ValueError(f"unmatched ')' at position {position + 1}")
-            stack.pop()
-        elif char not in ".-,:_~":
-            raise ValueError(f"invalid character {char!r} at position {position + 1}")
-        out.append(char if char in "()" else ".")
-    if stack:
-        raise ValueError(f"unmatched '(' at position {stack[-1] + 1}")
-    return "".join(out)
-
-
 def fold(sequence: str) -> str:
     """ViennaRNA MFE structure of ``sequence`` (dot-bracket, nested)."""
     structure, _mfe = RNA.fold(sequence)
@@ -100,7 +57,7 @@ def fold(sequence: str) -> str:
 def alifold(rows: Sequence[str]) -> str:
     """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps)."""
     structure, _energy = RNA.alifold(list(rows))
-    return nested_structure(structure)
+    return first_level_dbn(structure, "RNAalifold")
 
 
 def read_structure(path: str | os.PathLike[str], length: int) -> str:
@@ -114,7 +71,4 @@ def read_structure(path: str | os.PathLike[str], length: int) -> str:
     structure = candidates[-1]
     if len(structure) != length:
         raise RnamsmError(f"{path}: structure is {len(structure)} characters, the query is {length} nt")
-    try:
-        return nested_structure(structure)
-    except ValueError as error:
-        raise RnamsmError(f"{path}: invalid structure: {error}") from error
+    return first_level_dbn(structure, f"{path}: invalid structure")

@@ -18,8 +18,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import rsa_table, ss_summary
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import read_prob_npy
 from rnamsm.report import readers
-from rnamsm.report.readers import Query, RsaProfile
+from rnamsm.report.readers import Query
 from rnamsm.textfile import read_json_object
 
 T = TypeVar("T")
@@ -27,7 +31,6 @@ T = TypeVar("T")
 #: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "msa_stats": ("query_length", "depth", "neff", "coverage", "identity_to_query", "rounds", "hits"),
-    "structure": ("sequence", "dbn", "pairs"),
     "baselines": ("rnafold", "rnaalifold"),
 }
 
@@ -89,9 +92,9 @@ class SampleData:
     query: Query | None = None
     msa_stats: dict[str, Any] | None = None
     features: dict[str, Any] | None = None
-    structure: dict[str, Any] | None = None
+    structure: SsSummary | None = None
     baselines: dict[str, Any] | None = None
-    rsa: RsaProfile | None = None
+    rsa: RsaChain | None = None
     alignment: list[tuple[str, str]] | None = None
     alignment_file: Path | None = None
     structure_prob: np.ndarray | None = None  # (L, L)
@@ -108,9 +111,10 @@ class SampleData:
         """The query sequence from the first input that carries it."""
         if self.query is not None:
             return self.query.sequence
-        for source in (self.structure, self.baselines):
-            if source is not None and isinstance(source.get("sequence"), str):
-                return source["sequence"]
+        if self.structure is not None:
+            return self.structure.sequence
+        if self.baselines is not None and isinstance(self.baselines.get("sequence"), str):
+            return self.baselines["sequence"]
         return None
 
     @property
@@ -125,7 +129,7 @@ class SampleData:
         """True when any stage reports untrained (demo) weights."""
         return bool(
             (self.features is not None and self.features["weights_untrained"])
-            or (self.structure is not None and self.structure.get("weights_untrained"))
+            or (self.structure is not None and self.structure.weights_untrained)
             or (self.rsa is not None and self.rsa.untrained)
         )
 
@@ -180,12 +184,6 @@ VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "timings": (lambda value: value is None or (isinstance(value, dict) and all(map(_optional_number,
                     value.values()))), "an object of numbers"),
     },
-    "structure": {
-        "sequence": (_string, "a string"),
-        "dbn": (_string, "a string"),
-        "pairs": (lambda value: isinstance(value, list), "a list"),
-        "threshold": (_optional_number, "a number"),
-    },
     "baselines": {
         "sequence": (_string, "a string"),
         "rnafold": (_object_with({"dbn": _string, "mfe": _optional_number}),
@@ -210,6 +208,14 @@ def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
     return read
 
 
+def _read_rsa(path: Path) -> RsaChain:
+    """The RSA table, which the report shows with its ASA column."""
+    table = rsa_table.read(path)
+    if table.asa is None:
+        raise RnamsmError(f"{path}: no ASA column")
+    return table
+
+
 def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -> T | None:
     """Read ``path`` with ``reader``; on a missing or bad file note why under ``key`` and return None."""
     relative = path.relative_to(data.files.directory).as_posix()
@@ -231,9 +237,9 @@ def load_summary(directory: Path) -> SampleData:
     data.query = _load(data, "query", files.query, readers.read_query)
     data.msa_stats = _load(data, "msa_stats", files.msa_stats, _json_reader("msa_stats"))
     data.features = _load(data, "features", files.features, readers.read_feature_scalars)
-    data.structure = _load(data, "structure", files.structure, _json_reader("structure"))
+    data.structure = _load(data, "structure", files.structure, ss_summary.read)
     data.baselines = _load(data, "baselines", files.baselines, _json_reader("baselines"))
-    data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
+    data.rsa = _load(data, "rsa", files.rsa, _read_rsa)
     return data
 
 
@@ -255,10 +261,10 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     length = data.length
     if length is not None:
         data.structure_prob = _load(
-            data, "structure_prob", files.structure_prob, lambda path: readers.read_matrix(path, length)
+            data, "structure_prob", files.structure_prob, lambda path: read_prob_npy(path, length)
         )
         data.rnafold_bpp = _load(
-            data, "rnafold_bpp", files.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+            data, "rnafold_bpp", files.rnafold_bpp, lambda path: read_prob_npy(path, length)
         )
     if benchmarks_dir is not None and benchmarks_dir.is_dir():
         for path in sorted(benchmarks_dir.glob(f"*/{files.sample}.tsv")):

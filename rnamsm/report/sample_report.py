@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
+from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.pairs import Pair, agreements
@@ -58,25 +59,16 @@ def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
     return matrix
 
 
-def _checked_pairs(raw: Any, length: int, where: str) -> set[Pair]:
-    """Validate ``ss.json`` pairs: 1-based ``[i, j]`` inside the query."""
-    pairs: set[Pair] = set()
-    for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, int) for v in entry)):
-            raise RnamsmError(f"{where}: pair {entry!r} is not [i, j]")
-        i, j = sorted(entry)
-        if i < 1 or j > length or i == j:
-            raise RnamsmError(f"{where}: pair {entry!r} outside 1..{length}")
-        pairs.add((i, j))
-    return pairs
-
-
 def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
     """Pair sets of each available predictor; problems go to ``data.notes``."""
     predictions: dict[str, set[Pair]] = {}
-    sources: list[tuple[str, str, Any]] = []
     if data.structure is not None:
-        sources.append(("RNA-MSM", "structure/ss.json", data.structure["pairs"]))
+        if len(data.structure.sequence) == length:
+            predictions["RNA-MSM"] = set(data.structure.pairs)
+        else:
+            data.notes["RNA-MSM"] = (f"not available: structure/ss.json: the sequence has "
+                                     f"{len(data.structure.sequence)} nt, the query {length}")
+    sources: list[tuple[str, str, Any]] = []
     if data.baselines is not None:
         sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn",
                         (data.baselines.get("rnafold") or {}).get("dbn")))
@@ -84,9 +76,7 @@ def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
                         (data.baselines.get("rnaalifold") or {}).get("dbn")))
     for name, where, raw in sources:
         try:
-            if name == "RNA-MSM":
-                predictions[name] = _checked_pairs(raw, length, where)
-            elif not isinstance(raw, str) or len(raw) != length:
+            if not isinstance(raw, str) or len(raw) != length:
                 raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
             else:
                 predictions[name] = dbn_to_pairs(raw, where)
@@ -122,8 +112,8 @@ def _structure_context(data: SampleData) -> dict[str, Any] | None:
     return {
         "maps": panels,
         "msm": None if data.structure is None else {
-            "dbn": data.structure["dbn"], "pairs": len(msm) if msm is not None else None,
-            "threshold": data.structure.get("threshold"),
+            "dbn": data.structure.dbn, "pairs": len(msm) if msm is not None else None,
+            "threshold": data.structure.threshold,
         },
         "rnafold": rnafold if rnafold.get("dbn") else None,
         "rnaalifold": alifold_info if alifold_info.get("dbn") else None,
@@ -150,6 +140,7 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
         "identity": figures.identity_histogram(stats["identity_to_query"]) if stats["identity_to_query"] else None,
         "rows": len(stats["identity_to_query"]),
         "warnings": stats.get("warnings", []),
+        "source": stats.get("source"),
         "hits": _records(stats["hits"][: settings.max_hits], HIT_KEYS),
         "hits_total": len(stats["hits"]),
         "alignment": None if data.alignment is None else [
@@ -170,7 +161,7 @@ def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
         "search_parameters": json.dumps(stats["parameters"], sort_keys=True, indent=2)
         if stats.get("parameters") else None,
         "features": data.features,
-        "head_sha256": data.structure.get("head_sha256") if data.structure else None,
+        "head_sha256": data.structure.head_sha256 if data.structure else None,
         "databases": _records(stats.get("databases"), DATABASE_KEYS),
         "timings": sorted((stats.get("timings") or {}).items()),
         "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
@@ -179,12 +170,21 @@ def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
-    """Every file of the sample folder (except the report and hidden files), linked relative to ``out``."""
-    listing = []
+def _output_files(directory: Path, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The regular files of the sample folder (except the report and hidden files), linked relative to ``out``.
+
+    Symbolic links are never followed (a link to a file outside the folder would show that file's size
+    and checksum): they are returned by name as the second item, for the report to say so.
+    """
+    listing, links = [], []
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
-        if not path.is_file() or path.resolve() == out.resolve() or any(p.startswith(".") for p in relative.parts):
+        if any(part.startswith(".") for part in relative.parts) or path.resolve() == out.resolve():
+            continue
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            links.append(relative.as_posix())
+        if not stat.S_ISREG(mode):
             continue
         listing.append({
             "name": relative.as_posix(),
@@ -192,15 +192,18 @@ def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
             "size": path.stat().st_size,
             "sha256": file_sha256(path),
         })
-    return listing
+    return listing, links
 
 
-def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings) -> dict[str, Any]:
-    """Everything the ``sample.html`` template shows."""
+def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings,
+                  description: str) -> dict[str, Any]:
+    """Everything the ``sample.html`` template shows; ``description`` is the sample sheet's."""
     rsa = data.rsa
+    files, skipped_links = _output_files(data.files.directory, out)
     return {
         "title": settings.title or f"RNA-MSM report: {data.sample}",
         "sample": data.sample,
+        "sample_description": description,
         "query": data.query,
         "sequence": data.sequence,
         "length": data.length,
@@ -211,19 +214,21 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
         "alignment_file": data.alignment_file.name if data.alignment_file else None,
         "structure": _structure_context(data),
         "rsa": None if rsa is None else {
-            "plot": figures.rsa_profile(rsa.rsa, rsa.nucleotides) if rsa.rsa else None,
-            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.nucleotides, rsa.asa, rsa.rsa, strict=True)),
-            "mean": float(np.mean(rsa.rsa)) if rsa.rsa else None,
+            "plot": figures.rsa_profile(rsa.rsa.tolist(), list(rsa.sequence)),
+            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.sequence, rsa.asa.tolist(), rsa.rsa.tolist(),
+                             strict=True)),
+            "mean": float(np.mean(rsa.rsa)),
         },
         "provenance": _provenance(data, config),
-        "files": _output_files(data.files.directory, out),
+        "files": files,
+        "skipped_links": skipped_links,
         "notes": data.notes,
     }
 
 
 def write_report(sample_dir: Path, out: Path, config: dict[str, Any], settings: ReportSettings,
-                 benchmarks_dir: Path | None) -> None:
-    """Read a sample folder and write its self-contained HTML report to ``out``."""
+                 benchmarks_dir: Path | None, description: str) -> None:
+    """Read a sample folder and write its self-contained HTML report to ``out`` (``description``: the sheet's)."""
     generated = generation_time()
     data = load_sample(sample_dir, benchmarks_dir, settings.alignment_rows)
-    write_page("sample.html", out, build_context(data, out, config, settings), generated)
+    write_page("sample.html", out, build_context(data, out, config, settings, description), generated)

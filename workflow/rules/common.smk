@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnamsm import STAGE_VERSIONS
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.sheets import load_samples, validate_config
 
@@ -39,6 +40,11 @@ def sample_value(sample, column):
     return None if pd.isna(value) else value
 
 
+def sample_description(wildcards):
+    """The sample's free-text description for its report ('' when the sheet gives none)."""
+    return sample_value(wildcards.sample, "description") or ""
+
+
 def query_input(wildcards):
     """The sample's query FASTA file, when the sheet names one (inline sequences need no file)."""
     fasta = sample_value(wildcards.sample, "fasta")
@@ -61,6 +67,33 @@ DEMO_HEADS = "results/.weights/demo-heads"
 #: Size of the demo checkpoint's features (2 layers x 4 heads, hidden 64) and of the released RNA-MSM.
 DEMO_FEATURE_SIZE = {"num_maps": 8, "embed_dim": 64}
 RNAMSM_FEATURE_SIZE = {"num_maps": 120, "embed_dim": 768}
+
+
+def _alternatives(samples):
+    """A wildcard pattern matching exactly these sample ids (nothing when there are none)."""
+    return "|".join(samples) if samples else "(?!)"
+
+
+#: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
+IMPORTED = [sample for sample in SAMPLES.index if sample_value(sample, "msa")]
+IMPORTED_SAMPLES = _alternatives(IMPORTED)
+SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample not in IMPORTED])
+
+
+def sample_msa(wildcards):
+    """The sample's own alignment file (`msa` column)."""
+    return sample_value(wildcards.sample, "msa")
+
+
+def sample_msa_sha256(wildcards):
+    """SHA-256 of the sample's alignment: a params value, so new content reruns the sample whatever the mtime."""
+    path = sample_msa(wildcards)
+    return file_sha256(path) if Path(path).is_file() else "missing"
+
+
+def msa_rule(sample):
+    """Which of import_msa (an `msa` given) and homology_search makes the sample's MSA."""
+    return "import_msa" if sample in IMPORTED else "homology_search"
 
 
 def sample_databases(wildcards):
@@ -170,6 +203,7 @@ def write_batch_status(path):
     for sample in SAMPLES.index:
         status, reason = "ok", ""
         for stage_rule, output in STAGE_OUTPUTS:
+            stage_rule = msa_rule(sample) if stage_rule == "homology_search" else stage_rule
             if not Path(output.format(sample=sample)).exists():
                 log = f"logs/{stage_rule}/{sample}.log"
                 message = last_log_line(log) if Path(log).exists() else "not run (an earlier job failed)"

@@ -28,9 +28,7 @@ rule predict_ss:
         prob="results/{sample}/structure/{sample}.prob.npy",
         summary="results/{sample}/structure/ss.json",
     params:
-        threshold=config["heads"]["threshold"],
-        canonical_only="--canonical-only" if config["heads"]["canonical_only"] else "",
-        min_hairpin=config["heads"]["min_hairpin"],
+        cfg=cfg_json("heads"),
         stage=STAGE_VERSIONS["predict_ss"],
     log:
         "logs/predict_ss/{sample}.log",
@@ -44,8 +42,7 @@ rule predict_ss:
         runtime=30,
     shell:
         "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir results/{wildcards.sample}/structure"
-        " --id {wildcards.sample} --threshold {params.threshold} --min-hairpin {params.min_hairpin}"
-        " {params.canonical_only} --device cpu > {log:q} 2>&1"
+        " --id {wildcards.sample} --config-json {params.cfg:q} --device cpu > {log:q} 2>&1"
 
 
 rule predict_rsa:

@@ -10,6 +10,7 @@ rule sample_report:
         ),
     params:
         cfg=cfg_json("report"),
+        description=sample_description,
         stage=STAGE_VERSIONS["report"],
     log:
         "logs/sample_report/{sample}.log",
@@ -20,7 +21,8 @@ rule sample_report:
         mem_mb=2000,
         runtime=15,
     shell:
-        "python -m rnamsm report results/{wildcards.sample} --out {output:q} --config-json {params.cfg:q} > {log:q} 2>&1"
+        "python -m rnamsm report results/{wildcards.sample} --out {output:q} --config-json {params.cfg:q}"
+        " --description={params.description:q} > {log:q} 2>&1"
 
 
 rule batch_index:
