@@ -111,7 +111,7 @@ def sample_databases(wildcards):
 def input_mb(input):
     """Size of a job's input files in MB (os.stat), for the resource estimates of the rules.
 
-    The sum Snakemake's `input_mb(input)` gives, without the event loop it starts on every call (five
+    The sum Snakemake's `input.size_mb` gives, without the event loop it starts on every call (five
     estimates per sample were a quarter of the planning time of a large batch). An input that does not
     exist yet raises FileNotFoundError: Snakemake shows the estimate as <TBD> and evaluates it again
     before the job runs.
