@@ -11,8 +11,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-import RNA
 
+from rnamsm.baselines.run import run_baselines
+from rnamsm.baselines.settings import BaselineSettings
+from rnamsm.formats.baselines import Baselines
+from rnamsm.layout import SampleLayout
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
@@ -149,22 +152,10 @@ def write_rsa(directory: Path, sample: str, untrained: bool) -> list[float]:
     return [float(rsa) for *_, rsa in rows]
 
 
-def write_baselines(directory: Path, sample: str, sequence: str, alignment: list[str]) -> dict:
-    compound = RNA.fold_compound(sequence)
-    dbn, mfe = compound.mfe()
-    compound.exp_params_rescale(mfe)
-    compound.pf()
-    bpp = np.array(compound.bpp())[1:, 1:]  # (L, L), upper triangle
-    consensus, _ = RNA.alifold(alignment)
-    baselines = directory / "baselines"
-    baselines.mkdir(parents=True)
-    np.save(baselines / f"{sample}.rnafold_bpp.npy", (bpp + bpp.T).astype(np.float32))
-    (baselines / f"{sample}.rnafold.dbn").write_text(f">{sample}\n{sequence}\n{dbn} ({mfe:.2f})\n")
-    (baselines / f"{sample}.rnaalifold.dbn").write_text(f">{sample}\n{sequence}\n{consensus}\n")
-    data = {"rnafold": {"dbn": dbn, "mfe": round(mfe, 2)},
-            "rnaalifold": {"dbn": consensus, "consensus_dbn": consensus}, "sequence": sequence}
-    (baselines / "baselines.json").write_text(json.dumps(data, sort_keys=True, indent=2))
-    return data
+def write_baselines(directory: Path, max_rows: int) -> Baselines:
+    """The baselines stage itself, on the sample's query and MSA (RNAalifold on the first ``max_rows``)."""
+    files = SampleLayout(directory, directory.name)
+    return run_baselines(files.query, files.msa.a2m_msa2, files.baselines.folder, BaselineSettings(max_rows))
 
 
 def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA minihelix (PDB 2DRB)",
@@ -180,7 +171,7 @@ def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA 
     write_features(directory, sequence, min(stats["depth"], 512), untrained)
     write_structure(directory, sample, sequence, untrained)
     write_rsa(directory, sample, untrained)
-    write_baselines(directory, sample, sequence, [row for _, row in records[:200]])
+    write_baselines(directory, max_rows=200)
     benchmark = results / "benchmarks" / "run_model" / f"{sample}.tsv"
     benchmark.parent.mkdir(parents=True, exist_ok=True)
     benchmark.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from rnamsm.errors import RnamsmError
+from rnamsm.layout import SAMPLE_ID_PATTERN
 from rnamsm.sheets import load_samples, validate_config
 from tests.conftest import REPO_ROOT
 
@@ -107,5 +108,6 @@ def test_bad_sample_sheet_is_one_line(tmp_path: Path, text: str, expected: str) 
 def test_wildcard_constraint_matches_schema_pattern() -> None:
     schema = yaml.safe_load(SAMPLES_SCHEMA.read_text())
     common = (REPO_ROOT / "workflow" / "rules" / "common.smk").read_text()
-    constraint = re.search(r'SAMPLE_ID_PATTERN = "(.+)"', common).group(1)
+    assert re.search(r"wildcard_constraints:\s+sample=SAMPLE_ID_PATTERN,", common)  # from rnamsm.layout
+    constraint = SAMPLE_ID_PATTERN
     assert schema["properties"]["sample_id"]["pattern"] == f"^{constraint}$"

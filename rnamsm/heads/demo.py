@@ -15,6 +15,7 @@ from rnamsm.heads.head_file import Head, head_metadata, save_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import PAIR_ONEHOT_CHANNELS, SSResNet
+from rnamsm.model.checkpoint import read_checkpoint
 from rnamsm.options import check_seed
 
 #: Ensemble size of the official RSA predictor.
@@ -46,14 +47,23 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
     return written
 
 
+def checkpoint_feature_size(checkpoint: str) -> tuple[int, int]:
+    """``(attention maps, embedding dimension)`` of the features that ``checkpoint`` gives, from its config."""
+    config, _, _ = read_checkpoint(checkpoint)
+    return config.num_layers * config.num_heads, config.embed_dim
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.features_like is not None:
         features = load_features(args.features_like)
         num_maps, embed_dim = features.attention_maps.shape[0], features.embedding.shape[1]
+    elif args.like_checkpoint is not None:
+        num_maps, embed_dim = checkpoint_feature_size(args.like_checkpoint)
     elif args.num_maps is not None and args.embed_dim is not None:
         num_maps, embed_dim = args.num_maps, args.embed_dim
     else:
-        raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz or both --num-maps and --embed-dim")
+        raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz, --like-checkpoint CHECKPOINT "
+                          "or both --num-maps and --embed-dim")
     for path in make_demo_heads(args.out_dir, num_maps, embed_dim, args.seed):
         print(path)
     return 0
@@ -65,10 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make-demo-heads",
         help="write random (untrained) SS and RSA heads that fit given features",
         description="Write ss.safetensors and rsa_0..2.safetensors with seeded random weights "
-        "(metadata untrained=true) sized for a features.npz (e.g. from the demo checkpoint).",
+        "(metadata untrained=true) sized for a features.npz or a checkpoint (e.g. the demo checkpoint).",
     )
     parser.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     parser.add_argument("--features-like", type=Path, default=None, metavar="FEATURES.npz")
+    parser.add_argument("--like-checkpoint", default=None, metavar="CHECKPOINT",
+                        help="size the heads for this RNA-MSM checkpoint (file, folder or hub id)")
     parser.add_argument("--num-maps", type=int, default=None, help="attention maps (layers x heads)")
     parser.add_argument("--embed-dim", type=int, default=None, help="embedding dimension D")
     parser.add_argument("--seed", type=int, default=0)

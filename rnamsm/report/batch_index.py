@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnamsm.errors import RnamsmError
+from rnamsm.layout import is_sample_id, sample_layout
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
 from rnamsm.report.settings import ReportSettings
 from rnamsm.textfile import read_text
 
-#: Sample ids as the workflow's wildcard constraint allows them (no path separators or dots).
-SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 #: Status words of the status TSV (e.g. ok, failed, skipped).
 STATUS_WORD = re.compile(r"[a-z][a-z0-9_-]*")
 #: Columns of the sample sheet tried, in order, for the sample id (else the first column).
@@ -63,7 +62,7 @@ def read_sample_ids(path: Path) -> list[str]:
         if not row or not "".join(row).strip():
             continue
         sample = row[column].strip() if column < len(row) else ""
-        if not SAMPLE_ID.fullmatch(sample):
+        if not is_sample_id(sample):
             raise RnamsmError(f"{path}: line {number}: invalid sample id {sample!r}")
         if sample in samples:
             raise RnamsmError(f"{path}: line {number}: duplicate sample id {sample!r}")
@@ -95,7 +94,7 @@ def read_status(path: Path, samples: list[str]) -> dict[str, tuple[str, str]]:
 def index_row(results_dir: Path, sample: str, status: tuple[str, str] | None, out: Path,
               settings: ReportSettings) -> IndexRow:
     """Summarise one sample from its output folder."""
-    data = load_summary(results_dir / sample)
+    data = load_summary(sample_layout(sample, results_dir))
     report = data.files.report
     state, reason = status or ("ok", "")
     if not report.is_file() and state == "ok":
@@ -113,7 +112,7 @@ def index_row(results_dir: Path, sample: str, status: tuple[str, str] | None, ou
         neff=float(stats["neff"]) if stats else None,
         pairs=len(pairs) if isinstance(pairs, list) else None,
         mean_rsa=sum(rsa.rsa) / len(rsa.rsa) if rsa and rsa.rsa else None,
-        flags=tuple(raised_codes(qc_flags(data, settings.thresholds))),
+        flags=tuple(raised_codes(qc_flags(data, settings))),
     )
 
 

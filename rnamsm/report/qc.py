@@ -5,15 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnamsm.report.sample import SampleData
-
-
-@dataclass(frozen=True)
-class QcThresholds:
-    """Thresholds of the QC flags (config section ``report``)."""
-
-    min_neff: float = 50.0
-    min_length: int = 30
-    max_window: int = 1023
+from rnamsm.report.settings import ReportSettings
 
 
 @dataclass(frozen=True)
@@ -26,8 +18,8 @@ class QcFlag:
     detail: str
 
 
-def qc_flags(data: SampleData, thresholds: QcThresholds) -> list[QcFlag]:
-    """Evaluate every QC check of a sample, in a fixed order."""
+def qc_flags(data: SampleData, thresholds: ReportSettings) -> list[QcFlag]:
+    """Evaluate every QC check of a sample, in a fixed order, with the thresholds of the report settings."""
     stats, length = data.msa_stats, data.length
     flags: list[QcFlag] = []
     if stats is None:

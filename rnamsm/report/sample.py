@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import baselines as baselines_json
+from rnamsm.formats.baselines import Baselines
+from rnamsm.layout import SampleLayout, benchmark_file
 from rnamsm.report import readers
 from rnamsm.report.readers import Query, RsaProfile
 from rnamsm.textfile import read_json_object
@@ -28,69 +31,19 @@ T = TypeVar("T")
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "msa_stats": ("query_length", "depth", "neff", "coverage", "identity_to_query", "rounds", "hits"),
     "structure": ("sequence", "dbn", "pairs"),
-    "baselines": ("rnafold", "rnaalifold"),
 }
-
-
-@dataclass(frozen=True)
-class SampleFiles:
-    """Paths of one sample's outputs (the fixed per-sample layout)."""
-
-    directory: Path
-    sample: str
-
-    @property
-    def query(self) -> Path:
-        return self.directory / "query.fa"
-
-    @property
-    def msa_stats(self) -> Path:
-        return self.directory / "msa" / "msa_stats.json"
-
-    @property
-    def alignments(self) -> tuple[Path, ...]:
-        """Alignment files in order of preference for the alignment preview."""
-        return tuple(self.directory / "msa" / f"{self.sample}{suffix}" for suffix in (".a3m", ".a2m_msa2"))
-
-    @property
-    def features(self) -> Path:
-        return self.directory / "features" / "features.npz"
-
-    @property
-    def structure(self) -> Path:
-        return self.directory / "structure" / "ss.json"
-
-    @property
-    def structure_prob(self) -> Path:
-        return self.directory / "structure" / f"{self.sample}.prob.npy"
-
-    @property
-    def baselines(self) -> Path:
-        return self.directory / "baselines" / "baselines.json"
-
-    @property
-    def rnafold_bpp(self) -> Path:
-        return self.directory / "baselines" / f"{self.sample}.rnafold_bpp.npy"
-
-    @property
-    def rsa(self) -> Path:
-        return self.directory / "rsa" / f"{self.sample}.rsa.tsv"
-
-    @property
-    def report(self) -> Path:
-        return self.directory / "report.html"
 
 
 @dataclass
 class SampleData:
     """The parsed inputs of one sample; ``None`` where a file is missing or unreadable."""
 
-    files: SampleFiles
+    files: SampleLayout
     query: Query | None = None
     msa_stats: dict[str, Any] | None = None
     features: dict[str, Any] | None = None
     structure: dict[str, Any] | None = None
-    baselines: dict[str, Any] | None = None
+    baselines: Baselines | None = None
     rsa: RsaProfile | None = None
     alignment: list[tuple[str, str]] | None = None
     alignment_file: Path | None = None
@@ -108,10 +61,9 @@ class SampleData:
         """The query sequence from the first input that carries it."""
         if self.query is not None:
             return self.query.sequence
-        for source in (self.structure, self.baselines):
-            if source is not None and isinstance(source.get("sequence"), str):
-                return source["sequence"]
-        return None
+        if self.structure is not None and isinstance(self.structure.get("sequence"), str):
+            return self.structure["sequence"]
+        return None if self.baselines is None else self.baselines.sequence
 
     @property
     def length(self) -> int | None:
@@ -153,13 +105,6 @@ def _records_with(numbers: tuple[str, ...]) -> Callable[[Any], bool]:
     )
 
 
-def _object_with(checks: dict[str, Callable[[Any], bool]]) -> Callable[[Any], bool]:
-    """An object whose keys in ``checks`` (when present) pass them."""
-    return lambda value: isinstance(value, dict) and all(
-        check(value[key]) for key, check in checks.items() if key in value
-    )
-
-
 def _string(value: Any) -> bool:
     return isinstance(value, str)
 
@@ -185,13 +130,6 @@ VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "dbn": (_string, "a string"),
         "pairs": (lambda value: isinstance(value, list), "a list"),
         "threshold": (_optional_number, "a number"),
-    },
-    "baselines": {
-        "sequence": (_string, "a string"),
-        "rnafold": (_object_with({"dbn": _string, "mfe": _optional_number}),
-                    "an object with a string dbn and a numeric mfe"),
-        "rnaalifold": (_object_with({"dbn": _string, "consensus_dbn": _string, "energy": _optional_number}),
-                       "an object with string dbn and consensus_dbn and a numeric energy"),
     },
 }
 
@@ -224,15 +162,14 @@ def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -
         return None
 
 
-def load_summary(directory: Path) -> SampleData:
+def load_summary(files: SampleLayout) -> SampleData:
     """Read the small inputs of a sample (query, JSON, RSA, feature scalars): enough for the index."""
-    files = SampleFiles(directory=directory, sample=directory.name)
     data = SampleData(files=files)
     data.query = _load(data, "query", files.query, readers.read_query)
-    data.msa_stats = _load(data, "msa_stats", files.msa_stats, _json_reader("msa_stats"))
+    data.msa_stats = _load(data, "msa_stats", files.msa.stats, _json_reader("msa_stats"))
     data.features = _load(data, "features", files.features, readers.read_feature_scalars)
-    data.structure = _load(data, "structure", files.structure, _json_reader("structure"))
-    data.baselines = _load(data, "baselines", files.baselines, _json_reader("baselines"))
+    data.structure = _load(data, "structure", files.structure.summary, _json_reader("structure"))
+    data.baselines = _load(data, "baselines", files.baselines.summary, baselines_json.read)
     data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
     return data
 
@@ -245,8 +182,8 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     """
     if not directory.is_dir():
         raise RnamsmError(f"{directory}: sample folder does not exist")
-    data = load_summary(directory)
-    files = data.files
+    files = SampleLayout(directory=directory, sample=directory.name)
+    data = load_summary(files)
     alignment_file = next((path for path in files.alignments if path.is_file()), files.alignments[0])
     data.alignment = _load(
         data, "alignment", alignment_file, lambda path: readers.read_alignment_rows(path, alignment_rows)
@@ -255,13 +192,13 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     length = data.length
     if length is not None:
         data.structure_prob = _load(
-            data, "structure_prob", files.structure_prob, lambda path: readers.read_matrix(path, length)
+            data, "structure_prob", files.structure.prob, lambda path: readers.read_matrix(path, length)
         )
         data.rnafold_bpp = _load(
-            data, "rnafold_bpp", files.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+            data, "rnafold_bpp", files.baselines.rnafold_bpp, lambda path: readers.read_matrix(path, length)
         )
     if benchmarks_dir is not None and benchmarks_dir.is_dir():
-        for path in sorted(benchmarks_dir.glob(f"*/{files.sample}.tsv")):
+        for path in sorted(benchmarks_dir.glob(benchmark_file("*", files.sample, Path()).as_posix())):
             try:
                 data.benchmarks[path.parent.name] = readers.read_benchmark(path)
             except (RnamsmError, OSError, ValueError) as error:

@@ -78,15 +78,13 @@ def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
     if data.structure is not None:
         sources.append(("RNA-MSM", "structure/ss.json", data.structure["pairs"]))
     if data.baselines is not None:
-        sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn",
-                        (data.baselines.get("rnafold") or {}).get("dbn")))
-        sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn",
-                        (data.baselines.get("rnaalifold") or {}).get("dbn")))
+        sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn", data.baselines.rnafold.dbn))
+        sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn", data.baselines.rnaalifold.dbn))
     for name, where, raw in sources:
         try:
             if name == "RNA-MSM":
                 predictions[name] = _checked_pairs(raw, length, where)
-            elif not isinstance(raw, str) or len(raw) != length:
+            elif len(raw) != length:
                 raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
             else:
                 predictions[name] = dbn_to_pairs(raw, where)
@@ -117,16 +115,14 @@ def _structure_context(data: SampleData) -> dict[str, Any] | None:
          "note": next((data.notes[key] for key in keys if key in data.notes), "not available")}
         for title, matrix, pairs, keys, caption in maps
     ]
-    rnafold = data.baselines.get("rnafold", {}) if data.baselines else {}
-    alifold_info = data.baselines.get("rnaalifold", {}) if data.baselines else {}
     return {
         "maps": panels,
         "msm": None if data.structure is None else {
             "dbn": data.structure["dbn"], "pairs": len(msm) if msm is not None else None,
             "threshold": data.structure.get("threshold"),
         },
-        "rnafold": rnafold if rnafold.get("dbn") else None,
-        "rnaalifold": alifold_info if alifold_info.get("dbn") else None,
+        "rnafold": data.baselines.rnafold if data.baselines else None,
+        "rnaalifold": data.baselines.rnaalifold if data.baselines else None,
         "arcs": figures.arc_diagram(length, msm or set(), predictions.get("RNAfold MFE", set()))
         if msm is not None or "RNAfold MFE" in predictions else None,
         "drawing": figures.structure_drawing(sequence, msm) if msm is not None else None,
@@ -205,8 +201,8 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
         "sequence": data.sequence,
         "length": data.length,
         "untrained": data.weights_untrained,
-        "flags": qc_flags(data, settings.thresholds),
-        "thresholds": settings.thresholds,
+        "flags": qc_flags(data, settings),
+        "thresholds": settings,
         "msa": _msa_context(data, settings),
         "alignment_file": data.alignment_file.name if data.alignment_file else None,
         "structure": _structure_context(data),

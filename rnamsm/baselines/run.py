@@ -1,0 +1,54 @@
+"""``run_baselines``: both ViennaRNA baselines of one query, written to its baselines folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnamsm.atomic import atomic_open, check_output_targets
+from rnamsm.baselines.settings import BaselineSettings
+from rnamsm.baselines.vienna import rnaalifold, rnafold
+from rnamsm.errors import RnamsmError
+from rnamsm.fasta import read_queries
+from rnamsm.formats import baselines as baselines_json
+from rnamsm.formats.baselines import Baselines, RnaalifoldResult, RnafoldResult
+from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, write_prob_npy
+from rnamsm.layout import BaselineFiles, check_sample_id
+from rnamsm.model.msa import read_msa
+
+
+def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
+                  settings: BaselineSettings | None = None) -> Baselines:
+    """Compute both baselines for the one query in ``query_path``; write the files; return ``baselines.json``.
+
+    Writes ``{ID}.rnafold.dbn``, ``{ID}.rnafold_bpp.npy``, ``{ID}.rnaalifold.dbn`` and ``baselines.json``
+    into ``out_dir``; ``settings`` default to the workflow config's defaults.
+    """
+    settings = settings or BaselineSettings()
+    records = list(read_queries(query_path))
+    if len(records) != 1:
+        raise RnamsmError(f"{query_path}: expected one query record, found {len(records)}")
+    record = records[0]
+    sample = check_sample_id(record.id)
+    msa = read_msa(msa_path)
+    ungapped = msa.query.replace("-", "")
+    sequence = record.sequence
+    comparable = "".join("X" if base in "RYKMSWBDHVN" else base for base in sequence)
+    if ungapped != comparable:
+        raise RnamsmError(f"{msa_path}: the first row is not the query '{record.id}' of {query_path}")
+    files = BaselineFiles(Path(out_dir), sample)
+    check_output_targets(files.rnafold_dbn, files.rnaalifold_dbn, files.rnafold_bpp, files.summary)
+    mfe_structure, mfe, bpp = rnafold(sequence)
+    consensus, consensus_energy, projected = rnaalifold(msa, settings.max_rows)
+    for target, name, dbn in ((files.rnafold_dbn, "rnafold", mfe_structure),
+                              (files.rnaalifold_dbn, "rnaalifold", projected)):
+        with atomic_open(target) as handle:
+            handle.write(format_dbn(Structure(sample, sequence, dbn_to_pairs(dbn, name))))
+    write_prob_npy(bpp, files.rnafold_bpp)
+    summary = Baselines(
+        sequence=sequence,
+        rnafold=RnafoldResult(dbn=mfe_structure, mfe=round(mfe, 2)),
+        rnaalifold=RnaalifoldResult(dbn=projected, consensus_dbn=consensus, energy=round(consensus_energy, 2),
+                                    num_sequences=min(msa.depth, settings.max_rows)),
+    )
+    baselines_json.write(summary, files.summary)
+    return summary
