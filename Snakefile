@@ -23,7 +23,18 @@ os.environ.update(
 )
 
 
-configfile: "config/config.yaml"
+from rnamsm.errors import RnamsmError
+from rnamsm.sheets import check_config_file
+
+CONFIG_FILE = "config/config.yaml"
+# Snakemake reports any YAML problem (a Python tag too) as "not valid JSON or YAML"; say which and where.
+try:
+    check_config_file(CONFIG_FILE)
+except RnamsmError as error:
+    raise WorkflowError(str(error)) from None
+
+
+configfile: CONFIG_FILE
 
 
 report: "workflow/report/workflow.rst"

@@ -24,6 +24,8 @@ from rnamsm.errors import RnamsmError
 
 #: Allowed sample ids (the workflow's wildcard constraint; workflow/schemas/samples.schema.yaml agrees).
 SAMPLE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
+#: Longest sample id (the sample sheet schema's ``maxLength``).
+MAX_SAMPLE_ID_LENGTH = 128
 #: Folder of the workflow's outputs, relative to the working directory.
 RESULTS = Path("results")
 #: Folder of the rules' logs.
@@ -47,13 +49,14 @@ _SAMPLE_ID = re.compile(SAMPLE_ID_PATTERN)
 
 def is_sample_id(text: str) -> bool:
     """True when ``text`` is a valid sample id (safe as a file and folder name)."""
-    return _SAMPLE_ID.fullmatch(text) is not None
+    return len(text) <= MAX_SAMPLE_ID_LENGTH and _SAMPLE_ID.fullmatch(text) is not None
 
 
 def check_sample_id(sample_id: str) -> str:
     """Return ``sample_id`` if it is a valid sample id, else raise :class:`RnamsmError`."""
     if not is_sample_id(sample_id):
-        raise RnamsmError(f"sample id {sample_id!r} must match {SAMPLE_ID_PATTERN}")
+        raise RnamsmError(f"sample id {sample_id!r} must match {SAMPLE_ID_PATTERN} "
+                          f"(at most {MAX_SAMPLE_ID_LENGTH} characters)")
     return sample_id
 
 

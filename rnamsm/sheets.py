@@ -1,19 +1,27 @@
 """Workflow inputs: the config and the sample sheet, checked against their JSON schemas.
 
-Both are validated with Snakemake's ``validate`` (which also fills in schema defaults); a
-violation becomes one line naming the file, the row or key, and the problem.
+The sample sheet has one reader, :func:`read_sheet`, for the workflow and ``rnamsm index``. Both
+inputs are validated with Snakemake's ``validate`` (which also fills in schema defaults); a violation
+becomes one line naming the file, the line or key, and the problem.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import read_text
+
+#: A sample sheet's comment: a whole line whose first character is this (elsewhere it is data).
+COMMENT = "#"
 
 
 def _schema_problem(error: BaseException) -> BaseException | None:
@@ -48,12 +56,51 @@ def _describe(problem: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _typed_scalar(text: str, types: set[str]) -> Any:
+    """``text`` read as a YAML scalar when that gives one of the JSON ``types`` (else ``text``)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str) and "number" in types:  # YAML 1.1 reads 1e-3 as a string
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    kinds = {bool: {"boolean"}, int: {"integer", "number"}, float: {"number"}, type(None): {"null"}}
+    if not kinds.get(type(value), set()) & types or (isinstance(value, float) and not math.isfinite(value)):
+        return text
+    return value
+
+
+def coerce_scalars(instance: Any, schema: dict[str, Any]) -> Any:
+    """Read text where ``schema`` wants a number, integer, boolean or null as a YAML scalar, recursively.
+
+    Snakemake passes the values inside a nested ``--config`` mapping (``heads={threshold: 0.6}``) as
+    text; this makes them the numbers, booleans and nulls they read as in a config file. Text where
+    the schema allows text is left alone.
+    """
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        return {key: coerce_scalars(value, properties.get(key, {})) for key, value in instance.items()}
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [coerce_scalars(value, schema["items"]) for value in instance]
+    declared = schema.get("type", [])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    if isinstance(instance, str) and types and "string" not in types:
+        return _typed_scalar(instance, types)
+    return instance
+
+
 def validate_config(config: dict, schema: str | os.PathLike[str], source: str) -> dict:
-    """Validate ``config`` in place (defaults filled in); raise RnamsmError naming ``source``."""
+    """Validate ``config`` in place (text scalars coerced by :func:`coerce_scalars`, defaults filled in);
+    raise RnamsmError naming ``source``."""
     from snakemake.utils import validate
 
+    schema_path = Path(schema).resolve()
+    config.update(coerce_scalars(config, yaml.safe_load(read_text(schema_path, "a JSON schema (YAML)"))))
     try:
-        validate(config, os.fspath(Path(schema).resolve()))
+        validate(config, os.fspath(schema_path))
     except Exception as error:
         problem = _schema_problem(error)
         if problem is None:
@@ -62,26 +109,91 @@ def validate_config(config: dict, schema: str | os.PathLike[str], source: str) -
     return config
 
 
-def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate the sample sheet; index it by ``sample_id``.
+def check_config_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a config file that is not JSON or plain YAML in one line naming the file, the line and the problem.
 
-    Raises RnamsmError for a missing or unreadable sheet, an unknown column, a missing value, a
-    duplicate ``sample_id`` or a query FASTA that does not exist.
+    Snakemake says only "not valid JSON or YAML" (for a Python tag such as ``!!python/object`` too, and
+    it turns ``!!python/name:`` into Python objects); YAML's safe loader accepts mappings, lists and
+    scalars only. A missing file is left to Snakemake.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    text = read_text(path, "a config file (YAML)")
+    try:
+        json.loads(text)
+        return
+    except ValueError:
+        pass
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        tag = re.search(r"tag '(tag:yaml\.org,2002:)?(python/[^']*)'", problem)
+        if tag:
+            problem = f"Python tag '!!{tag.group(2)}' is not allowed (plain YAML values only)"
+        raise RnamsmError(f"{path}: {where}not valid YAML: {problem}") from None
+
+
+def read_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a tab-separated sample sheet: the one reader of the workflow and of ``rnamsm index``.
+
+    Blank lines and lines whose first character is ``#`` are skipped anywhere (also above the header);
+    a ``#`` anywhere else is data. The first other line is the header. Fields are split on tabs and
+    taken literally (no quoting), without surrounding white space; an empty field is missing (NA).
+    The frame is indexed by each row's line number in the file. Raises RnamsmError for a missing or
+    unreadable sheet, no header or no ``sample_id`` column, a duplicate column or ``sample_id``, and a
+    row with more fields than the header.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RnamsmError(f"{path}: sample sheet not found")
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for number, line in enumerate(read_text(path, "a sample sheet (TSV)").split("\n"), start=1):
+        if not line.strip() or line.startswith(COMMENT):
+            continue
+        fields = [field.strip() for field in line.rstrip("\r").split("\t")]
+        if header is None:
+            header = fields
+            continue
+        while len(fields) > len(header) and not fields[-1]:
+            fields.pop()
+        if len(fields) > len(header):
+            raise RnamsmError(f"{path}: line {number}: {len(fields)} fields, the header has {len(header)}")
+        rows.append(fields + [""] * (len(header) - len(fields)))
+        lines.append(number)
+    if header is None:
+        raise RnamsmError(f"{path}: empty sample sheet (a header row is required)")
+    if "sample_id" not in header:
+        raise RnamsmError(f"{path}: no 'sample_id' column (columns: {', '.join(header)})")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise RnamsmError(f"{path}: duplicate column {repeated[0]!r}")
+    samples = pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=object)
+    samples = samples.replace("", pd.NA)
+    first_line: dict[str, int] = {}
+    for number, sample_id in samples["sample_id"].dropna().items():
+        if sample_id in first_line:
+            raise RnamsmError(f"{path}: line {number}: duplicate sample_id {sample_id!r} "
+                              f"(first on line {first_line[sample_id]})")
+        first_line[sample_id] = number
+    return samples
+
+
+def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the sample sheet (:func:`read_sheet`), validate it and index it by ``sample_id``.
+
+    Raises RnamsmError for an unreadable sheet, an unknown column, a missing value, a duplicate
+    ``sample_id`` or a query FASTA that does not exist, naming the line of the row.
     """
     from snakemake.utils import validate
 
     path = Path(path)
-    if not path.is_file():
-        raise RnamsmError(f"{path}: sample sheet not found")
-    try:
-        samples = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise RnamsmError(f"{path}: not a readable TSV sample sheet ({str(error).splitlines()[0]})") from None
-    samples.columns = [column.strip() for column in samples.columns]
-    if "sample_id" not in samples.columns:
-        raise RnamsmError(f"{path}: no 'sample_id' column (columns: {', '.join(samples.columns)})")
-    samples = samples.apply(lambda column: column.str.strip())
-    samples = samples.replace("", pd.NA)
+    samples = read_sheet(path)
     try:
         validate(samples, os.fspath(Path(schema).resolve()))
     except Exception as error:
@@ -91,10 +203,7 @@ def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -
         row = re.search(r"row (\d+)", str(error))
         number = int(row.group(1)) if row else 0
         sample_id = samples["sample_id"].iloc[number]
-        raise RnamsmError(f"{path}: row {number + 1} ({sample_id!r}): {_describe(problem)}") from None
-    duplicated = samples["sample_id"][samples["sample_id"].duplicated()]
-    if not duplicated.empty:
-        raise RnamsmError(f"{path}: duplicate sample_id {duplicated.iloc[0]!r}")
+        raise RnamsmError(f"{path}: line {samples.index[number]} ({sample_id!r}): {_describe(problem)}") from None
     if "fasta" in samples.columns:
         for sample_id, fasta in zip(samples["sample_id"], samples["fasta"]):
             if pd.notna(fasta) and not Path(fasta).is_file():

@@ -207,11 +207,13 @@ def build_results(results: Path) -> None:
         (results / sample).mkdir()
         (results / sample / "query.fa").write_text(f">{sample}\n{trna}\n")
     sheet = results.parent / "samples.tsv"
-    sheet.write_text("sample\tfasta\n" + "".join(f"{s}\tqueries/{s}.fa\n" for s in STATUS))
+    sheet.write_text("# the batch of the report tests\nsample_id\tfasta\tdescription\n"
+                     + "".join(f"{s}\tqueries/{s}.fa\t{HOSTILE if s == '2DRB_1' else ''}\n" for s in STATUS))
     status = results.parent / "status.tsv"
     status.write_text("sample\tstatus\treason\nfailed1\tfailed\thomology search: out of memory <&>\n"
                       "skipped1\tskipped\texcluded by config 'families'\n")
     config = json.dumps({"report": {"min_neff": 50, "title": None}, "model": {"device": "auto"}})
     for sample in REPORTED:
-        assert main(["report", str(results / sample), "--config-json", config]) == 0
+        description = [f"--description={HOSTILE}"] if sample == "2DRB_1" else []
+        assert main(["report", str(results / sample), "--config-json", config, *description]) == 0
     assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0

@@ -1,4 +1,4 @@
-"""config/config.yaml and config/samples.tsv against their schemas (the workflow's own inputs)."""
+"""config/config.yaml and config/samples.tsv: reading them and checking them against their schemas."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import yaml
 
 from rnamsm.errors import RnamsmError
 from rnamsm.layout import SAMPLE_ID_PATTERN
-from rnamsm.sheets import load_samples, validate_config
-from tests.conftest import REPO_ROOT
+from rnamsm.report.batch_index import read_sheet_samples
+from rnamsm.sheets import check_config_file, load_samples, validate_config
+from tests.conftest import REPO_ROOT, RNAMSM_EXAMPLE
 
 CONFIG_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 SAMPLES_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "samples.schema.yaml"
@@ -84,18 +85,22 @@ def write_sheet(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("sample_id\tfasta\tcolour\ns1\tQFA\tred\n", "row 1 ('s1'): unknown key(s) ('colour' was unexpected)"),
-        ("sample_id\tfasta\ns1\tQFA\ns1\tQFA\n", "duplicate sample_id 's1'"),
-        ("sample_id\tfasta\tsequence\ns1\t\t\n", "row 1 ('s1'): give exactly one of 'sequence' or 'fasta'"),
-        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", "row 1 ('s1'): give exactly one of 'sequence' or 'fasta'"),
-        ("sample_id\tsequence\n../evil\tACGUACGUACGU\n", "row 1 ('../evil'): sample_id: '../evil' is not allowed"),
-        ("sample_id\tsequence\na.b\tACGUACGUACGU\n", "row 1 ('a.b'): sample_id: 'a.b' is not allowed"),
+        ("sample_id\tfasta\tcolour\ns1\tQFA\tred\n", "line 2 ('s1'): unknown key(s) ('colour' was unexpected)"),
+        ("sample_id\tfasta\ns1\tQFA\n# s0\ns1\tQFA\n", "line 4: duplicate sample_id 's1' (first on line 2)"),
+        ("sample_id\tfasta\tsequence\ns1\t\t\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
+        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
+        ("sample_id\tsequence\n../evil\tACGUACGUACGU\n", "line 2 ('../evil'): sample_id: '../evil' is not allowed"),
+        ("sample_id\tsequence\na.b\tACGUACGUACGU\n", "line 2 ('a.b'): sample_id: 'a.b' is not allowed"),
         ("sample_id\tfasta\ns1\tmissing.fa\n", "sample 's1': FASTA file 'missing.fa' not found"),
         ("fasta\nQFA\n", "no 'sample_id' column"),
-        ("sample_id\tsequence\ns1\tACGU ACGU\n", "row 1 ('s1'): sequence: 'ACGU ACGU' is not allowed"),
+        ("sample_id\tsequence\ns1\tACGU ACGU\n", "line 2 ('s1'): sequence: 'ACGU ACGU' is not allowed"),
+        ("# header below\nsample_id\tsequence\n\n#s0\tACGU\ns1\tACGUACGUACGU\tACGU\n",
+         "line 5: 3 fields, the header has 2"),
+        ("sample_id\tsequence\tsequence\ns1\tACGUACGUACGU\tACGU\n", "duplicate column 'sequence'"),
+        ("# only comments\n\n", "empty sample sheet (a header row is required)"),
     ],
     ids=["unknown-column", "duplicate", "missing-values", "both-sources", "traversal", "dot", "missing-fasta",
-         "no-id-column", "space-in-sequence"],
+         "no-id-column", "space-in-sequence", "extra-field", "duplicate-column", "no-header"],
 )
 def test_bad_sample_sheet_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
     sheet = write_sheet(tmp_path, text)
@@ -111,3 +116,85 @@ def test_wildcard_constraint_matches_schema_pattern() -> None:
     assert re.search(r"wildcard_constraints:\s+sample=SAMPLE_ID_PATTERN,", common)  # from rnamsm.layout
     constraint = SAMPLE_ID_PATTERN
     assert schema["properties"]["sample_id"]["pattern"] == f"^{constraint}$"
+
+
+def test_hash_inside_a_field_is_data_and_every_reader_agrees(tmp_path: Path) -> None:
+    """Only whole lines starting with '#' are comments (also above the header); '#' inside a field is data."""
+    query = tmp_path / "q#1.fa"
+    query.write_bytes((RNAMSM_EXAMPLE / "2DRB_1.fasta").read_bytes())
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "# minihelices, batch #7\n"
+        "sample_id\tfasta\tdatabase\tdescription\n"
+        f"#s_off\t{query}\t\tcommented out\n"
+        f"2DRB_1\t{query}\tdb#2.fa\tminihelix #3 (PDB 2DRB)\n"
+        "\n"
+        f"2DRB_2\t{query}\t\t#1 of the second set\n"
+    )
+    samples = load_samples(sheet, SAMPLES_SCHEMA)
+    assert samples.fillna("").to_dict("records") == [
+        {"sample_id": "2DRB_1", "fasta": str(query), "database": "db#2.fa", "description": "minihelix #3 (PDB 2DRB)"},
+        {"sample_id": "2DRB_2", "fasta": str(query), "database": "", "description": "#1 of the second set"},
+    ]
+    assert read_sheet_samples(sheet) == {"2DRB_1": "minihelix #3 (PDB 2DRB)", "2DRB_2": "#1 of the second set"}
+
+
+@pytest.mark.parametrize(
+    ("section", "given", "expected"),
+    [
+        ({"heads": {"threshold": "0.6"}}, ("heads", "threshold"), 0.6),
+        ({"heads": {"canonical_only": "true"}}, ("heads", "canonical_only"), True),
+        ({"heads": {"min_hairpin": "3"}}, ("heads", "min_hairpin"), 3),
+        ({"search": {"round1": {"incE": "1e-3"}}}, ("search", "round1", "incE"), 0.001),
+        ({"search": {"calibrate_L": "null"}}, ("search", "calibrate_L"), None),
+        ({"search": {"calibrate_cache": "null"}}, ("search", "calibrate_cache"), "null"),  # text allowed: kept
+        ({"model": {"checkpoint": "0.6"}}, ("model", "checkpoint"), "0.6"),
+        ({"databases": ["1"]}, ("databases",), ["1"]),
+    ],
+    ids=["number", "boolean", "integer", "exponent", "null", "text-or-null", "text", "list-of-text"],
+)
+def test_text_values_of_a_nested_config_are_read_as_yaml_scalars(section: dict, given: tuple, expected) -> None:
+    """`--config "heads={threshold: 0.6}"` gives Snakemake's text '0.6': read where the schema wants a number."""
+    value = validate_config(section, CONFIG_SCHEMA, "config")
+    for key in given:
+        value = value[key]
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"heads": {"threshold": "abc"}}, "heads.threshold: 'abc' is not of type 'number'"),
+        ({"heads": {"threshold": "nan"}}, "heads.threshold: 'nan' is not of type 'number'"),
+        ({"heads": {"threshold": "2"}}, "heads.threshold: 2 is greater than the maximum of 1"),
+        ({"input": {"min_length": "1.5"}}, "input.min_length: '1.5' is not of type 'integer'"),
+        ({"heads": {"canonical_only": "1"}}, "heads.canonical_only: '1' is not of type 'boolean'"),
+    ],
+)
+def test_nested_config_text_that_is_not_the_type_is_still_refused(config: dict, expected: str) -> None:
+    with pytest.raises(RnamsmError) as error:
+        validate_config(config, CONFIG_SCHEMA, "config")
+    assert str(error.value) == f"config: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('search: !!python/object/apply:os.system ["touch PWNED"]\n',
+         "line 1: not valid YAML: Python tag '!!python/object/apply:os.system' is not allowed"),
+        ("heads:\n  threshold: !!python/name:os.system\n",
+         "line 2: not valid YAML: Python tag '!!python/name:os.system' is not allowed"),
+        ("heads:\n\tthreshold: 0.6\n", "line 2: not valid YAML: found character '\\t' that cannot start any token"),
+    ],
+    ids=["python-object", "python-name", "tab-indent"],
+)
+def test_config_file_that_is_not_plain_yaml_is_one_line(tmp_path: Path, monkeypatch, text: str,
+                                                         expected: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(RnamsmError) as error:
+        check_config_file(config)
+    assert str(error.value).startswith(f"{config}: {expected}") and "\n" not in str(error.value)
+    assert not (tmp_path / "PWNED").exists()
+    check_config_file(REPO_ROOT / "config" / "config.yaml")

@@ -159,3 +159,31 @@ def test_evaluate_two_single_files_with_different_names(tmp_path, capsys) -> Non
     rsa = json.loads((tmp_path / "rsa.json").read_text())
     assert rsa["num_chains"] == 1 and 0.9 < rsa["pcc_mean"] < 1.0
     capsys.readouterr()
+
+
+def test_evaluate_pairs_ids_with_dots_and_predictor_tags(tmp_path, capsys) -> None:
+    """ArchiveII ids contain dots (16s_A.fulgidus_domain2): an id is the name without the extension; a
+    predictor tag (2DRB_1.rnafold) is dropped only when that pairs one prediction with one reference."""
+    pred, ref = tmp_path / "pred", tmp_path / "ref"
+    pred.mkdir()
+    ref.mkdir()
+    ids = ["16s_A.fulgidus_domain2", "16s_A.fulgidus_domain4", "2DRB_1"]
+    for name in ids:  # the real 2DRB_1 structure under ArchiveII-style names
+        (ref / f"{name}.ct").write_bytes((RNAMSM_EXAMPLE / "2DRB_1.ct").read_bytes())
+    for name in ids[:2] + ["2DRB_1.rnafold"]:
+        (pred / f"{name}.bpseq").write_bytes((RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_bytes())
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--pred", str(pred), "--ref", str(ref), "--json", str(out)]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "eval.per_sequence.tsv").read_text().splitlines()]
+    assert [row[0] for row in rows[1:]] == ids
+    assert json.loads(out.read_text())["pooled"]["f1"] == 1.0
+    assert main(["evaluate", "--pred", str(pred / "2DRB_1.rnafold.bpseq"), "--ref", str(ref)]) == 0
+    capsys.readouterr()
+
+    (pred / "2DRB_1.rnaalifold.bpseq").write_bytes((RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_bytes())
+    (pred / "16s_A.bpseq").write_bytes((RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_bytes())
+    assert main(["evaluate", "--pred", str(pred), "--ref", str(ref)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith(f"rnamsm evaluate: error: {ref}: no reference for 3 predicted file(s): "
+                             "16s_A.bpseq, 2DRB_1.rnaalifold.bpseq, 2DRB_1.rnafold.bpseq (")

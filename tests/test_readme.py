@@ -16,6 +16,8 @@ RUN_ELSEWHERE = {
     "make demo": "tests/conftest.py::demo_run (the session's demo run)",
     "make test": ".ci/run (CI runs the README's test command)",
     "snakemake --profile slurm": "tests/test_workflow_slurm.py (on the local single-node Slurm)",
+    'snakemake -n --config "heads={threshold: 0.6}"':
+        "tests/test_reliability_workflow.py::test_readme_nested_config_command_reaches_the_jobs",
 }
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -14,10 +17,18 @@ import pytest
 import yaml
 
 from tests.outputs import differences
+from tests.readme import readme_commands
 from tests.workflow_support import copy_workflow, run_command, workflow_env
 
-#: One real tRNA query and a cheap search (one nhmmer round against the ten M. ruminantium tRNAs).
-SMALL_SHEET = "sample_id\tfasta\trecord\nmrum-tRNA-1\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\n"
+#: One real tRNA query and a cheap search (one nhmmer round against the ten M. ruminantium tRNAs). The sheet
+#: has a comment line above its header, a commented-out row, and '#' and markup in its description.
+SMALL_DESCRIPTION = "tRNA #1 of <i>M. ruminantium</i> & co"
+SMALL_SHEET = (
+    "# one real tRNA query\n"
+    "sample_id\tfasta\trecord\tdescription\n"
+    "#mrum-tRNA-5\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.5\tcommented out\n"
+    f"mrum-tRNA-1\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t{SMALL_DESCRIPTION}\n"
+)
 SMALL_CONFIG = {"databases": ["resources/demo/queries/mrum-tRNAs10.fa"], "search": {"cm": {"max_rounds": 0}}}
 
 
@@ -75,6 +86,56 @@ def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path
     assert not list((workdir / "results").rglob(".*.part*"))
 
 
+def test_index_reads_the_sheet_like_the_workflow_and_shows_the_description(reference_run: Path) -> None:
+    """No phantom sample from the comment above the header or the commented-out row (the index used to fail on
+    '#mrum-tRNA-5'); the sheet's description reaches the index and the report as text."""
+    results = reference_run / "results"
+    index = (results / "index.html").read_text()
+    assert re.findall(r'data-sample="([^"]*)"', index) == ["mrum-tRNA-1"]
+    escaped = html.escape(SMALL_DESCRIPTION, quote=False)
+    assert f'<td class="description">{escaped}</td>' in index
+    report = (results / "mrum-tRNA-1" / "report.html").read_text()
+    assert f'<p id="sample-description">{escaped}</p>' in report
+
+
+def test_hash_inside_sheet_fields_reaches_the_jobs(tmp_path: Path) -> None:
+    """'#' inside a field is data: the sample is searched against its own database, not the config's."""
+    workdir = small_workflow(tmp_path / "run", sheet=(
+        "# minihelices, batch #7\n"
+        "sample_id\tfasta\tdatabase\tdescription\n"
+        "#s_off\tresources/q#1.fa\t\tcommented out\n"
+        "2DRB_1\tresources/q#1.fa\tresources/db#2.fa\tminihelix #3 (PDB 2DRB)\n"
+    ))
+    shutil.copy(workdir / "resources" / "demo" / "queries" / "2DRB_1.fasta", workdir / "resources" / "q#1.fa")
+    shutil.copy(workdir / "resources" / "demo" / "queries" / "mrum-tRNAs10.fa", workdir / "resources" / "db#2.fa")
+    result = run_command("snakemake -n -p", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "rnamsm validate-input 'resources/q#1.fa' --rename 2DRB_1 " in result.stdout
+    assert "rnamsm search results/2DRB_1/query.fa --db 'resources/db#2.fa' " in result.stdout
+    assert "--description='minihelix #3 (PDB 2DRB)' " in result.stdout
+    assert "s_off" not in result.stdout
+
+
+def test_readme_nested_config_command_reaches_the_jobs(tmp_path: Path) -> None:
+    """The README's `--config "heads={threshold: 0.6}"`: Snakemake passes 0.6 as text, the workflow reads a number."""
+    command = next(line for line in readme_commands() if line.startswith('snakemake -n --config "heads={'))
+    result = run_command(f"{command} -p", small_workflow(tmp_path / "run"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "--threshold 0.6 " in result.stdout
+
+
+def test_config_files_are_code(tmp_path: Path) -> None:
+    """docs/reliability.md, untrusted files: Snakemake evaluates the YTE expressions of a config file with
+    `__use_yte__: true`, even on a dry run (here one that writes a file and sets the threshold)."""
+    workdir = small_workflow(tmp_path / "run")
+    marker = tmp_path / "yte-ran"
+    (workdir / "overlay.yaml").write_text(
+        f"__use_yte__: true\nheads:\n  threshold: ?open({str(marker)!r}, 'w').write('ran') * 0 + 0.25\n")
+    result = run_command("snakemake -n -p --configfile overlay.yaml", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert marker.read_text() == "ran" and "--threshold 0.25 " in result.stdout
+
+
 def test_transient_failure_is_retried(reference_run: Path, tmp_path: Path) -> None:
     workdir = small_workflow(tmp_path / "run")
     marker = tmp_path / "features-failed-once"
@@ -108,7 +169,8 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
     workdir = small_workflow(tmp_path / "run")
     inputs = workdir / "resources" / "bad-inputs"
     inputs.mkdir()
-    rows = ["sample_id\tfasta\trecord\tdatabase"]
+    rows = ["# one sample per bad input", "sample_id\tfasta\trecord\tdatabase\tdescription",
+            "#s_off\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\tcommented out"]
     for sample, (query, database, _, _) in WORKFLOW_INPUT_MATRIX.items():
         fasta, record = "resources/demo/queries/mrum-tRNAs10.fa", "mrum-tRNA.1"
         if query is not None:
@@ -118,7 +180,7 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
         if database is not None:
             db = f"resources/bad-inputs/{sample}.db.fa"
             (workdir / db).write_bytes(database)
-        rows.append(f"{sample}\t{fasta}\t{record}\t{db}")
+        rows.append(f"{sample}\t{fasta}\t{record}\t{db}\t{sample} #1")
     (workdir / "config" / "samples.tsv").write_text("\n".join(rows) + "\n")
 
     result = run_command("snakemake --cores 2 --keep-going", workdir)
@@ -132,12 +194,13 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
         assert "Traceback" not in got_reason
         report = workdir / "results" / sample / "report.html"
         assert report.is_file() == (expected_status == "ok"), sample
-        assert sample in index
+        assert f'<td class="description">{sample} #1</td>' in index  # the onerror index reads the sheet
         if expected_status == "failed":
             stage = got_reason.split(":")[0]
             log_lines = (workdir / "logs" / stage / f"{sample}.log").read_text().strip().splitlines()
             assert len(log_lines) == 1 and "Traceback" not in log_lines[0], log_lines
     assert "shorter than the minimum of 10 nt" in index
+    assert "s_off" not in index and list(rows_by_sample) == list(WORKFLOW_INPUT_MATRIX)
     stats = json.loads((workdir / "results" / "database-duplicates" / "msa" / "msa_stats.json").read_text())
     assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
 
@@ -158,11 +221,11 @@ BAD_WORKFLOW_INPUTS = {
     "unknown-sheet-column": (
         lambda workdir: (workdir / "config" / "samples.tsv").write_text(
             "sample_id\tsequence\tcolour\ns1\tACGUACGUACGU\tred\n"),
-        "row 1 ('s1'): unknown key(s) ('colour' was unexpected)",
+        "line 2 ('s1'): unknown key(s) ('colour' was unexpected)",
     ),
     "missing-sheet-values": (
         lambda workdir: (workdir / "config" / "samples.tsv").write_text("sample_id\tsequence\tfasta\ns1\t\t\n"),
-        "row 1 ('s1'): give exactly one of 'sequence' or 'fasta'",
+        "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'",
     ),
     "sample-id-traversal": (
         lambda workdir: (workdir / "config" / "samples.tsv").write_text(
@@ -173,6 +236,11 @@ BAD_WORKFLOW_INPUTS = {
         lambda workdir: (workdir / "config" / "config.yaml").write_text(
             (workdir / "config" / "config.yaml").read_text().replace("min_length: 10", "min_length: ten")),
         "input.min_length: 'ten' is not of type 'integer'",
+    ),
+    "config-python-tag": (
+        lambda workdir: (workdir / "config" / "config.yaml").write_text(
+            'x: !!python/object/apply:os.system ["touch PWNED"]\n' + (workdir / "config" / "config.yaml").read_text()),
+        "config/config.yaml: line 1: not valid YAML: Python tag '!!python/object/apply:os.system' is not allowed",
     ),
     "missing-sheet": (
         lambda workdir: (workdir / "config" / "samples.tsv").unlink(),

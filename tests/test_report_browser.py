@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from rnamsm.report.batch_index import read_sample_ids
+from rnamsm.report.batch_index import read_sheet_samples
 from tests.conftest import REPO_ROOT, require_program
 from tests.report_browser import CONSOLE_ERROR, DevToolsPage, run_cli
 from tests.report_fixtures import HOSTILE, REPORTED, STATUS, build_results
@@ -107,6 +107,7 @@ def test_hostile_header_and_record_name_are_literal_text(results: Path, page: De
     assert page.evaluate("document.getElementById('pwned') === null")
     assert page.evaluate("document.scripts.length") == 0
     assert page.evaluate("document.getElementById('query-description').textContent") == HOSTILE
+    assert page.evaluate("document.getElementById('sample-description').textContent") == HOSTILE
     hit_names = page.evaluate("Array.from(document.querySelectorAll('#hits tbody td:first-child'), e => e.textContent)")
     assert hit_names[0] == HOSTILE
     assert page.errors() == []
@@ -155,6 +156,7 @@ def test_index_sorts_filters_and_links_in_the_browser(results: Path, page: DevTo
         page.press("ArrowDown", "ArrowDown", 40)
     assert page.evaluate(visible) == ["failed1"]
     assert "out of memory <&>" in page.evaluate("document.querySelector('tr[data-sample=failed1]').textContent")
+    assert page.evaluate("document.querySelector('tr[data-sample=\"2DRB_1\"] .description').textContent") == HOSTILE
 
     page.press("Home", "Home", 36)
     page.click("tr[data-sample='2DRB_small'] a")
@@ -183,7 +185,7 @@ def test_screenshots_are_saved_and_not_blank(results: Path, tmp_path: Path) -> N
 def test_every_report_of_the_demo_run_opens_cleanly(demo_run: Path, page: DevToolsPage) -> None:
     """Acceptance: the demo run's reports and index open offline without errors and match its JSON."""
     results = demo_run / "results"
-    samples = read_sample_ids(demo_run / "config" / "samples.tsv")
+    samples = read_sheet_samples(demo_run / "config" / "samples.tsv")
     pages = [results / "index.html"] + [results / sample / "report.html" for sample in samples]
     assert all(path.is_file() for path in pages), "the demo run must write every report and the index"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

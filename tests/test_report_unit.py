@@ -17,7 +17,7 @@ from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.structure import dbn_to_pairs
 from rnamsm.layout import SampleLayout
-from rnamsm.report.batch_index import read_sample_ids, read_status
+from rnamsm.report.batch_index import read_sheet_samples, read_status
 from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.readers import Query, read_rsa
@@ -90,9 +90,11 @@ def test_invalid_source_date_epoch_is_a_one_line_error(sample: Path, monkeypatch
 
 
 def test_user_text_is_escaped_and_no_script_can_run(sample: Path) -> None:
-    html = report(sample)
+    html = report(sample, f"--description={HOSTILE}")
     escaped = HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    assert escaped in html.replace("&#34;", '"').replace("&#39;", "'")
+    literal = html.replace("&#34;", '"').replace("&#39;", "'")
+    assert f'<td id="query-description">{escaped}</td>' in literal  # the FASTA header
+    assert f'<p id="sample-description">{escaped}</p>' in literal  # the sample sheet's description
     assert "<script" not in html.lower()
     assert "</div> \"quoted\"" not in html
     policy = html_lib.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
@@ -196,13 +198,14 @@ def test_rsa_reader_follows_the_column_header(tmp_path: Path) -> None:
 
 def test_index_reads_sheet_and_status_strictly(tmp_path: Path) -> None:
     sheet = tmp_path / "samples.tsv"
-    sheet.write_text("family\tquery\nRF1\tq1\nRF1\tq2\n")
-    assert read_sample_ids(sheet) == ["q1", "q2"]
-    sheet.write_text("fasta\tsample_id\tdescription\nq.fa\tq1\tfirst\n")
-    assert read_sample_ids(sheet) == ["q1"]
-    sheet.write_text("sample\n../etc\n")
+    sheet.write_text("# batch 7\nfasta\tsample_id\tdescription\n#q0\tq0.fa\toff\nq.fa\tq1\tfirst #1\nq.fa\tq2\n")
+    assert read_sheet_samples(sheet) == {"q1": "first #1", "q2": ""}
+    sheet.write_text("sample_id\n../etc\n")
     with pytest.raises(RnamsmError, match=r"line 2: invalid sample id '../etc'"):
-        read_sample_ids(sheet)
+        read_sheet_samples(sheet)
+    sheet.write_text("family\tquery\nRF1\tq1\n")
+    with pytest.raises(RnamsmError, match=r"no 'sample_id' column \(columns: family, query\)"):
+        read_sheet_samples(sheet)
     status = tmp_path / "status.tsv"
     status.write_text("q3\tfailed\tboom\n")
     with pytest.raises(RnamsmError, match="'q3' is not in the sample sheet"):
@@ -217,7 +220,7 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     report(build_2drb1(results))
     (results / "q2").mkdir()
     sheet = tmp_path / "samples.tsv"
-    sheet.write_text("sample\n2DRB_1\nq2\n")
+    sheet.write_text("sample_id\tdescription\n2DRB_1\tminihelix #3 <b>&</b>\nq2\n")
     status = tmp_path / "status.tsv"
     status.write_text("q2\tfailed\t<script>alert(1)</script>\n")
     assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0
@@ -225,6 +228,7 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     hrefs = [value for name, value in links(html) if name == "href"]
     assert hrefs == ["2DRB_1/report.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<td class="description">minihelix #3 &lt;b&gt;&amp;&lt;/b&gt;</td>' in html
     assert html.lower().count("<script") == 1  # only the page's own, pinned by the CSP hash
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", html_lib.unescape(html))
 

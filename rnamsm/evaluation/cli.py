@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="precision/recall/F1/MCC of predicted base pairs, or PCC/MAE of predicted RSA",
         description="Compare predictions with references (single files, or folders matched by id = file name "
-        "up to the first dot). Structures: .bpseq, .ct, .dbn; pooled and per-sequence mean/median, all pairs "
+        "without its extension, e.g. 16s_A.fulgidus_domain2.ct; a prediction's tag such as 2DRB_1.rnafold.dbn "
+        "is dropped when that pairs it with exactly one reference). Structures: .bpseq, .ct, .dbn; pooled and "
+        "per-sequence mean/median, all pairs "
         "and canonical pairs, exact matching (±1 shifted matching reported separately). RSA: .rsa.tsv or "
         "official .txt tables; per-chain PCC (mean, median) and MAE.",
     )

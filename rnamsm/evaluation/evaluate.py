@@ -19,21 +19,24 @@ STRUCTURE_SUFFIXES = (".bpseq", ".ct", ".dbn", ".db", ".dot")
 RSA_SUFFIXES = (".rsa.tsv", ".txt")
 
 
-def sample_id(path: Path) -> str:
-    """The id a file belongs to: its name up to the first dot."""
-    return path.name.split(".")[0]
+def file_id(path: Path, suffixes: tuple[str, ...]) -> str:
+    """The id of a file: its name without the extension of its kind (``16s_A.fulgidus_domain2.ct`` ->
+    ``16s_A.fulgidus_domain2``; ``2DRB_1.rsa.tsv`` -> ``2DRB_1``), else without its last suffix."""
+    name = path.name
+    suffix = next((suffix for suffix in suffixes if name.lower().endswith(suffix)), None)
+    return name[: -len(suffix)] if suffix else path.stem
 
 
 def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     """A file, or the files with one of ``suffixes`` in a folder, keyed by id (duplicates refused)."""
     if path.is_file():
-        return {sample_id(path): path}
+        return {file_id(path, suffixes): path}
     if not path.is_dir():
         raise RnamsmError(f"{path}: no such file or folder")
     found: dict[str, Path] = {}
     for candidate in sorted(path.iterdir()):
         if candidate.is_file() and candidate.name.lower().endswith(suffixes):
-            key = sample_id(candidate)
+            key = file_id(candidate, suffixes)
             if key in found:
                 raise RnamsmError(f"{path}: two files for id '{key}': {found[key].name} and {candidate.name}")
             found[key] = candidate
@@ -44,13 +47,36 @@ def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
 
 def _matched(pred: dict[str, Path], ref: dict[str, Path], pred_arg: Path,
              ref_arg: Path) -> list[tuple[str, Path, Path]]:
-    """``(id, predicted file, reference file)`` per predicted id; two single files pair whatever their names."""
+    """``(id, predicted file, reference file)`` per predicted file, sorted by id.
+
+    Two single files pair whatever their names. Otherwise a prediction pairs with the reference of the
+    same id; one whose id ends in a predictor tag (``2DRB_1.rnafold``) pairs with the reference of the id
+    without it when no other prediction claims that reference. Any prediction left is one error listing them.
+    """
     if pred_arg.is_file() and ref_arg.is_file():
         return [(key, pred[key], ref_arg) for key in pred]
-    missing = sorted(set(pred) - set(ref))
-    if missing:
-        raise RnamsmError(f"{ref_arg}: no reference for id '{missing[0]}' (predicted in {pred[missing[0]]})")
-    return [(key, pred[key], ref[key]) for key in sorted(pred)]
+    pairs = {key: (pred[key], ref[key]) for key in pred if key in ref}
+    untagged: dict[str, list[str]] = {}
+    unpaired = []
+    for key in sorted(set(pred) - set(pairs)):
+        stem, dot, _ = key.rpartition(".")
+        if dot:
+            untagged.setdefault(stem, []).append(key)
+        else:
+            unpaired.append(key)
+    for stem, keys in untagged.items():
+        if stem in ref and stem not in pairs and len(keys) == 1:
+            pairs[stem] = (pred[keys[0]], ref[stem])
+        else:
+            unpaired.extend(keys)
+    if unpaired:
+        names = ", ".join(sorted(pred[key].name for key in unpaired))
+        raise RnamsmError(
+            f"{ref_arg}: no reference for {len(unpaired)} predicted file(s): {names} (a file's id is its name "
+            "without the extension; a predictor tag such as '.rnafold' is dropped only when that pairs one "
+            "prediction with one reference)"
+        )
+    return [(key, *pairs[key]) for key in sorted(pairs)]
 
 
 def evaluate_structures(pred_arg: Path, ref_arg: Path) -> tuple[dict[str, object], list[dict[str, object]]]:

@@ -11,18 +11,19 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from rnamsm.errors import RnamsmError
 from rnamsm.layout import is_sample_id, sample_layout
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
 from rnamsm.report.settings import ReportSettings
+from rnamsm.sheets import read_sheet
 from rnamsm.textfile import read_text
 
 #: Status words of the status TSV (e.g. ok, failed, skipped).
 STATUS_WORD = re.compile(r"[a-z][a-z0-9_-]*")
-#: Columns of the sample sheet tried, in order, for the sample id (else the first column).
-ID_COLUMNS: tuple[str, ...] = ("sample_id", "sample", "query", "id")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class IndexRow:
     """One sample in the index; numbers are None when their input is not available."""
 
     sample: str
+    description: str
     status: str
     reason: str
     report_href: str | None
@@ -50,23 +52,17 @@ def _tsv_rows(path: Path, what: str) -> list[list[str]]:
         raise RnamsmError(f"{path}: line {reader.line_num}: cannot read {what}: {error}") from None
 
 
-def read_sample_ids(path: Path) -> list[str]:
-    """Sample ids from a tab-separated sample sheet with a header row."""
-    rows = _tsv_rows(path, "a sample sheet (TSV)")
-    if not rows or not rows[0]:
-        raise RnamsmError(f"{path}: empty sample sheet (a header row is required)")
-    header = [name.strip() for name in rows[0]]
-    column = next((header.index(name) for name in ID_COLUMNS if name in header), 0)
-    samples: list[str] = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not row or not "".join(row).strip():
-            continue
-        sample = row[column].strip() if column < len(row) else ""
+def read_sheet_samples(path: Path) -> dict[str, str]:
+    """``sample id -> description`` ('' when none), in sheet order, read by :func:`rnamsm.sheets.read_sheet`."""
+    sheet = read_sheet(path)
+    samples: dict[str, str] = {}
+    for number, row in sheet.iterrows():
+        sample = row["sample_id"] if pd.notna(row["sample_id"]) else ""
         if not is_sample_id(sample):
-            raise RnamsmError(f"{path}: line {number}: invalid sample id {sample!r}")
-        if sample in samples:
-            raise RnamsmError(f"{path}: line {number}: duplicate sample id {sample!r}")
-        samples.append(sample)
+            shown = sample if len(sample) <= 40 else f"{sample[:40]}... ({len(sample)} characters)"
+            raise RnamsmError(f"{path}: line {number}: invalid sample id {shown!r}")
+        description = row.get("description", pd.NA)
+        samples[sample] = description if pd.notna(description) else ""
     return samples
 
 
@@ -91,9 +87,9 @@ def read_status(path: Path, samples: list[str]) -> dict[str, tuple[str, str]]:
     return statuses
 
 
-def index_row(results_dir: Path, sample: str, status: tuple[str, str] | None, out: Path,
+def index_row(results_dir: Path, sample: str, description: str, status: tuple[str, str] | None, out: Path,
               settings: ReportSettings) -> IndexRow:
-    """Summarise one sample from its output folder."""
+    """Summarise one sample from its output folder; ``description`` is the sample sheet's."""
     data = load_summary(sample_layout(sample, results_dir))
     report = data.files.report
     state, reason = status or ("ok", "")
@@ -103,6 +99,7 @@ def index_row(results_dir: Path, sample: str, status: tuple[str, str] | None, ou
     pairs = data.structure.get("pairs") if data.structure else None
     return IndexRow(
         sample=sample,
+        description=description,
         status=state,
         reason=reason,
         report_href=urllib.parse.quote(Path(os.path.relpath(report, out.parent)).as_posix())
@@ -122,9 +119,10 @@ def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsv: Pat
     generated = generation_time()
     if not results_dir.is_dir():
         raise RnamsmError(f"{results_dir}: results folder does not exist")
-    samples = read_sample_ids(samples_tsv)
-    statuses = read_status(status_tsv, samples) if status_tsv else {}
-    rows = [index_row(results_dir, sample, statuses.get(sample), out, settings) for sample in samples]
+    samples = read_sheet_samples(samples_tsv)
+    statuses = read_status(status_tsv, list(samples)) if status_tsv else {}
+    rows = [index_row(results_dir, sample, description, statuses.get(sample), out, settings)
+            for sample, description in samples.items()]
     counts = Counter(row.status for row in rows)
     write_page("index.html", out, {
         "title": settings.title or "RNA-MSM results",

@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("sample_dir", type=Path, metavar="SAMPLE_DIR", help="the sample's output folder")
     report.add_argument("--out", type=Path, help="output HTML (default: SAMPLE_DIR/report.html)")
     report.add_argument("--title", help="page title (default: 'RNA-MSM report: <sample>')")
+    report.add_argument("--description", default="",
+                        help="the sample's free-text description (the sample sheet's 'description' column)")
     report.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON; shown "
                         "in the provenance block; report.* keys set thresholds")
     report.add_argument("--benchmarks", type=Path, metavar="DIR",
@@ -33,8 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     index.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="folder holding one folder per sample")
     index.add_argument("--samples", type=Path, required=True, metavar="SAMPLES.tsv",
-                       help="sample sheet (TSV with header; ids from the column 'sample_id', 'sample', "
-                       "'query' or 'id', else the first)")
+                       help="the workflow's sample sheet (ids from 'sample_id', shown with 'description')")
     index.add_argument("--out", type=Path, help="output HTML (default: RESULTS_DIR/index.html)")
     index.add_argument("--status", type=Path, metavar="STATUS.tsv",
                        help="optional 'sample<TAB>status<TAB>reason' rows for failed or skipped samples")
@@ -48,7 +49,7 @@ def run_report(args: argparse.Namespace) -> int:
     config, settings = parse_config_json(args.config_json, args.title)
     out = args.out or args.sample_dir / "report.html"
     benchmarks = args.benchmarks or benchmarks_folder(args.sample_dir.resolve().parent)
-    write_report(args.sample_dir, out, config, settings, benchmarks)
+    write_report(args.sample_dir, out, config, settings, benchmarks, args.description)
     return 0
 
 

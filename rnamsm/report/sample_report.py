@@ -191,12 +191,14 @@ def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
     return listing
 
 
-def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings) -> dict[str, Any]:
-    """Everything the ``sample.html`` template shows."""
+def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings,
+                  description: str) -> dict[str, Any]:
+    """Everything the ``sample.html`` template shows; ``description`` is the sample sheet's."""
     rsa = data.rsa
     return {
         "title": settings.title or f"RNA-MSM report: {data.sample}",
         "sample": data.sample,
+        "sample_description": description,
         "query": data.query,
         "sequence": data.sequence,
         "length": data.length,
@@ -218,8 +220,8 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
 
 
 def write_report(sample_dir: Path, out: Path, config: dict[str, Any], settings: ReportSettings,
-                 benchmarks_dir: Path | None) -> None:
-    """Read a sample folder and write its self-contained HTML report to ``out``."""
+                 benchmarks_dir: Path | None, description: str) -> None:
+    """Read a sample folder and write its self-contained HTML report to ``out`` (``description``: the sheet's)."""
     generated = generation_time()
     data = load_sample(sample_dir, benchmarks_dir, settings.alignment_rows)
-    write_page("sample.html", out, build_context(data, out, config, settings), generated)
+    write_page("sample.html", out, build_context(data, out, config, settings, description), generated)

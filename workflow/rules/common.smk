@@ -49,6 +49,11 @@ def sample_value(sample, column):
     return None if pd.isna(value) else value
 
 
+def sample_description(wildcards):
+    """The sample's free-text description for its report ('' when the sheet gives none)."""
+    return sample_value(wildcards.sample, "description") or ""
+
+
 def query_input(wildcards):
     """The sample's query FASTA file, when the sheet names one (inline sequences need no file)."""
     fasta = sample_value(wildcards.sample, "fasta")

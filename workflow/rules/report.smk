@@ -11,6 +11,7 @@ rule sample_report:
     params:
         cfg=cfg_json("report"),
         sample_dir=lambda wildcards: sample_layout(wildcards.sample).directory,
+        description=sample_description,
         stage=STAGE_VERSIONS["report"],
     log:
         log_file("sample_report"),
@@ -21,7 +22,8 @@ rule sample_report:
         mem_mb=2000,
         runtime=15,
     shell:
-        "python -m rnamsm report {params.sample_dir:q} --out {output:q} --config-json {params.cfg:q} > {log:q} 2>&1"
+        "python -m rnamsm report {params.sample_dir:q} --out {output:q} --config-json {params.cfg:q}"
+        " --description={params.description:q} > {log:q} 2>&1"
 
 
 rule batch_index:
