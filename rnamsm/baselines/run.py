@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open, check_output_targets
+from rnamsm.arrays import npy_bytes
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.baselines.vienna import rnaalifold, rnafold
 from rnamsm.errors import RnamsmError
 from rnamsm.fasta import read_queries
-from rnamsm.formats import baselines as baselines_json
 from rnamsm.formats.baselines import Baselines, RnaalifoldResult, RnafoldResult
-from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, write_prob_npy
+from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn
 from rnamsm.layout import BaselineFiles, check_sample_id
 from rnamsm.model.msa import read_msa
 
@@ -39,16 +39,16 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
     check_output_targets(files.rnafold_dbn, files.rnaalifold_dbn, files.rnafold_bpp, files.summary)
     mfe_structure, mfe, bpp = rnafold(sequence)
     consensus, consensus_energy, projected = rnaalifold(msa, settings.max_rows)
-    for target, name, dbn in ((files.rnafold_dbn, "rnafold", mfe_structure),
-                              (files.rnaalifold_dbn, "rnaalifold", projected)):
-        with atomic_open(target) as handle:
-            handle.write(format_dbn(Structure(sample, sequence, dbn_to_pairs(dbn, name))))
-    write_prob_npy(bpp, files.rnafold_bpp)
     summary = Baselines(
         sequence=sequence,
         rnafold=RnafoldResult(dbn=mfe_structure, mfe=round(mfe, 2)),
         rnaalifold=RnaalifoldResult(dbn=projected, consensus_dbn=consensus, energy=round(consensus_energy, 2),
                                     num_sequences=min(msa.depth, settings.max_rows)),
     )
-    baselines_json.write(summary, files.summary)
+    write_files({  # one set: all four files or none
+        files.rnafold_dbn: format_dbn(Structure(sample, sequence, dbn_to_pairs(mfe_structure, "rnafold"))),
+        files.rnaalifold_dbn: format_dbn(Structure(sample, sequence, dbn_to_pairs(projected, "rnaalifold"))),
+        files.rnafold_bpp: npy_bytes(bpp),
+        files.summary: summary.to_json(),
+    })
     return summary
