@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from rnamsm.arrays import read_npy, read_npz
+from rnamsm.arrays import read_npy
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import features as features_file
 from rnamsm.textfile import read_text
 
-#: Scalar fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
+#: Provenance fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
 FEATURE_SCALARS: tuple[str, ...] = (
     "checkpoint_sha256",
     "msa_depth",
@@ -96,25 +97,12 @@ def read_alignment_rows(path: Path, max_rows: int) -> list[tuple[str, str]]:
 
 
 def read_feature_scalars(path: Path) -> dict[str, Any]:
-    """Read the scalar provenance fields of ``features.npz`` plus the attention-coverage fraction."""
-    npz = read_npz(path, "a features.npz file",
-                   (*FEATURE_SCALARS, "embedding", "attention_maps", "attention_coverage"))
-    missing = [key for key in (*FEATURE_SCALARS, "embedding", "attention_maps") if key not in npz]
-    if missing:
-        raise RnamsmError(f"{path}: missing field(s) {', '.join(missing)}")
-    scalars: dict[str, Any] = {}
-    for key in FEATURE_SCALARS:
-        if npz[key].size != 1 or npz[key].dtype.kind not in "biufU":
-            raise RnamsmError(f"{path}: {key} must be one number or string, found {npz[key].dtype} "
-                              f"of shape {npz[key].shape}")
-        scalars[key] = npz[key].item()
-    if npz["embedding"].ndim != 2 or npz["attention_maps"].ndim != 3:
-        raise RnamsmError(f"{path}: embedding {npz['embedding'].shape} or attention_maps "
-                          f"{npz['attention_maps'].shape} has the wrong number of dimensions")
-    scalars["embedding_shape"] = list(npz["embedding"].shape)
-    scalars["attention_maps"] = int(npz["attention_maps"].shape[0])
-    coverage = npz.get("attention_coverage")
-    scalars["attention_coverage"] = None if coverage is None or not coverage.size else float(np.mean(coverage))
+    """The provenance fields of ``features.npz`` shown in the report, its array sizes and the coverage fraction."""
+    info = features_file.read_info(path, require=FEATURE_SCALARS)
+    scalars: dict[str, Any] = {key: getattr(info.provenance, key) for key in FEATURE_SCALARS}
+    scalars["embedding_shape"] = list(info.embedding_shape)
+    scalars["attention_maps"] = info.attention_maps_shape[0]
+    scalars["attention_coverage"] = info.coverage_fraction
     return scalars
 
 
