@@ -10,11 +10,11 @@ import numpy as np
 from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
-from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.rsa_net import ensemble_asa, predict_rsa
 from rnamsm.heads.rsa_tsv import write_rsa_tsv
+from rnamsm.layout import check_sample_id
 from rnamsm.model.device import resolve_device
 
 

@@ -12,11 +12,11 @@ from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
-from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
 from rnamsm.heads.structure import Structure, pairs_to_dbn, structure_texts
+from rnamsm.layout import check_sample_id
 from rnamsm.model.device import resolve_device
 from rnamsm.options import check_at_least, check_range
 
