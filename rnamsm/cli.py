@@ -19,7 +19,7 @@ from rnamsm.errors import RnamsmError
 
 #: Every subcommand: name -> (module that registers it, one-line summary), in ``--help`` order.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate-input": ("rnamsm.fasta", "check and normalise query FASTA (upper-case RNA)"),
+    "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
     "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),
     "predict-ss": ("rnamsm.heads.predict_ss", "base pairs from features.npz with the RNA-MSM SS head"),

@@ -8,12 +8,11 @@ from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.baselines.vienna import rnaalifold, rnafold
-from rnamsm.errors import RnamsmError
-from rnamsm.fasta import read_queries
+from rnamsm.formats import query as query_format
 from rnamsm.formats.baselines import Baselines, RnaalifoldResult, RnafoldResult
 from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn
 from rnamsm.layout import BaselineFiles, check_sample_id
-from rnamsm.model.msa import read_msa
+from rnamsm.model.msa import check_query, read_msa
 
 
 def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
@@ -24,17 +23,11 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
     into ``out_dir``; ``settings`` default to the workflow config's defaults.
     """
     settings = settings or BaselineSettings()
-    records = list(read_queries(query_path))
-    if len(records) != 1:
-        raise RnamsmError(f"{query_path}: expected one query record, found {len(records)}")
-    record = records[0]
+    record = query_format.read(query_path)
     sample = check_sample_id(record.id)
     msa = read_msa(msa_path)
-    ungapped = msa.query.replace("-", "")
+    check_query(msa, record.sequence, str(query_path))
     sequence = record.sequence
-    comparable = "".join("X" if base in "RYKMSWBDHVN" else base for base in sequence)
-    if ungapped != comparable:
-        raise RnamsmError(f"{msa_path}: the first row is not the query '{record.id}' of {query_path}")
     files = BaselineFiles(Path(out_dir), sample)
     check_output_targets(files.rnafold_dbn, files.rnaalifold_dbn, files.rnafold_bpp, files.summary)
     mfe_structure, mfe, bpp = rnafold(sequence)

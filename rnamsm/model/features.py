@@ -15,6 +15,7 @@ from rnamsm.atomic import check_output_targets
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
+from rnamsm.formats import query as query_format
 from rnamsm.model.checkpoint import load_checkpoint
 from rnamsm.model.depth import reduce_depth
 from rnamsm.model.device import PRECISIONS, cuda_visible_devices, resolve_device
@@ -42,12 +43,7 @@ def run_features(msa_path: str | os.PathLike[str], out: str | os.PathLike[str],
     log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={settings.precision}")
     msa = read_msa(msa_path)
     if query is not None:
-        from rnamsm.fasta import read_queries
-
-        records = list(read_queries(query, min_length=1))
-        if len(records) != 1:
-            raise RnamsmError(f"{query}: expected one query record, found {len(records)}")
-        check_query(msa, records[0].sequence, str(query))
+        check_query(msa, query_format.read(query).sequence, str(query))
     reduction = reduce_depth(msa, settings.max_seqs, settings.depth_method)
     if reduction.method != "none":
         detail = (f"{reduction.survivors} passed the 90% identity filter, topped up in file order; hhfilter is "
