@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,11 @@ import numpy as np
 from rnamsm.baselines.run import run_baselines
 from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.formats import features as features_file
+from rnamsm.formats import msa as msa_format
+from rnamsm.formats import msa_stats as msa_stats_json
 from rnamsm.formats.baselines import Baselines
+from rnamsm.formats.msa import Alignment
+from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaStats, RoundStats, SearchSpace
 from rnamsm.layout import SampleLayout
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
@@ -55,16 +60,14 @@ def pairs_dbn(length: int, pairs: list[tuple[int, int]]) -> str:
     return "".join(symbols)
 
 
-def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_name: str) -> dict:
-    """Alignment files and msa_stats.json; returns the stats."""
-    msa = directory / "msa"
-    msa.mkdir(parents=True)
+def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_name: str) -> MsaStats:
+    """The alignment files and msa_stats.json, through their writers; returns the stats."""
     rows = [sequence for _, sequence in records]
     names = [sample] + [name for name, _ in records[1:]]
-    (msa / f"{sample}.a2m_msa2").write_text("".join(f">{n}\n{r}\n" for n, r in zip(names, rows, strict=True)))
-    # The A3M carries an insertion (lower case) in the second row, as pyhmmer's writer would.
+    # The A3M carries an insertion (lower case) in the second row, as the search's rows can.
     a3m_rows = [row if k != 1 else row[:10] + "acg" + row[10:] for k, row in enumerate(rows)]
-    (msa / f"{sample}.a3m").write_text("".join(f">{n}\n{r}\n" for n, r in zip(names, a3m_rows, strict=True)))
+    files = SampleLayout(directory, sample).msa
+    msa_format.write(Alignment(tuple(names), tuple(a3m_rows)), files.folder / sample, sample)
     query = rows[0]
     length = len(query)
     coverage = [sum(row[p] != "-" for row in rows) / len(rows) for p in range(length)]
@@ -73,32 +76,39 @@ def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_
     for k, name in enumerate(names[1:]):
         accession, _, span = name.partition("/")
         start, _, end = span.partition("-")
-        hits.append({
-            "name": hit_name if k == 0 else name, "accession": accession, "description": f"homolog {k + 1}",
-            "start": int(start), "end": int(end), "strand": "-" if int(end) < int(start) else "+",
-            "evalue": float(f"{1e-12 * (k + 1) ** 3:.3g}"), "round": 1 if k < len(names) // 2 else 2,
-            "included": True,
-        })
-    value = neff(rows)
+        evalue = float(f"{1e-12 * (k + 1) ** 3:.3g}")
+        hits.append(HitStats(
+            name=hit_name if k == 0 else name, accession=accession, description=f"homolog {k + 1}",
+            start=int(start), end=int(end), strand="-" if int(end) < int(start) else "+", evalue=evalue,
+            score=round(-math.log10(evalue), 2), round=1 if k < len(names) // 2 else 2, included=True,
+        ))
+    value = round(neff(rows), 4)
     half = max(1, len(rows) // 2)
-    stats = {
-        "query_id": sample, "query_length": length, "depth": len(rows), "neff": round(value, 4),
-        "coverage": [round(c, 4) for c in coverage], "identity_to_query": [round(i, 4) for i in identity],
-        "rounds": [
-            {"round": 1, "method": "nhmmer", "hits": half, "depth": half, "neff": round(neff(rows[:half]), 4),
-             "seconds": 1.25},
-            {"round": 2, "method": "cmsearch", "hits": len(hits), "depth": len(rows), "neff": round(value, 4),
-             "seconds": 7.5},
-        ],
-        "hits": hits,
-        "databases": [{"path": "resources/demo/mini_rnacentral.fa", "records": 2110, "residues": 241002,
-                       "sha256": hashlib.sha256(b"demo-db").hexdigest()}],
-        "timings": {"cmsearch": 7.5, "nhmmer": 1.25, "write_msa": 0.05},
-        "warnings": [] if len(rows) > 1 else ["no hits: the MSA holds only the query"],
-        "parameters": {"search": {"evalue": 10.0, "rounds": 2}, "msa": {"max_rows": 50000}},
-        "rnamsm_version": "0.1.0",
-    }
-    (msa / "msa_stats.json").write_text(json.dumps(stats, sort_keys=True, indent=2))
+    round_counts = {"removed_duplicates": 0, "removed_low_coverage": 0, "removed_identity": 0, "removed_depth_cap": 0}
+    stats = MsaStats(
+        query_id=sample, query_length=length, query_sequence=query, structure="." * length,
+        structure_source="rnafold", depth=len(rows), neff=value, neff_approx=False,
+        nf=round(value / math.sqrt(length), 3), final_round=2,
+        coverage=tuple(round(c, 4) for c in coverage), identity_to_query=tuple(round(i, 4) for i in identity),
+        rounds=(
+            RoundStats(round=1, method="nhmmer", reported=half, hits=half, depth=half,
+                       neff=round(neff(rows[:half]), 4), seconds=1.25, **round_counts),
+            RoundStats(round=2, method="cmsearch", reported=len(hits), hits=len(hits), depth=len(rows), neff=value,
+                       seconds=7.5, **round_counts),
+        ),
+        hits=tuple(hits),
+        databases=(DatabaseStats(path="resources/demo/mini_rnacentral.fa", records=2110, residues=241002,
+                                 sha256=hashlib.sha256(b"demo-db").hexdigest()),),
+        search_space=SearchSpace(records=2110, residues=241002, windows=2110, cmsearch_Z_residues=482004,
+                                 nhmmer_Z_Mb=0.241002),
+        hmm_only=False,
+        tool_versions={"infernal_cli": "1.1.4", "pyhmmer": "0.12.3", "pyinfernal": "0.1.1", "viennarna": "2.8.0"},
+        timings={"cmsearch": 7.5, "nhmmer": 1.25, "write_msa": 0.05},
+        warnings=() if len(rows) > 1 else ("no hits: the MSA holds only the query",),
+        parameters={"search": {"evalue": 10.0, "rounds": 2}, "msa": {"max_rows": 50000}},
+        rnamsm_version="0.1.0",
+    )
+    msa_stats_json.write(stats, files.stats)
     return stats
 
 
@@ -169,7 +179,7 @@ def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA 
     directory.mkdir(parents=True)
     (directory / "query.fa").write_text(f">{sample} {description}\n{sequence}\n")
     stats = write_msa(directory, sample, records, hit_name)
-    write_features(directory, sequence, min(stats["depth"], 512), untrained)
+    write_features(directory, sequence, min(stats.depth, 512), untrained)
     write_structure(directory, sample, sequence, untrained)
     write_rsa(directory, sample, untrained)
     write_baselines(directory, max_rows=200)

@@ -105,8 +105,8 @@ def index_row(results_dir: Path, sample: str, description: str, status: tuple[st
         report_href=urllib.parse.quote(Path(os.path.relpath(report, out.parent)).as_posix())
         if report.is_file() else None,
         length=data.length,
-        depth=int(stats["depth"]) if stats else None,
-        neff=float(stats["neff"]) if stats else None,
+        depth=stats.depth if stats else None,
+        neff=stats.neff if stats else None,
         pairs=len(pairs) if isinstance(pairs, list) else None,
         mean_rsa=sum(rsa.rsa) / len(rsa.rsa) if rsa and rsa.rsa else None,
         flags=tuple(raised_codes(qc_flags(data, settings))),

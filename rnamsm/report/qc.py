@@ -26,7 +26,7 @@ def qc_flags(data: SampleData, thresholds: ReportSettings) -> list[QcFlag]:
         flags.append(QcFlag("no_hits", "No hits", None, "MSA statistics not available"))
         flags.append(QcFlag("shallow_msa", "Shallow MSA", None, "MSA statistics not available"))
     else:
-        depth, neff = int(stats["depth"]), float(stats["neff"])
+        depth, neff = stats.depth, stats.neff
         flags.append(QcFlag("no_hits", "No hits", depth <= 1, f"depth {depth} (query only when ≤ 1)"))
         flags.append(QcFlag(
             "shallow_msa", "Shallow MSA", neff < thresholds.min_neff,

@@ -19,7 +19,9 @@ import numpy as np
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import baselines as baselines_json
+from rnamsm.formats import msa_stats as msa_stats_json
 from rnamsm.formats.baselines import Baselines
+from rnamsm.formats.msa_stats import MsaStats
 from rnamsm.layout import SampleLayout, benchmark_file
 from rnamsm.report import readers
 from rnamsm.report.readers import Query, RsaProfile
@@ -29,7 +31,6 @@ T = TypeVar("T")
 
 #: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "msa_stats": ("query_length", "depth", "neff", "coverage", "identity_to_query", "rounds", "hits"),
     "structure": ("sequence", "dbn", "pairs"),
 }
 
@@ -40,7 +41,7 @@ class SampleData:
 
     files: SampleLayout
     query: Query | None = None
-    msa_stats: dict[str, Any] | None = None
+    msa_stats: MsaStats | None = None
     features: dict[str, Any] | None = None
     structure: dict[str, Any] | None = None
     baselines: Baselines | None = None
@@ -70,7 +71,7 @@ class SampleData:
         """Query length L."""
         if self.sequence is not None:
             return len(self.sequence)
-        return None if self.msa_stats is None else int(self.msa_stats["query_length"])
+        return None if self.msa_stats is None else self.msa_stats.query_length
 
     @property
     def weights_untrained(self) -> bool:
@@ -86,23 +87,8 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _optional_number(value: Any) -> bool:
     return value is None or _number(value)
-
-
-def _numbers(value: Any) -> bool:
-    return isinstance(value, list) and all(_number(item) for item in value)
-
-
-def _records_with(numbers: tuple[str, ...]) -> Callable[[Any], bool]:
-    """A list whose object entries hold numbers (or null) under ``numbers``."""
-    return lambda value: isinstance(value, list) and all(
-        _optional_number(record.get(key)) for record in value if isinstance(record, dict) for key in numbers
-    )
 
 
 def _string(value: Any) -> bool:
@@ -112,19 +98,6 @@ def _string(value: Any) -> bool:
 #: What the reports need of each key of the JSON inputs (checked when the key is present; required keys
 #: are in REQUIRED_KEYS), with the description used in the error message.
 VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "msa_stats": {
-        "query_length": (_count, "a count"),
-        "depth": (_count, "a count"),
-        "neff": (_number, "a finite number"),
-        "coverage": (_numbers, "a list of finite numbers"),
-        "identity_to_query": (_numbers, "a list of finite numbers"),
-        "rounds": (_records_with(("neff", "seconds")), "a list of rounds with numeric neff and seconds"),
-        "hits": (_records_with(("evalue",)), "a list of hits with numeric evalue"),
-        "warnings": (lambda value: isinstance(value, list), "a list"),
-        "databases": (lambda value: value is None or isinstance(value, list), "a list"),
-        "timings": (lambda value: value is None or (isinstance(value, dict) and all(map(_optional_number,
-                    value.values()))), "an object of numbers"),
-    },
     "structure": {
         "sequence": (_string, "a string"),
         "dbn": (_string, "a string"),
@@ -166,7 +139,7 @@ def load_summary(files: SampleLayout) -> SampleData:
     """Read the small inputs of a sample (query, JSON, RSA, feature scalars): enough for the index."""
     data = SampleData(files=files)
     data.query = _load(data, "query", files.query, readers.read_query)
-    data.msa_stats = _load(data, "msa_stats", files.msa.stats, _json_reader("msa_stats"))
+    data.msa_stats = _load(data, "msa_stats", files.msa.stats, msa_stats_json.read)
     data.features = _load(data, "features", files.features, readers.read_feature_scalars)
     data.structure = _load(data, "structure", files.structure.summary, _json_reader("structure"))
     data.baselines = _load(data, "baselines", files.baselines.summary, baselines_json.read)

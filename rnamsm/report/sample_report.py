@@ -8,6 +8,7 @@ import math
 import os
 import stat
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from rnamsm.report.settings import ReportSettings
 
 #: Benchmark TSV columns shown in the provenance block.
 BENCHMARK_COLUMNS: tuple[str, ...] = ("s", "h:m:s", "max_rss", "cpu_time", "mean_load")
-#: Keys of the ``msa_stats.json`` records shown in tables (absent keys show as blanks).
+#: Fields of the ``msa_stats.json`` records shown in tables.
 ROUND_KEYS: tuple[str, ...] = ("round", "method", "hits", "depth", "neff", "seconds")
 HIT_KEYS: tuple[str, ...] = ("name", "accession", "description", "start", "end", "strand", "evalue", "round",
                              "included")
@@ -47,9 +48,9 @@ def residue_runs(row: str) -> list[tuple[str, str]]:
     return runs
 
 
-def _records(raw: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """JSON records restricted to ``keys`` (missing keys become None), skipping non-objects."""
-    return [{key: record.get(key) for key in keys} for record in raw or [] if isinstance(record, dict)]
+def _records(records: Sequence[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The ``keys`` fields of each record, as the template's table rows."""
+    return [{key: getattr(record, key) for key in keys} for record in records]
 
 
 def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
@@ -136,19 +137,18 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
     stats = data.msa_stats
     if stats is None:
         return None
-    length = int(stats["query_length"])
-    neff = float(stats["neff"])
+    length, neff = stats.query_length, stats.neff
     return {
-        "depth": int(stats["depth"]),
+        "depth": stats.depth,
         "neff": neff,
         "nf": neff / math.sqrt(length) if length > 0 else None,
-        "rounds": _records(stats["rounds"], ROUND_KEYS),
-        "coverage": figures.coverage_plot(stats["coverage"]) if stats["coverage"] else None,
-        "identity": figures.identity_histogram(stats["identity_to_query"]) if stats["identity_to_query"] else None,
-        "rows": len(stats["identity_to_query"]),
-        "warnings": stats.get("warnings", []),
-        "hits": _records(stats["hits"][: settings.max_hits], HIT_KEYS),
-        "hits_total": len(stats["hits"]),
+        "rounds": _records(stats.rounds, ROUND_KEYS),
+        "coverage": figures.coverage_plot(stats.coverage) if stats.coverage else None,
+        "identity": figures.identity_histogram(stats.identity_to_query) if stats.identity_to_query else None,
+        "rows": len(stats.identity_to_query),
+        "warnings": stats.warnings,
+        "hits": _records(stats.hits[: settings.max_hits], HIT_KEYS),
+        "hits_total": len(stats.hits),
         "alignment": None if data.alignment is None else [
             {"name": name, "runs": residue_runs(row)} for name, row in data.alignment
         ],
@@ -157,19 +157,19 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
 
 def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    stats = data.msa_stats or {}
+    stats = data.msa_stats
     return {
         "version": __version__,
         "stage_versions": sorted(STAGE_VERSIONS.items()),
         "config": json.dumps(config, sort_keys=True, indent=2) if config else None,
         "config_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest() if config else None,
-        "search_version": stats.get("rnamsm_version"),
-        "search_parameters": json.dumps(stats["parameters"], sort_keys=True, indent=2)
-        if stats.get("parameters") else None,
+        "search_version": stats.rnamsm_version if stats else None,
+        "search_parameters": json.dumps(stats.parameters, sort_keys=True, indent=2)
+        if stats and stats.parameters else None,
         "features": data.features,
         "head_sha256": data.structure.get("head_sha256") if data.structure else None,
-        "databases": _records(stats.get("databases"), DATABASE_KEYS),
-        "timings": sorted((stats.get("timings") or {}).items()),
+        "databases": _records(stats.databases, DATABASE_KEYS) if stats else [],
+        "timings": sorted(stats.timings.items()) if stats else [],
         "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
                        for rule, row in sorted(data.benchmarks.items())],
         "benchmark_columns": BENCHMARK_COLUMNS,
