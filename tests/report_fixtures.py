@@ -18,10 +18,12 @@ from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.formats import features as features_file
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import msa_stats as msa_stats_json
+from rnamsm.formats import query as query_format
 from rnamsm.formats.baselines import Baselines
 from rnamsm.formats.msa import Alignment
 from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaStats, RoundStats, SearchSpace
-from rnamsm.layout import SampleLayout
+from rnamsm.formats.query import Query
+from rnamsm.layout import SampleLayout, benchmark_file, benchmarks_folder, sample_layout
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
@@ -177,13 +179,13 @@ def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA 
     sequence = records[0][1]
     directory = results / sample
     directory.mkdir(parents=True)
-    (directory / "query.fa").write_text(f">{sample} {description}\n{sequence}\n")
+    query_format.write(Query(sample, description, sequence), SampleLayout(directory, sample).query)
     stats = write_msa(directory, sample, records, hit_name)
     write_features(directory, sequence, min(stats.depth, 512), untrained)
     write_structure(directory, sample, sequence, untrained)
     write_rsa(directory, sample, untrained)
     write_baselines(directory, max_rows=200)
-    benchmark = results / "benchmarks" / "run_model" / f"{sample}.tsv"
+    benchmark = benchmark_file("run_model", sample, benchmarks_folder(results))
     benchmark.parent.mkdir(parents=True, exist_ok=True)
     benchmark.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                          "3.2100\t0:00:03\t512.25\t900.10\t400.00\t410.00\t0.00\t1.50\t95.00\t3.05\n")
@@ -194,7 +196,7 @@ def build_query_only(results: Path, sample: str, sequence: str) -> Path:
     """A sample whose search found nothing: query plus a one-row MSA; later stages absent."""
     directory = results / sample
     directory.mkdir(parents=True)
-    (directory / "query.fa").write_text(f">{sample}\n{sequence}\n")
+    query_format.write(Query(sample, "", sequence), SampleLayout(directory, sample).query)
     write_msa(directory, sample, [(sample, sequence)], hit_name="")
     return directory
 
@@ -215,8 +217,7 @@ def build_results(results: Path) -> None:
     build_query_only(results, "tRNA1", trna)
     build_query_only(results, "short1", trna[:20])
     for sample in ("failed1", "missing1"):
-        (results / sample).mkdir()
-        (results / sample / "query.fa").write_text(f">{sample}\n{trna}\n")
+        query_format.write(Query(sample, "", trna), sample_layout(sample, results).query)
     sheet = results.parent / "samples.tsv"
     sheet.write_text("# the batch of the report tests\nsample_id\tfasta\tdescription\n"
                      + "".join(f"{s}\tqueries/{s}.fa\t{HOSTILE if s == '2DRB_1' else ''}\n" for s in STATUS))
