@@ -42,7 +42,7 @@ def qc_flags(data: SampleData, thresholds: ReportSettings) -> list[QcFlag]:
             "short_query", "Query too short", short,
             f"L = {length} {'<' if short else '≥'} {thresholds.min_length} nt",
         ))
-        coverage = data.features.get("attention_coverage") if data.features is not None else None
+        coverage = data.features.coverage_fraction if data.features is not None else None
         window_detail = f"L = {length} {'>' if windowed else '≤'} {thresholds.max_window} nt"
         if windowed and coverage is not None:
             window_detail += f"; {coverage:.1%} of pairs share a window"

@@ -12,30 +12,17 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from rnamsm.arrays import read_npy
 from rnamsm.errors import RnamsmError
-from rnamsm.formats import features as features_file
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import match_columns
 from rnamsm.formats.query import Query
 from rnamsm.textfile import read_text
 
-#: Provenance fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
-FEATURE_SCALARS: tuple[str, ...] = (
-    "checkpoint_sha256",
-    "msa_depth",
-    "msa_sha256",
-    "weights_untrained",
-    "device",
-    "num_layers",
-    "num_heads",
-    "depth_reduction",
-)
 #: Columns of the RSA TSV in their default order.
 RSA_COLUMNS: tuple[str, ...] = ("index", "nt", "ASA", "RSA")
 
@@ -59,16 +46,6 @@ def read_alignment_rows(path: Path, max_rows: int) -> list[tuple[str, str]]:
     """The first ``max_rows`` rows of an MSA file as ``(name, row)``, inserts removed (query length)."""
     alignment = msa_format.read(path)
     return [(name, match_columns(row)) for name, row in alignment.records[:max_rows]]
-
-
-def read_feature_scalars(path: Path) -> dict[str, Any]:
-    """The provenance fields of ``features.npz`` shown in the report, its array sizes and the coverage fraction."""
-    info = features_file.read_info(path, require=FEATURE_SCALARS)
-    scalars: dict[str, Any] = {key: getattr(info.provenance, key) for key in FEATURE_SCALARS}
-    scalars["embedding_shape"] = list(info.embedding_shape)
-    scalars["attention_maps"] = info.attention_maps_shape[0]
-    scalars["attention_coverage"] = info.coverage_fraction
-    return scalars
 
 
 def read_matrix(path: Path, length: int) -> np.ndarray:

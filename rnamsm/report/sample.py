@@ -19,8 +19,10 @@ import numpy as np
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import baselines as baselines_json
+from rnamsm.formats import features as features_file
 from rnamsm.formats import msa_stats as msa_stats_json
 from rnamsm.formats.baselines import Baselines
+from rnamsm.formats.features import FeaturesInfo
 from rnamsm.formats.msa_stats import MsaStats
 from rnamsm.layout import SampleLayout, benchmark_file
 from rnamsm.report import readers
@@ -28,6 +30,10 @@ from rnamsm.report.readers import Query, RsaProfile
 from rnamsm.textfile import read_json_object
 
 T = TypeVar("T")
+
+#: Provenance fields of ``features.npz`` that the report shows (a file without one is not shown).
+FEATURE_PROVENANCE: tuple[str, ...] = ("checkpoint_sha256", "msa_depth", "msa_sha256", "weights_untrained", "device",
+                                       "num_layers", "num_heads", "depth_reduction")
 
 #: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -42,7 +48,7 @@ class SampleData:
     files: SampleLayout
     query: Query | None = None
     msa_stats: MsaStats | None = None
-    features: dict[str, Any] | None = None
+    features: FeaturesInfo | None = None
     structure: dict[str, Any] | None = None
     baselines: Baselines | None = None
     rsa: RsaProfile | None = None
@@ -77,7 +83,7 @@ class SampleData:
     def weights_untrained(self) -> bool:
         """True when any stage reports untrained (demo) weights."""
         return bool(
-            (self.features is not None and self.features["weights_untrained"])
+            (self.features is not None and self.features.provenance.weights_untrained)
             or (self.structure is not None and self.structure.get("weights_untrained"))
             or (self.rsa is not None and self.rsa.untrained)
         )
@@ -140,7 +146,8 @@ def load_summary(files: SampleLayout) -> SampleData:
     data = SampleData(files=files)
     data.query = _load(data, "query", files.query, readers.read_query)
     data.msa_stats = _load(data, "msa_stats", files.msa.stats, msa_stats_json.read)
-    data.features = _load(data, "features", files.features, readers.read_feature_scalars)
+    data.features = _load(data, "features", files.features,
+                          lambda path: features_file.read_info(path, require=FEATURE_PROVENANCE))
     data.structure = _load(data, "structure", files.structure.summary, _json_reader("structure"))
     data.baselines = _load(data, "baselines", files.baselines.summary, baselines_json.read)
     data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
