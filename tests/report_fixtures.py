@@ -13,16 +13,21 @@ from pathlib import Path
 
 import numpy as np
 
+from rnamsm.atomic import write_files
 from rnamsm.baselines.run import run_baselines
 from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.formats import features as features_file
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import msa_stats as msa_stats_json
 from rnamsm.formats import query as query_format
+from rnamsm.formats import rsa_table
 from rnamsm.formats.baselines import Baselines
 from rnamsm.formats.msa import Alignment
 from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaStats, RoundStats, SearchSpace
 from rnamsm.formats.query import Query
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, read_structure, structure_texts
 from rnamsm.layout import SampleLayout, benchmark_file, benchmarks_folder, sample_layout
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
@@ -53,13 +58,6 @@ def neff(rows: list[str], threshold: float = 0.8) -> float:
         identity += one_hot @ one_hot.T
     identity /= symbols.shape[1]
     return float(np.sum(1.0 / np.sum(identity >= threshold, axis=1)))
-
-
-def pairs_dbn(length: int, pairs: list[tuple[int, int]]) -> str:
-    symbols = ["."] * length
-    for i, j in pairs:
-        symbols[i - 1], symbols[j - 1] = "(", ")"
-    return "".join(symbols)
 
 
 def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_name: str) -> MsaStats:
@@ -134,35 +132,29 @@ def write_features(directory: Path, sequence: str, depth: int, untrained: bool) 
     features_file.write(record, directory / "features" / "features.npz")
 
 
-def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> dict:
-    length = len(sequence)
+def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> SsSummary:
+    """The official 2DRB_1 probabilities and structure as a predict-ss output set."""
     prob = np.loadtxt(RNAMSM_EXAMPLE / "2DRB_1.prob", dtype=np.float32)
     prob = (prob + prob.T) / 2
-    pairs = sorted({tuple(sorted((int(i), int(j))))
-                    for i, _, j in (line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_text().splitlines()
-                                    if line and not line.startswith("#")) if int(j) > 0})
+    pairs = sorted(read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq").pairs)
     structure = directory / "structure"
-    structure.mkdir(parents=True)
-    np.save(structure / f"{sample}.prob.npy", prob.astype(np.float32))
-    dbn = pairs_dbn(length, pairs)
-    ss = {"sequence": sequence, "dbn": dbn, "pairs": [list(p) for p in pairs], "threshold": 0.5,
-          "head_sha256": hashlib.sha256(b"demo-head").hexdigest(), "weights_untrained": untrained}
-    (structure / "ss.json").write_text(json.dumps(ss, sort_keys=True, indent=2))
-    (structure / f"{sample}.dbn").write_text(f">{sample}\n{sequence}\n{dbn}\n")
-    partner = {i: j for i, j in pairs} | {j: i for i, j in pairs}
-    (structure / f"{sample}.bpseq").write_text(
-        "".join(f"{k} {base} {partner.get(k, 0)}\n" for k, base in enumerate(sequence, start=1)))
-    return ss
+    summary = SsSummary(sequence, pairs_to_dbn(pairs, len(sequence)), tuple(pairs), 0.5, False, 0,
+                        hashlib.sha256(b"demo-head").hexdigest(), untrained)
+    write_files({
+        **structure_texts(Structure(sample, sequence, set(pairs)), structure),
+        structure / f"{sample}.prob.npy": prob_npy_bytes(prob),
+        structure / "ss.json": summary.to_json(),
+    })
+    return summary
 
 
-def write_rsa(directory: Path, sample: str, untrained: bool) -> list[float]:
-    rows = [line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
-    (directory / "rsa").mkdir(parents=True)
-    header = f"# {sample} RSA predicted by rnamsm\n" + ("# WARNING: untrained weights\n" if untrained else "")
-    body = "".join(f"{i}\t{nt}\t{float(asa):.2f}\t{float(rsa):.3f}\n" for i, nt, asa, rsa in rows)
-    (directory / "rsa" / f"{sample}.rsa.tsv").write_text(header + "index\tnt\tASA\tRSA\n" + body)
-    return [float(rsa) for *_, rsa in rows]
+def write_rsa(directory: Path, sample: str, untrained: bool) -> RsaChain:
+    """The official 2DRB_1 RSA values as a predict-rsa output."""
+    official = rsa_table.read(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
+    comments = (f"{sample} RSA predicted by rnamsm",) + (("WARNING: untrained weights",) if untrained else ())
+    table = RsaChain(sample, official.sequence, official.rsa, official.asa, comments)
+    rsa_table.write(table, directory / "rsa" / f"{sample}.rsa.tsv")
+    return table
 
 
 def write_baselines(directory: Path, max_rows: int) -> Baselines:

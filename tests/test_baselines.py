@@ -67,6 +67,8 @@ def test_baselines_json_round_trips_through_its_record(tmp_path: Path) -> None:
     (lambda d: d.update(extra=1), "the document: unknown key(s) extra"),
     (lambda d: d["rnafold"].update(dbn="((.))"), "rnafold.dbn must be a dot-bracket of the sequence's length 35"),
     (lambda d: d["rnafold"].update(mfe="low"), 'rnafold.mfe must be a finite number, found "low"'),
+    (lambda d: d["rnaalifold"].update(consensus_dbn="((.)"), "rnaalifold.consensus_dbn: unbalanced '('"),
+    (lambda d: d["rnafold"].update(dbn=")" + d["rnafold"]["dbn"][1:]), "rnafold.dbn: unbalanced ')' at position 1"),
     (lambda d: d["rnaalifold"].update(num_sequences=0), "rnaalifold.num_sequences must be a count >= 1"),
     (lambda d: d.update(sequence=7), "sequence must be a non-empty string"),
     (lambda d: d.update(rnaalifold=[]), "rnaalifold must be a JSON object"),

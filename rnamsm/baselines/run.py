@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.baselines.vienna import rnaalifold, rnafold
 from rnamsm.formats import query as query_format
 from rnamsm.formats.baselines import Baselines, RnaalifoldResult, RnafoldResult
-from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn
+from rnamsm.formats.structure import Structure, dbn_to_pairs, format_dbn, prob_npy_bytes
 from rnamsm.layout import BaselineFiles, check_sample_id
 from rnamsm.model.msa import check_query, read_msa
 
@@ -41,7 +40,7 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
     write_files({  # one set: all four files or none
         files.rnafold_dbn: format_dbn(Structure(sample, sequence, dbn_to_pairs(mfe_structure, "rnafold"))),
         files.rnaalifold_dbn: format_dbn(Structure(sample, sequence, dbn_to_pairs(projected, "rnaalifold"))),
-        files.rnafold_bpp: npy_bytes(bpp),
+        files.rnafold_bpp: prob_npy_bytes(bpp),
         files.summary: summary.to_json(),
     })
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import RNA
 
-from rnamsm.heads.structure import dbn_to_pairs, pairs_to_dbn
+from rnamsm.formats.structure import dbn_to_pairs, pairs_to_dbn
 from rnamsm.model.msa import Msa
 from rnamsm.options import check_at_least
 

@@ -10,8 +10,8 @@ from rnamsm.atomic import atomic_open, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import composition_means, composition_prediction, summarise_rsa
 from rnamsm.evaluation.structure_metrics import VARIANTS, score_sequence, scores, summarise
-from rnamsm.heads.rsa_tsv import read_rsa_table
-from rnamsm.heads.structure import read_structure
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import read_structure
 
 Task = Literal["auto", "ss", "rsa"]
 
@@ -103,12 +103,12 @@ def evaluate_rsa(
     """Per-chain PCC/MAE of predicted RSA tables, plus the composition baseline when training data is given."""
     pred, ref = collect(pred_arg, RSA_SUFFIXES), collect(ref_arg, RSA_SUFFIXES)
     pairs = _matched(pred, ref, pred_arg, ref_arg)
-    references = {key: read_rsa_table(ref_path, name=key) for key, _, ref_path in pairs}
-    predicted = [read_rsa_table(pred_path, name=key) for key, pred_path, _ in pairs]
+    references = {key: rsa_table.read(ref_path, name=key) for key, _, ref_path in pairs}
+    predicted = [rsa_table.read(pred_path, name=key) for key, pred_path, _ in pairs]
     summary, results = summarise_rsa(predicted, references)
     rows = [{"id": r.name, "valid": r.valid, "pcc": r.pcc, "mae": r.mae} for r in results]
     if composition_from is not None:
-        training = [read_rsa_table(path) for path in collect(composition_from, RSA_SUFFIXES).values()]
+        training = [rsa_table.read(path) for path in collect(composition_from, RSA_SUFFIXES).values()]
         means = composition_means(training)
         baseline, _ = summarise_rsa([composition_prediction(chain, means) for chain in references.values()],
                                     references)

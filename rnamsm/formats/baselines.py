@@ -16,6 +16,7 @@ from typing import Any
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
+from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.textfile import read_text
 
 
@@ -75,6 +76,9 @@ class Baselines:
         if not isinstance(alifold["consensus_dbn"], str):
             raise RnamsmError(f"{source}: rnaalifold.consensus_dbn must be a string, "
                               f"found {_shown(alifold['consensus_dbn'])}")
+        for key, value in (("rnafold.dbn", rnafold["dbn"]), ("rnaalifold.dbn", alifold["dbn"]),
+                           ("rnaalifold.consensus_dbn", alifold["consensus_dbn"])):
+            dbn_to_pairs(value, f"{source}: {key}")  # balanced brackets, dot-bracket characters only
         for key, value in (("rnafold.mfe", rnafold["mfe"]), ("rnaalifold.energy", alifold["energy"])):
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
                 raise RnamsmError(f"{source}: {key} must be a finite number, found {_shown(value)}")

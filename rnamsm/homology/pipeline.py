@@ -57,7 +57,7 @@ class _Timer:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
 
-def _read_query(path: str | os.PathLike[str]) -> Query:
+def read_query(path: str | os.PathLike[str]) -> Query:
     """The one query record of ``path`` in the search alphabet.
 
     The record id names the output files, so it must be safe as a file name (:func:`check_record_id`).
@@ -147,7 +147,7 @@ def run_search(
     if isinstance(threads, bool) or threads < 1:
         raise RnamsmError(f"threads must be a positive integer, got {threads}")
     timer = _Timer()
-    query = timer.run("prepare_query", lambda: _read_query(query_path))
+    query = timer.run("prepare_query", lambda: read_query(query_path))
     check_output_targets(*(Path(out_dir) / f"{query.id}.{suffix}" for suffix in ("a3m", "sto", "a2m_msa2")),
                          Path(out_dir) / "msa_stats.json")
     if work_dir is not None:

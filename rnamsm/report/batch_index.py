@@ -96,7 +96,6 @@ def index_row(results_dir: Path, sample: str, description: str, status: tuple[st
     if not report.is_file() and state == "ok":
         state, reason = "missing", "report.html not found"
     stats, rsa = data.msa_stats, data.rsa
-    pairs = data.structure.get("pairs") if data.structure else None
     return IndexRow(
         sample=sample,
         description=description,
@@ -107,8 +106,8 @@ def index_row(results_dir: Path, sample: str, description: str, status: tuple[st
         length=data.length,
         depth=stats.depth if stats else None,
         neff=stats.neff if stats else None,
-        pairs=len(pairs) if isinstance(pairs, list) else None,
-        mean_rsa=sum(rsa.rsa) / len(rsa.rsa) if rsa and rsa.rsa else None,
+        pairs=len(data.structure.pairs) if data.structure else None,
+        mean_rsa=sum(rsa.rsa.tolist()) / len(rsa.rsa) if rsa else None,
         flags=tuple(raised_codes(qc_flags(data, settings))),
     )
 

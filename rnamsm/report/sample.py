@@ -7,13 +7,11 @@ report shows in place of the section.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,25 +19,23 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import baselines as baselines_json
 from rnamsm.formats import features as features_file
 from rnamsm.formats import msa_stats as msa_stats_json
+from rnamsm.formats import query as query_format
+from rnamsm.formats import rsa_table, ss_summary
 from rnamsm.formats.baselines import Baselines
 from rnamsm.formats.features import FeaturesInfo
 from rnamsm.formats.msa_stats import MsaStats
+from rnamsm.formats.query import Query
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import read_prob_npy
 from rnamsm.layout import SampleLayout, benchmark_file
 from rnamsm.report import readers
-from rnamsm.report.readers import Query, RsaProfile
-from rnamsm.textfile import read_json_object
 
 T = TypeVar("T")
 
 #: Provenance fields of ``features.npz`` that the report shows (a file without one is not shown).
 FEATURE_PROVENANCE: tuple[str, ...] = ("checkpoint_sha256", "msa_depth", "msa_sha256", "weights_untrained", "device",
                                        "num_layers", "num_heads", "depth_reduction")
-
-#: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "structure": ("sequence", "dbn", "pairs"),
-}
-
 
 @dataclass
 class SampleData:
@@ -49,9 +45,9 @@ class SampleData:
     query: Query | None = None
     msa_stats: MsaStats | None = None
     features: FeaturesInfo | None = None
-    structure: dict[str, Any] | None = None
+    structure: SsSummary | None = None
     baselines: Baselines | None = None
-    rsa: RsaProfile | None = None
+    rsa: RsaChain | None = None
     alignment: list[tuple[str, str]] | None = None
     alignment_file: Path | None = None
     structure_prob: np.ndarray | None = None  # (L, L)
@@ -68,8 +64,8 @@ class SampleData:
         """The query sequence from the first input that carries it."""
         if self.query is not None:
             return self.query.sequence
-        if self.structure is not None and isinstance(self.structure.get("sequence"), str):
-            return self.structure["sequence"]
+        if self.structure is not None:
+            return self.structure.sequence
         return None if self.baselines is None else self.baselines.sequence
 
     @property
@@ -84,47 +80,17 @@ class SampleData:
         """True when any stage reports untrained (demo) weights."""
         return bool(
             (self.features is not None and self.features.provenance.weights_untrained)
-            or (self.structure is not None and self.structure.get("weights_untrained"))
+            or (self.structure is not None and self.structure.weights_untrained)
             or (self.rsa is not None and self.rsa.untrained)
         )
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _optional_number(value: Any) -> bool:
-    return value is None or _number(value)
-
-
-def _string(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-#: What the reports need of each key of the JSON inputs (checked when the key is present; required keys
-#: are in REQUIRED_KEYS), with the description used in the error message.
-VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "structure": {
-        "sequence": (_string, "a string"),
-        "dbn": (_string, "a string"),
-        "pairs": (lambda value: isinstance(value, list), "a list"),
-        "threshold": (_optional_number, "a number"),
-    },
-}
-
-
-def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
-    def read(path: Path) -> dict[str, Any]:
-        data = read_json_object(path, f"a {kind} JSON file")
-        missing = [key for key in REQUIRED_KEYS[kind] if key not in data]
-        if missing:
-            raise RnamsmError(f"{path}: missing key(s) {', '.join(missing)}")
-        for key, (check, expected) in VALUE_CHECKS[kind].items():
-            if key in data and not check(data[key]):
-                raise RnamsmError(f"{path}: {key} must be {expected}, found {json.dumps(data[key])[:60]}")
-        return data
-
-    return read
+def _read_rsa(path: Path) -> RsaChain:
+    """The RSA table, which the report shows with its ASA column."""
+    table = rsa_table.read(path)
+    if table.asa is None:
+        raise RnamsmError(f"{path}: no ASA column")
+    return table
 
 
 def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -> T | None:
@@ -144,13 +110,13 @@ def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -
 def load_summary(files: SampleLayout) -> SampleData:
     """Read the small inputs of a sample (query, JSON, RSA, feature scalars): enough for the index."""
     data = SampleData(files=files)
-    data.query = _load(data, "query", files.query, readers.read_query)
+    data.query = _load(data, "query", files.query, query_format.read)
     data.msa_stats = _load(data, "msa_stats", files.msa.stats, msa_stats_json.read)
     data.features = _load(data, "features", files.features,
                           lambda path: features_file.read_info(path, require=FEATURE_PROVENANCE))
-    data.structure = _load(data, "structure", files.structure.summary, _json_reader("structure"))
+    data.structure = _load(data, "structure", files.structure.summary, ss_summary.read)
     data.baselines = _load(data, "baselines", files.baselines.summary, baselines_json.read)
-    data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
+    data.rsa = _load(data, "rsa", files.rsa, _read_rsa)
     return data
 
 
@@ -172,10 +138,10 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     length = data.length
     if length is not None:
         data.structure_prob = _load(
-            data, "structure_prob", files.structure.prob, lambda path: readers.read_matrix(path, length)
+            data, "structure_prob", files.structure.prob, lambda path: read_prob_npy(path, length)
         )
         data.rnafold_bpp = _load(
-            data, "rnafold_bpp", files.baselines.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+            data, "rnafold_bpp", files.baselines.rnafold_bpp, lambda path: read_prob_npy(path, length)
         )
     if benchmarks_dir is not None and benchmarks_dir.is_dir():
         for path in sorted(benchmarks_dir.glob(benchmark_file("*", files.sample, Path()).as_posix())):

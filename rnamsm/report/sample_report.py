@@ -17,7 +17,7 @@ import numpy as np
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
+from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.pairs import Pair, agreements
@@ -60,33 +60,22 @@ def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
     return matrix
 
 
-def _checked_pairs(raw: Any, length: int, where: str) -> set[Pair]:
-    """Validate ``ss.json`` pairs: 1-based ``[i, j]`` inside the query."""
-    pairs: set[Pair] = set()
-    for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, int) for v in entry)):
-            raise RnamsmError(f"{where}: pair {entry!r} is not [i, j]")
-        i, j = sorted(entry)
-        if i < 1 or j > length or i == j:
-            raise RnamsmError(f"{where}: pair {entry!r} outside 1..{length}")
-        pairs.add((i, j))
-    return pairs
-
-
 def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
     """Pair sets of each available predictor; problems go to ``data.notes``."""
     predictions: dict[str, set[Pair]] = {}
-    sources: list[tuple[str, str, Any]] = []
     if data.structure is not None:
-        sources.append(("RNA-MSM", "structure/ss.json", data.structure["pairs"]))
+        if len(data.structure.sequence) == length:
+            predictions["RNA-MSM"] = set(data.structure.pairs)
+        else:
+            data.notes["RNA-MSM"] = (f"not available: structure/ss.json: the sequence has "
+                                     f"{len(data.structure.sequence)} nt, the query {length}")
+    sources: list[tuple[str, str, Any]] = []
     if data.baselines is not None:
         sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn", data.baselines.rnafold.dbn))
         sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn", data.baselines.rnaalifold.dbn))
     for name, where, raw in sources:
         try:
-            if name == "RNA-MSM":
-                predictions[name] = _checked_pairs(raw, length, where)
-            elif len(raw) != length:
+            if not isinstance(raw, str) or len(raw) != length:
                 raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
             else:
                 predictions[name] = dbn_to_pairs(raw, where)
@@ -120,8 +109,8 @@ def _structure_context(data: SampleData) -> dict[str, Any] | None:
     return {
         "maps": panels,
         "msm": None if data.structure is None else {
-            "dbn": data.structure["dbn"], "pairs": len(msm) if msm is not None else None,
-            "threshold": data.structure.get("threshold"),
+            "dbn": data.structure.dbn, "pairs": len(msm) if msm is not None else None,
+            "threshold": data.structure.threshold,
         },
         "rnafold": data.baselines.rnafold if data.baselines else None,
         "rnaalifold": data.baselines.rnaalifold if data.baselines else None,
@@ -149,6 +138,7 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
         "warnings": stats.warnings,
         "hits": _records(stats.hits[: settings.max_hits], HIT_KEYS),
         "hits_total": len(stats.hits),
+        "source": stats.source,
         "alignment": None if data.alignment is None else [
             {"name": name, "runs": residue_runs(row)} for name, row in data.alignment
         ],
@@ -167,7 +157,7 @@ def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
         "search_parameters": json.dumps(stats.parameters, sort_keys=True, indent=2)
         if stats and stats.parameters else None,
         "features": data.features,
-        "head_sha256": data.structure.get("head_sha256") if data.structure else None,
+        "head_sha256": data.structure.head_sha256 if data.structure else None,
         "databases": _records(stats.databases, DATABASE_KEYS) if stats else [],
         "timings": sorted(stats.timings.items()) if stats else [],
         "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
@@ -220,9 +210,10 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
         "alignment_file": data.alignment_file.name if data.alignment_file else None,
         "structure": _structure_context(data),
         "rsa": None if rsa is None else {
-            "plot": figures.rsa_profile(rsa.rsa, rsa.nucleotides) if rsa.rsa else None,
-            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.nucleotides, rsa.asa, rsa.rsa, strict=True)),
-            "mean": float(np.mean(rsa.rsa)) if rsa.rsa else None,
+            "plot": figures.rsa_profile(rsa.rsa.tolist(), list(rsa.sequence)),
+            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.sequence, rsa.asa.tolist(), rsa.rsa.tolist(),
+                             strict=True)),
+            "mean": float(np.mean(rsa.rsa)),
         },
         "provenance": _provenance(data, config),
         "files": files,

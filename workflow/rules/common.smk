@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnamsm import STAGE_VERSIONS
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.layout import (
     BATCH_STATUS,
@@ -68,6 +69,33 @@ def query_source_args(wildcards):
         return f"--sequence {shlex.quote(sample_value(sample, 'sequence'))} --id {shlex.quote(sample)}"
     record = sample_value(sample, "record")
     return shlex.quote(fasta) + (f" --id {shlex.quote(record)}" if record else "")
+
+
+def _alternatives(samples):
+    """A wildcard pattern matching exactly these sample ids (nothing when there are none)."""
+    return "|".join(samples) if samples else "(?!)"
+
+
+#: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
+IMPORTED = [sample for sample in SAMPLES.index if sample_value(sample, "msa")]
+IMPORTED_SAMPLES = _alternatives(IMPORTED)
+SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample not in IMPORTED])
+
+
+def sample_msa(wildcards):
+    """The sample's own alignment file (`msa` column)."""
+    return sample_value(wildcards.sample, "msa")
+
+
+def sample_msa_sha256(wildcards):
+    """SHA-256 of the sample's alignment: a params value, so new content reruns the sample whatever the mtime."""
+    path = sample_msa(wildcards)
+    return file_sha256(path) if Path(path).is_file() else "missing"
+
+
+def msa_rule(sample):
+    """Which of import_msa (an `msa` given) and homology_search makes the sample's MSA."""
+    return "import_msa" if sample in IMPORTED else "homology_search"
 
 
 def sample_databases(wildcards):
@@ -145,6 +173,7 @@ def write_batch_status(path):
     for sample in SAMPLES.index:
         status, reason = "ok", ""
         for stage_rule, output in sample_layout(sample).stage_outputs():
+            stage_rule = msa_rule(sample) if stage_rule == "homology_search" else stage_rule
             if not output.exists():
                 log = log_file(stage_rule, sample)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"

@@ -32,9 +32,7 @@ rule predict_ss:
         summary=SAMPLE.structure.summary,
     params:
         out_dir=lambda wildcards: sample_folder(wildcards, "structure"),
-        threshold=config["heads"]["threshold"],
-        canonical_only="--canonical-only" if config["heads"]["canonical_only"] else "",
-        min_hairpin=config["heads"]["min_hairpin"],
+        cfg=cfg_json("heads"),
         stage=STAGE_VERSIONS["predict_ss"],
     log:
         log_file("predict_ss"),
@@ -48,8 +46,7 @@ rule predict_ss:
         runtime=30,
     shell:
         "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir {params.out_dir:q}"
-        " --id {wildcards.sample} --threshold {params.threshold} --min-hairpin {params.min_hairpin}"
-        " {params.canonical_only} --device cpu > {log:q} 2>&1"
+        " --id {wildcards.sample} --config-json {params.cfg:q} --device cpu > {log:q} 2>&1"
 
 
 rule predict_rsa:
