@@ -9,6 +9,9 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import msa as msa_format
+from rnamsm.formats.msa import Alignment
+from rnamsm.formats.structure import Structure, structure_texts
 from rnamsm.layout import SampleLayout, benchmark_file, check_sample_id, log_file, sample_layout
 from tests.conftest import REPO_ROOT
 
@@ -39,6 +42,17 @@ def test_the_layout_of_a_sample() -> None:
     assert benchmark_file("run_model", "S1") == Path("results/benchmarks/run_model/S1.tsv")
     assert log_file("run_model", "S1") == Path("logs/run_model/S1.log")
     assert str(sample_layout("{sample}").msa.a3m) == "results/{sample}/msa/{sample}.a3m"  # a rule's pattern
+
+
+def test_format_writers_name_their_files_as_the_layout_does(tmp_path: Path) -> None:
+    """The MSA and structure writers take a folder and a name; the files they write are the layout's."""
+    files = sample_layout("S1", tmp_path)
+    alignment = Alignment(("S1", "hit"), ("GGGAAACCC", "GGGaAAACCC"))
+    assert list(msa_format.texts(alignment, files.msa.folder / "S1", "S1")) == [
+        files.msa.a3m, files.msa.sto, files.msa.a2m_msa2]
+    structure = files.structure
+    assert list(structure_texts(Structure("S1", "GGGAAACCC", {(1, 9)}), structure.folder)) == [
+        structure.bpseq, structure.ct, structure.dbn]
 
 
 def test_sample_ids_are_checked() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnamsm.layout import benchmarks_folder, index_file
+from rnamsm.layout import SampleLayout, benchmarks_folder, index_file
 from rnamsm.report.batch_index import write_index
 from rnamsm.report.sample_report import write_report
 from rnamsm.report.settings import parse_config_json
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Entry point of ``rnamsm report``."""
     config, settings = parse_config_json(args.config_json, args.title)
-    out = args.out or args.sample_dir / "report.html"
+    out = args.out or SampleLayout(args.sample_dir, args.sample_dir.name).report
     benchmarks = args.benchmarks or benchmarks_folder(args.sample_dir.resolve().parent)
     write_report(args.sample_dir, out, config, settings, benchmarks, args.description)
     return 0
