@@ -18,7 +18,7 @@ class QcFlag:
     detail: str
 
 
-def qc_flags(data: SampleData, thresholds: ReportSettings) -> list[QcFlag]:
+def qc_flags(data: SampleData, settings: ReportSettings) -> list[QcFlag]:
     """Evaluate every QC check of a sample, in a fixed order, with the thresholds of the report settings."""
     stats, length = data.msa_stats, data.length
     flags: list[QcFlag] = []
@@ -29,21 +29,21 @@ def qc_flags(data: SampleData, thresholds: ReportSettings) -> list[QcFlag]:
         depth, neff = stats.depth, stats.neff
         flags.append(QcFlag("no_hits", "No hits", depth <= 1, f"depth {depth} (query only when ≤ 1)"))
         flags.append(QcFlag(
-            "shallow_msa", "Shallow MSA", neff < thresholds.min_neff,
-            f"Neff {neff:.1f} {'<' if neff < thresholds.min_neff else '≥'} {thresholds.min_neff:g}",
+            "shallow_msa", "Shallow MSA", neff < settings.min_neff,
+            f"Neff {neff:.1f} {'<' if neff < settings.min_neff else '≥'} {settings.min_neff:g}",
         ))
     if length is None:
         flags.append(QcFlag("short_query", "Query too short", None, "query not available"))
         flags.append(QcFlag("length_windowed", "Length windowed", None, "query not available"))
     else:
-        short = length < thresholds.min_length
-        windowed = length > thresholds.max_window
+        short = length < settings.min_length
+        windowed = length > settings.max_window
         flags.append(QcFlag(
             "short_query", "Query too short", short,
-            f"L = {length} {'<' if short else '≥'} {thresholds.min_length} nt",
+            f"L = {length} {'<' if short else '≥'} {settings.min_length} nt",
         ))
         coverage = data.features.coverage_fraction if data.features is not None else None
-        window_detail = f"L = {length} {'>' if windowed else '≤'} {thresholds.max_window} nt"
+        window_detail = f"L = {length} {'>' if windowed else '≤'} {settings.max_window} nt"
         if windowed and coverage is not None:
             window_detail += f"; {coverage:.1%} of pairs share a window"
         flags.append(QcFlag("length_windowed", "Length windowed", windowed, window_detail))

@@ -37,6 +37,7 @@ T = TypeVar("T")
 FEATURE_PROVENANCE: tuple[str, ...] = ("checkpoint_sha256", "msa_depth", "msa_sha256", "weights_untrained", "device",
                                        "num_layers", "num_heads", "depth_reduction")
 
+
 @dataclass
 class SampleData:
     """The parsed inputs of one sample; ``None`` where a file is missing or unreadable."""

@@ -16,7 +16,6 @@ import numpy as np
 
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.checksums import file_sha256
-from rnamsm.errors import RnamsmError
 from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
@@ -69,18 +68,14 @@ def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
         else:
             data.notes["RNA-MSM"] = (f"not available: structure/ss.json: the sequence has "
                                      f"{len(data.structure.sequence)} nt, the query {length}")
-    sources: list[tuple[str, str, Any]] = []
     if data.baselines is not None:
-        sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn", data.baselines.rnafold.dbn))
-        sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn", data.baselines.rnaalifold.dbn))
-    for name, where, raw in sources:
-        try:
-            if not isinstance(raw, str) or len(raw) != length:
-                raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
+        for name, key, dbn in (("RNAfold MFE", "rnafold.dbn", data.baselines.rnafold.dbn),
+                               ("RNAalifold", "rnaalifold.dbn", data.baselines.rnaalifold.dbn)):
+            if len(dbn) == length:
+                predictions[name] = dbn_to_pairs(dbn, key)  # checked when baselines.json was read
             else:
-                predictions[name] = dbn_to_pairs(raw, where)
-        except RnamsmError as error:
-            data.notes[name] = f"not available: {error}"
+                data.notes[name] = (f"not available: baselines/baselines.json {key}: "
+                                    f"expected a dot-bracket of length {length}")
     return predictions
 
 
