@@ -16,14 +16,17 @@ import pytest
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import rsa_table
+from rnamsm.formats.query import Query
 from rnamsm.formats.structure import dbn_to_pairs
+from rnamsm.layout import SampleLayout
 from rnamsm.report.batch_index import read_sheet_samples, read_status
 from rnamsm.report.pairs import agreements
-from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
-from rnamsm.report.readers import Query
-from rnamsm.report.sample import SampleData, SampleFiles
+from rnamsm.report.qc import qc_flags, raised_codes
+from rnamsm.report.sample import SampleData
+from rnamsm.report.settings import ReportSettings
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
+from tests.support.schema import assert_defaults_match
 
 EPOCH = "1700000000"
 REMOTE = re.compile(r"^\s*(https?:|//)", re.IGNORECASE)
@@ -156,7 +159,7 @@ def test_missing_sample_folder_and_bad_config_are_one_line_errors(tmp_path: Path
     assert "sample folder does not exist" in capsys.readouterr().err
     assert main(["report", str(sample), "--config-json", '{"report": {"min_neff": "high"}}']) == 1
     assert capsys.readouterr().err.strip() == (
-        "rnamsm report: error: --config-json: report.min_neff: expected int, got 'high'")
+        "rnamsm report: error: --config-json: report.min_neff: expected a finite number, got 'high'")
 
 
 def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
@@ -168,9 +171,9 @@ def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
     html = report(empty)
     for code in ("no_hits", "shallow_msa", "short_query"):
         assert re.search(rf'id="flag-{code}">.*?flag-raised', html, re.S), code
-    long_query = SampleData(files=SampleFiles(tmp_path, "long"), query=Query("long", "", "ACGU" * 300))
-    assert raised_codes(qc_flags(long_query, QcThresholds())) == ["length_windowed"]
-    assert raised_codes(qc_flags(long_query, QcThresholds(max_window=2000))) == []
+    long_query = SampleData(files=SampleLayout(tmp_path, "long"), query=Query("long", "", "ACGU" * 300))
+    assert raised_codes(qc_flags(long_query, ReportSettings())) == ["length_windowed"]
+    assert raised_codes(qc_flags(long_query, ReportSettings(max_window=2000))) == []
 
 
 def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
@@ -229,6 +232,10 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     assert '<td class="description">minihelix #3 &lt;b&gt;&amp;&lt;/b&gt;</td>' in html
     assert html.lower().count("<script") == 1  # only the page's own, pinned by the CSP hash
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", html_lib.unescape(html))
+
+
+def test_report_settings_defaults_are_the_schema_defaults() -> None:
+    assert_defaults_match(ReportSettings, "report")
 
 
 def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:

@@ -26,7 +26,8 @@ def _predict_rsa(args: argparse.Namespace) -> int:
 
 
 def _make_demo_heads(args: argparse.Namespace) -> int:
-    for path in run_make_demo_heads(args.out_dir, args.features_like, args.num_maps, args.embed_dim, args.seed):
+    for path in run_make_demo_heads(args.out_dir, args.features_like, args.num_maps, args.embed_dim, args.seed,
+                                    args.like_checkpoint):
         print(path)
     return 0
 
@@ -82,10 +83,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make-demo-heads",
         help="write random (untrained) SS and RSA heads that fit given features",
         description="Write ss.safetensors and rsa_0..2.safetensors with seeded random weights "
-        "(metadata untrained=true) sized for a features.npz (e.g. from the demo checkpoint).",
+        "(metadata untrained=true) sized for a features.npz or a checkpoint (e.g. the demo checkpoint).",
     )
     parser.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     parser.add_argument("--features-like", type=Path, default=None, metavar="FEATURES.npz")
+    parser.add_argument("--like-checkpoint", default=None, metavar="CHECKPOINT",
+                        help="size the heads for this RNA-MSM checkpoint (file, folder or hub id)")
     parser.add_argument("--num-maps", type=int, default=None, help="attention maps (layers x heads)")
     parser.add_argument("--embed-dim", type=int, default=None, help="embedding dimension D")
     parser.add_argument("--seed", type=int, default=0)

@@ -11,10 +11,10 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
 from rnamsm.formats import rsa_table
 from rnamsm.formats.rsa_table import RsaChain
-from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.rsa_net import ensemble_asa, predict_rsa
+from rnamsm.layout import check_sample_id
 from rnamsm.model.device import resolve_device
 
 

@@ -9,11 +9,11 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
 from rnamsm.formats.ss_summary import SsSummary
 from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, structure_texts
-from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.settings import HeadSettings
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
+from rnamsm.layout import StructureFiles, check_sample_id
 from rnamsm.model.device import resolve_device
 
 
@@ -32,9 +32,8 @@ def run_predict_ss(
     """
     settings = settings or HeadSettings()
     check_sample_id(sample_id)
-    prob_path, summary_path = out_dir / f"{sample_id}.prob.npy", out_dir / "ss.json"
-    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn")),
-                         prob_path, summary_path)
+    files = StructureFiles(Path(out_dir), sample_id)
+    check_output_targets(files.bpseq, files.ct, files.dbn, files.prob, files.summary)
     features = features_file.read(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))
@@ -60,7 +59,7 @@ def run_predict_ss(
     )
     write_files({  # one set: all five files or none
         **structure_texts(structure, out_dir),
-        prob_path: prob_npy_bytes(prob),
-        summary_path: summary.to_json(),
+        files.prob: prob_npy_bytes(prob),
+        files.summary: summary.to_json(),
     })
     return summary

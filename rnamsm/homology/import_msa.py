@@ -37,6 +37,7 @@ from rnamsm.homology.pipeline import read_query
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.settings import SearchSettings
 from rnamsm.homology.stats import build_stats
+from rnamsm.layout import MsaFiles
 from rnamsm.settings import settings_to_mapping
 
 #: Largest hmmsearch E-value (one target) at which an absent query counts as placed in the alignment.
@@ -144,8 +145,8 @@ def import_msa(
     settings = SearchSettings() if settings is None else settings
     query = read_query(query_path)
     out_dir = Path(out_dir)
-    check_output_targets(*(out_dir / f"{query.id}.{suffix}" for suffix in msa_format.SEARCH_SUFFIXES),
-                         out_dir / "msa_stats.json")
+    files = MsaFiles(out_dir, query.id)
+    check_output_targets(files.a3m, files.sto, files.a2m_msa2, files.stats)
     alignment = msa_format.read(alignment_path)
     names, rows = list(alignment.names), list(alignment.rows)
     index, placement = _query_row(alignment, query, record)
@@ -181,6 +182,6 @@ def import_msa(
         timings={}, warnings=warnings, version=__version__, source=source,
     )
     paths = dict(zip(msa_format.SEARCH_SUFFIXES, msa_files, strict=True))
-    paths["stats"] = out_dir / "msa_stats.json"
+    paths["stats"] = files.stats
     write_files({**msa_files, paths["stats"]: stats.to_json()})
     return SearchResult(query, [final], final, paths, stats, warnings)

@@ -38,6 +38,7 @@ from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
 from rnamsm.homology.stats import build_stats
+from rnamsm.layout import MsaFiles
 from rnamsm.settings import settings_to_mapping
 
 #: Rows passed to RNAalifold for the consensus structure of later CM rounds.
@@ -148,8 +149,8 @@ def run_search(
         raise RnamsmError(f"threads must be a positive integer, got {threads}")
     timer = _Timer()
     query = timer.run("prepare_query", lambda: read_query(query_path))
-    check_output_targets(*(Path(out_dir) / f"{query.id}.{suffix}" for suffix in ("a3m", "sto", "a2m_msa2")),
-                         Path(out_dir) / "msa_stats.json")
+    files = MsaFiles(Path(out_dir), query.id)
+    check_output_targets(files.a3m, files.sto, files.a2m_msa2, files.stats)
     if work_dir is not None:
         ensure_directory(work_dir)
     length = len(query)
@@ -267,7 +268,7 @@ def run_search(
         warnings=warnings,
         version=__version__,
     )
-    paths["stats"] = out_dir / "msa_stats.json"
+    paths["stats"] = files.stats
     write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
     return SearchResult(query, rounds, final, paths, stats, warnings)
 

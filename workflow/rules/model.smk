@@ -1,10 +1,10 @@
 rule demo_checkpoint:
     output:
-        directory("results/.weights/demo-checkpoint"),
+        directory(DEMO_CHECKPOINT),
     params:
         seed=0,
     log:
-        "logs/demo_checkpoint/demo_checkpoint.log",
+        log_file("demo_checkpoint", "demo_checkpoint"),
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -17,19 +17,19 @@ rule demo_checkpoint:
 
 rule run_model:
     input:
-        msa="results/{sample}/msa/{sample}.a2m_msa2",
-        query="results/{sample}/query.fa",
+        msa=SAMPLE.msa.a2m_msa2,
+        query=SAMPLE.query,
         checkpoint=checkpoint_input,
     output:
-        "results/{sample}/features/features.npz",
+        SAMPLE.features,
     params:
         checkpoint=checkpoint_argument,
         cfg=cfg_json("model"),
         stage=STAGE_VERSIONS["run_model"],
     log:
-        "logs/run_model/{sample}.log",
+        log_file("run_model"),
     benchmark:
-        "results/benchmarks/run_model/{sample}.tsv"
+        benchmark_file("run_model")
     conda:
         "../../envs/model.yaml"
     threads: 2
