@@ -34,7 +34,7 @@ def test_batch_of_6_then_3_more(tmp_path: Path) -> None:
     queries = real_queries()
     by_id = dict(queries)
     first = [(name, by_id[name]) for family in ("tRNA5", "PK-HAV", "Vault") for name in (f"{family}-1", f"{family}-2")]
-    added = [(name, by_id[name]) for name in ("tRNA5-3", "PK-HAV-3", "Vault-3")]
+    added = [(name, by_id[name]) for name in ("tRNA5-3", "tRNA5-4", "Vault-3")]
     write_sheet(workdir, first)
 
     result = run_command("snakemake --cores 2 --keep-going", workdir, timeout=1500)
