@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 import zlib
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import check_regular_file
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
@@ -30,14 +32,11 @@ def _reason(error: BaseException) -> str:
 
 
 def _magic(path: Path, what: str) -> bytes:
-    """The first bytes of ``path``; missing, directory, unreadable and empty files are refused."""
+    """The first bytes of ``path``; missing, special (FIFO, ...), unreadable and empty files are refused."""
+    check_regular_file(path, what)
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
-    except FileNotFoundError:
-        raise RnamsmError(f"{path}: no such file, expected {what}") from None
-    except IsADirectoryError:
-        raise RnamsmError(f"{path}: is a directory, expected {what}") from None
     except OSError as error:
         raise RnamsmError(f"{path}: cannot read {what}: {error.strerror or error}") from None
     if not head:
@@ -69,3 +68,10 @@ def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except _READ_ERRORS as error:
         raise RnamsmError(f"{path}: cannot read {what} (truncated or corrupt): {_reason(error)}") from None
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """The bytes of ``array`` as an ``.npy`` file (for :func:`rnamsm.atomic.write_files`)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import RNA
 
-from rnamsm.atomic import atomic_open, atomic_path, check_output_targets
+from rnamsm.arrays import npy_bytes
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.fasta import read_queries
 from rnamsm.heads.features_file import check_sample_id
@@ -75,12 +76,10 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int
                          out_dir / "baselines.json")
     mfe_structure, mfe, bpp = rnafold(sequence)
     consensus, consensus_energy, projected = rnaalifold(msa, max_rows)
-    for suffix, dbn in (("rnafold", mfe_structure), ("rnaalifold", projected)):
-        structure = Structure(sample, sequence, dbn_to_pairs(dbn, suffix))
-        with atomic_open(out_dir / f"{sample}.{suffix}.dbn") as handle:
-            handle.write(format_dbn(structure))
-    with atomic_path(out_dir / f"{sample}.rnafold_bpp.npy") as tmp, open(tmp, "wb") as handle:
-        np.save(handle, bpp)
+    dbn_files = {
+        out_dir / f"{sample}.{suffix}.dbn": format_dbn(Structure(sample, sequence, dbn_to_pairs(dbn, suffix)))
+        for suffix, dbn in (("rnafold", mfe_structure), ("rnaalifold", projected))
+    }
     summary = {
         "sequence": sequence,
         "rnafold": {"dbn": mfe_structure, "mfe": round(mfe, 2)},
@@ -91,9 +90,11 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int
             "num_sequences": min(msa.depth, max_rows),
         },
     }
-    with atomic_open(out_dir / "baselines.json") as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_files({  # one set: all four files or none
+        **dbn_files,
+        out_dir / f"{sample}.rnafold_bpp.npy": npy_bytes(bpp),
+        out_dir / "baselines.json": json.dumps(summary, indent=2, sort_keys=True) + "\n",
+    })
     return summary
 
 

@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,16 @@ import pyhmmer.easel
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
+from rnamsm.options import check_at_least
+from rnamsm.textfile import check_regular_file
 
 #: IUPAC nucleotide codes accepted in a query (upper case, after ``T`` -> ``U``).
 IUPAC_NUCLEOTIDES = frozenset("ACGUTRYKMSWBDHVN")
 #: Shortest query accepted by default (nt).
 MIN_QUERY_LENGTH = 10
+#: Longest query accepted by default (nt): what the windowed model, the SS head and the report hold on a
+#: 24 GiB node with the official RNA-MSM (120 attention maps); docs/reliability.md has the estimate.
+MAX_QUERY_LENGTH = 3500
 #: Longest record id accepted (characters).
 MAX_ID_LENGTH = 128
 
@@ -43,13 +49,23 @@ class Record:
 
 
 def check_record_id(record_id: str) -> str | None:
-    """Return why ``record_id`` is unsafe as a file name, or ``None`` when it is fine."""
+    """Return why ``record_id`` is unsafe as a file name, or ``None`` when it is fine.
+
+    The one id-safety rule, applied wherever a record id becomes a file name (the query that
+    ``validate-input`` writes, ``rnamsm search``'s outputs); other records of a file may hold any
+    id (Rfam's ``AB001721.1/2-116``). Unsafe: empty, longer than :data:`MAX_ID_LENGTH`, a path
+    separator or ``..``, and any character of Unicode category C or Z (C0/C1 controls, DEL,
+    bidirectional overrides such as U+202E, zero-width and other format characters, private-use,
+    unassigned, spaces and line separators), which are invisible or reorder what a file listing shows.
+    """
     if not record_id:
         return "empty id"
     if len(record_id) > MAX_ID_LENGTH:
         return f"id longer than {MAX_ID_LENGTH} characters"
-    if any(ord(char) < 32 or ord(char) == 127 for char in record_id):
-        return "id contains a control character"
+    hidden = next((char for char in record_id if unicodedata.category(char)[0] in "CZ"), None)
+    if hidden is not None:
+        name = unicodedata.name(hidden, unicodedata.category(hidden))
+        return f"id contains an invisible or control character U+{ord(hidden):04X} ({name})"
     if "/" in record_id or "\\" in record_id:
         return "id contains a path separator"
     if ".." in record_id:
@@ -88,10 +104,7 @@ def _open_text(path: Path) -> IO[str]:
 
 def _easel_records(path: Path) -> Iterator[pyhmmer.easel.TextSequence]:
     """Yield Easel text sequences from a FASTA file, turning parser failures into RnamsmError."""
-    if not path.exists():
-        raise RnamsmError(f"{path}: file not found")
-    if path.is_dir():
-        raise RnamsmError(f"{path}: is a directory, not a FASTA file")
+    check_regular_file(path, "a FASTA file")
     if not os.access(path, os.R_OK):
         raise RnamsmError(f"{path}: file is not readable (permission denied)")
     with _open_binary(path) as handle:
@@ -131,8 +144,9 @@ def read_queries(path: str | os.PathLike[str], min_length: int = MIN_QUERY_LENGT
     """Read, check and normalise every record of a query FASTA file.
 
     Raises :class:`RnamsmError` on the first problem: empty or non-FASTA input, a character
-    outside the IUPAC nucleotide alphabet, a duplicate or unsafe id, or a sequence shorter than
-    ``min_length``.
+    outside the IUPAC nucleotide alphabet, a duplicate id, or a sequence shorter than
+    ``min_length``. Ids are not checked for use as file names here: that is :func:`check_record_id`,
+    where an id becomes one.
     """
     path = Path(path)
     seen: set[str] = set()
@@ -143,9 +157,6 @@ def read_queries(path: str | os.PathLike[str], min_length: int = MIN_QUERY_LENGT
             raw_sequence = easel_record.sequence
         except UnicodeDecodeError:
             raise RnamsmError(f"{path}: record {count + 1}: header is not valid UTF-8 text") from None
-        problem = check_record_id(record_id)
-        if problem:
-            raise RnamsmError(f"{path}: record {count + 1} ({record_id!r}): {problem}")
         if record_id in seen:
             raise RnamsmError(f"{path}: record {record_id!r}: duplicate id")
         seen.add(record_id)
@@ -201,9 +212,27 @@ def record_from_sequence(record_id: str, sequence: str, min_length: int = MIN_QU
     return Record(record_id, "", normalised)
 
 
+def _check_written(records: list[Record], source: str, renamed: bool, max_length: int) -> None:
+    """Refuse queries that ``validate-input`` would write but later stages cannot use.
+
+    Their ids name the search's files (:func:`check_record_id`), and a query longer than
+    ``max_length`` would exhaust the memory of the model, the SS head or the report.
+    """
+    for record in records:
+        where = f"sample {record.id!r} ({source})" if renamed else f"{source}: record {record.id!r}"
+        if len(record.sequence) > max_length:
+            raise RnamsmError(f"{where}: sequence is {len(record.sequence):,} nt, longer than the maximum of "
+                              f"{max_length:,} nt (--max-length, config input.max_length)")
+        if not renamed:
+            problem = check_record_id(record.id)
+            if problem:
+                raise RnamsmError(f"{where}: {problem}; the id names the output files (give a safe one with --rename)")
+
+
 def _run_validate_input(args: argparse.Namespace) -> int:
     if (args.input is None) == (args.sequence is None):
         raise RnamsmError("give either an input FASTA file or --sequence (with --id)")
+    check_at_least(args.max_length, 1, "--max-length")
     if args.sequence is not None:
         if not args.id:
             raise RnamsmError("--sequence needs --id")
@@ -216,12 +245,15 @@ def _run_validate_input(args: argparse.Namespace) -> int:
                 raise RnamsmError(f"{args.input}: no record with id {args.id!r}")
     if (args.single or args.rename) and len(records) != 1:
         raise RnamsmError(f"{args.input}: expected one record, found {len(records)} (use --id to pick one)")
-    if args.rename and args.rename != records[0].id:
+    if args.rename:
         problem = check_record_id(args.rename)
         if problem:
             raise RnamsmError(f"--rename {args.rename!r}: {problem}")
         old = records[0]
-        records = [Record(args.rename, f"{old.id} {old.description}".rstrip(), old.sequence)]
+        if args.rename != old.id:
+            records = [Record(args.rename, f"{old.id} {old.description}".rstrip(), old.sequence)]
+    source = "--sequence" if args.sequence is not None else str(args.input)
+    _check_written(records, source, bool(args.rename), args.max_length)
     write_fasta(records, args.output)
     return 0
 
@@ -232,8 +264,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate-input",
         help="check and normalise query FASTA (upper-case RNA)",
         description="Read query RNA sequences (FASTA, plain or .gz), check them and write them as "
-        "upper-case RNA (T->U). Refuses empty or non-FASTA input, non-IUPAC characters, duplicate or "
-        "unsafe ids, and sequences shorter than --min-length.",
+        "upper-case RNA (T->U). Refuses empty or non-FASTA input, non-IUPAC characters, duplicate ids, "
+        "sequences shorter than --min-length, and written queries longer than --max-length or whose id "
+        "is unsafe as a file name (other records of the file may have any id, e.g. Rfam's 'AB001721.1/2-116').",
     )
     parser.add_argument("input", nargs="?", type=Path, help="query FASTA (plain or .gz)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="normalised FASTA to write")
@@ -245,5 +278,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--min-length", type=int, default=MIN_QUERY_LENGTH, help="shortest sequence accepted (nt)"
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=MAX_QUERY_LENGTH,
+        help=f"longest query written (nt; default {MAX_QUERY_LENGTH}, sized for a 24 GiB node)",
     )
     parser.set_defaults(func=_run_validate_input)

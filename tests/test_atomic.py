@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rnamsm.atomic import atomic_open, atomic_path, check_output_targets, ensure_directory
+from rnamsm.atomic import atomic_open, atomic_path, atomic_paths, check_output_targets, ensure_directory, write_files
 from rnamsm.errors import RnamsmError
 
 
@@ -61,3 +61,18 @@ def test_unwritable_targets_are_one_error_and_nothing_is_written(tmp_path: Path)
         ensure_directory(blocker / "work")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tsv", "results"]
     assert not any(folder.iterdir()) and blocker.read_text() == "a file where a folder should be"
+
+
+def test_a_set_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """atomic_paths renames nothing until every file of the set is written; old versions stay intact."""
+    targets = [tmp_path / "a.bpseq", tmp_path / "a.ct", tmp_path / "sub" / "ss.json"]
+    targets[0].write_text("old a")
+    with pytest.raises(RuntimeError), atomic_paths(*targets) as temporaries:
+        temporaries[0].write_text("new a")
+        temporaries[1].write_text("new ct")
+        raise RuntimeError("failed before the third file")
+    assert targets[0].read_text() == "old a" and not targets[1].exists() and not targets[2].exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.bpseq", "sub"]
+    write_files({targets[0]: "new a", targets[1]: b"new ct", targets[2]: "{}\n"})
+    assert [path.read_text() for path in targets] == ["new a", "new ct", "{}\n"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.bpseq", "a.ct", "ss.json", "sub"]

@@ -7,8 +7,12 @@ D = 16), demo heads sized for them and the repository's example files, so the mo
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,7 +23,8 @@ import torch
 from rnamsm.cli import main
 from rnamsm.heads.demo import make_demo_heads
 from rnamsm.heads.head_file import load_safetensors_head, save_head
-from tests.conftest import RNAMSM_EXAMPLE
+from tests.conftest import INFERNAL_DATA, REPO_ROOT, RNAMSM_EXAMPLE
+from tests.report_fixtures import build_2drb1
 
 SEQUENCE = "GGGAAACUUCCC"
 BINARY = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00" * 8
@@ -312,3 +317,77 @@ def test_report_notes_unreadable_sample_files(capsys, tmp_path) -> None:
                           (rsa, "line 2: ASA and RSA must be finite numbers")):
         assert any(str(path) in line and message in line for line in warnings), (path, warnings)
     assert "could not be read" in (sample / "report.html").read_text()
+
+
+# --- special files, databases, long queries, links in a sample folder -------------------------------
+
+
+def run_rnamsm(*argv: str | Path) -> subprocess.CompletedProcess:
+    """``python -m rnamsm argv`` in a child process, so that a reader that blocks fails the test, not hangs it."""
+    return subprocess.run([sys.executable, "-m", "rnamsm", *map(str, argv)], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_fifo_input_is_refused_not_waited_on(tmp_path, inputs) -> None:
+    """A named pipe given as any input used to block the command forever (nobody writes to it)."""
+    fifo = tmp_path / "input.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    cases = [
+        ["validate-input", fifo, "-o", out / "query.fa"],
+        ["features", fifo, "--checkpoint", inputs["ckpt"], "--out", out / "features.npz"],
+        ["predict-ss", fifo, "--head", inputs["ss"], "--out-dir", out, "--id", "s1"],
+        ["predict-ss", inputs["features"], "--head", fifo, "--out-dir", out, "--id", "s1"],
+        ["predict-rsa", fifo, "--heads", inputs["rsa"], "--out", out / "s1.rsa.tsv"],
+        ["search", INFERNAL_DATA / "mrum-tRNA.1.fa", "--db", fifo, "--out-dir", out],
+        ["baselines", fifo, "--msa", RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2", "--out-dir", out],
+    ]
+    for argv in cases:
+        result = run_rnamsm(*argv)
+        errors = [line for line in result.stderr.strip().splitlines() if ": error: " in line]  # no progress lines
+        assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr, (argv, result.stderr)
+        assert f"{fifo}: is a named pipe (FIFO), not a regular file; expected " in errors[0], errors[0]
+    assert not out.exists()
+
+
+def test_database_that_is_a_directory_or_a_fifo_is_named_as_such(capsys, tmp_path) -> None:
+    """Both used to be reported as "database file not found"."""
+    fifo = tmp_path / "db.fifo"
+    os.mkfifo(fifo)
+    query = INFERNAL_DATA / "mrum-tRNA.1.fa"
+    for database, problem in ((tmp_path, "is a directory"), (fifo, "is a named pipe (FIFO)"),
+                              (tmp_path / "missing.fa", "no such file")):
+        line = refused(capsys, ["search", query, "--db", database, "--out-dir", tmp_path / "msa"], database, problem,
+                       "expected a database file")
+        assert "not found" not in line
+    assert not (tmp_path / "msa").exists()
+
+
+def test_search_of_a_5_mb_query_names_the_query_length(capsys, tmp_path) -> None:
+    """It used to blame the database window setting ("window overlap ... must be shorter than the window")."""
+    query = tmp_path / "huge.fa"
+    query.write_text(">huge\n" + "ACGU" * 1_250_000 + "\n")
+    line = refused(capsys, ["search", query, "--db", INFERNAL_DATA / "mrum-tRNAs10.fa", "--out-dir", tmp_path / "msa"],
+                   query, "query 'huge' is 5,000,000 nt, too long to search", "the longest query is 49,999 nt")
+    assert "window overlap" not in line
+    assert not (tmp_path / "msa").exists()
+
+
+def test_report_lists_regular_files_only_and_says_links_were_skipped(capsys, tmp_path) -> None:
+    """A link in the sample folder was followed: the report showed its target's size and SHA-256."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$not-for-the-report\n")
+    sample = build_2drb1(tmp_path / "results", "s1", rows=20)
+    (sample / "msa" / "shadow").symlink_to(secret)
+    (sample / "etc").symlink_to(tmp_path, target_is_directory=True)
+    (sample / "dangling").symlink_to(tmp_path / "nowhere")
+    capsys.readouterr()
+    assert main(["report", str(sample)]) == 0
+    html = (sample / "report.html").read_text()
+    files = html[html.index('<section id="files">'):]
+    assert hashlib.sha256(secret.read_bytes()).hexdigest() not in html
+    assert ">msa/shadow<" not in files and "secret.txt" not in files
+    assert "Symbolic links skipped" in files
+    for name in ("dangling", "etc", "msa/shadow"):
+        assert name in files[files.index('id="skipped-links"'):]
+    assert ">query.fa<" in files and ">msa/msa_stats.json<" in files  # the regular files are still listed

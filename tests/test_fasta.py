@@ -98,7 +98,7 @@ def test_bad_input_is_one_clear_line(case: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda path: None, "file not found"),
+        (lambda path: None, "no such file"),
         (lambda path: path.mkdir(), "is a directory"),
     ],
     ids=["missing", "directory"],
@@ -151,3 +151,91 @@ def test_valid_fasta_round_trips(tmp_path_factory, records, line_width, newline,
     out = folder / "out.fa"
     out.write_text(format_fasta(parsed))
     assert list(read_queries(out)) == parsed
+
+
+# --- ids that become file names, lengths, special files (issue: hostile input) ----------------------
+
+TRNA = "GGAGCUAUAGCUCAAUGGCAGAGCGUUUGGCUGACAUCCAAAAGGUUAUGGGUUCGAUUCCCUUUAGCCCCA"
+#: Rfam-style FASTA: ids are ``accession/start-end``, as in Rfam's full-region files.
+RFAM_FASTA = f">AB001721.1/2-116 tRNA-Ala\n{TRNA}\n>good_one tRNA\n{TRNA[::-1]}\n"
+
+
+def test_rfam_style_ids_of_other_records_do_not_refuse_the_file(tmp_path: Path) -> None:
+    source = tmp_path / "rfam.fa"
+    source.write_text(RFAM_FASTA)
+    picked = run_validate(source, "--id", "good_one", "-o", tmp_path / "good.fa")
+    assert picked.returncode == 0, picked.stderr
+    assert (tmp_path / "good.fa").read_text() == f">good_one tRNA\n{TRNA[::-1]}\n"
+    renamed = run_validate(source, "--id", "good_one", "--rename", "s1", "-o", tmp_path / "s1.fa")
+    assert renamed.returncode == 0, renamed.stderr
+    # The Rfam record itself, renamed to a sample id (what the workflow does), keeps its id as description.
+    rfam = run_validate(source, "--id", "AB001721.1/2-116", "--rename", "s2", "-o", tmp_path / "s2.fa")
+    assert rfam.returncode == 0, rfam.stderr
+    assert (tmp_path / "s2.fa").read_text() == f">s2 AB001721.1/2-116 tRNA-Ala\n{TRNA}\n"
+
+
+def test_unsafe_id_that_would_name_the_output_is_refused_with_a_hint(tmp_path: Path) -> None:
+    source = tmp_path / "rfam.fa"
+    source.write_text(RFAM_FASTA)
+    for extra in (["--id", "AB001721.1/2-116"], []):
+        result = run_validate(source, *extra, "-o", tmp_path / "out.fa")
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert "record 'AB001721.1/2-116': id contains a path separator" in result.stderr
+        assert "--rename" in result.stderr
+    assert not (tmp_path / "out.fa").exists()
+
+
+#: Ids that look harmless in a listing but hold invisible or reordering characters.
+INVISIBLE_IDS = {
+    "right_to_left_override": "invoice\u202efdp.exe",
+    "c1_control": "a\u0085b",
+    "zero_width_space": "a\u200bb",
+    "byte_order_mark": "\ufeffq1",
+    "line_separator": "a\u2028b",
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVISIBLE_IDS))
+def test_ids_with_invisible_or_control_characters_are_refused(case: str, tmp_path: Path) -> None:
+    record_id = INVISIBLE_IDS[case]
+    code = f"U+{ord(next(char for char in record_id if not char.isalnum() and char not in '.')):04X}"
+    source = tmp_path / "q.fa"
+    source.write_text(f">{record_id}\n{TRNA}\n", encoding="utf-8")
+    as_read = run_validate(source, "-o", tmp_path / "out.fa")
+    renamed = run_validate(source, "--rename", record_id, "-o", tmp_path / "out.fa")
+    inline = run_validate("--sequence", TRNA, "--id", record_id, "-o", tmp_path / "out.fa")
+    for result in (as_read, renamed, inline):
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"invisible or control character {code}" in result.stderr, result.stderr
+    # rnamsm search names its files after the id: refused before anything is written.
+    search = subprocess.run(
+        [sys.executable, "-m", "rnamsm", "search", str(source), "--db", str(source),
+         "--out-dir", str(tmp_path / "msa")], capture_output=True, text=True, cwd=REPO_ROOT,
+    )
+    assert search.returncode == 1 and search.stderr.count("\n") == 1, search.stderr
+    assert f"invisible or control character {code}" in search.stderr and "names the MSA files" in search.stderr
+    assert not (tmp_path / "out.fa").exists() and not (tmp_path / "msa").exists()
+    # A renamed copy of the same record is fine (the workflow's path).
+    assert run_validate(source, "--rename", "s1", "-o", tmp_path / "s1.fa").returncode == 0
+
+
+def test_maximum_query_length(tmp_path: Path) -> None:
+    source = tmp_path / "long.fa"
+    source.write_text(f">long\n{'ACGU' * 25}A\n>short\n{'ACGU' * 25}\n")  # 101 and 100 nt
+    limited = run_validate(source, "--id", "long", "--rename", "s_long", "--max-length", "100", "-o", tmp_path / "o.fa")
+    assert limited.returncode == 1 and limited.stderr.count("\n") == 1, limited.stderr
+    assert "sample 's_long'" in limited.stderr and "sequence is 101 nt, longer than the maximum of 100 nt" in (
+        limited.stderr)
+    assert run_validate(source, "--id", "short", "--max-length", "100", "-o", tmp_path / "o.fa").returncode == 0
+    # The default limit (3,500 nt) refuses 3,501 nt; the 20,000-nt query that exhausted the model's memory is
+    # refused in one line before any model runs.
+    for length in (3501, 20_000):
+        long = tmp_path / f"q{length}.fa"
+        long.write_text(f">q{length}\n{('ACGU' * length)[:length]}\n")
+        result = run_validate(long, "--rename", "big", "-o", tmp_path / "big.fa")
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"sample 'big' ({long}): sequence is {length:,} nt, longer than the maximum of 3,500 nt" in (
+            result.stderr)
+    assert not (tmp_path / "big.fa").exists()
+    bad = run_validate(source, "--max-length", "0", "-o", tmp_path / "o2.fa")
+    assert bad.returncode == 1 and "--max-length must be at least 1" in bad.stderr

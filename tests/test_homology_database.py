@@ -88,7 +88,7 @@ def test_unsupported_databases_are_clear_errors(tmp_path: Path, content: str, me
     with pytest.raises(RnamsmError, match=message) as error:
         database(bad).scan()
     assert str(bad) in str(error.value)
-    with pytest.raises(RnamsmError, match="database file not found"):
+    with pytest.raises(RnamsmError, match="no such file, expected a database file"):
         database(tmp_path / "missing.fa")
 
 

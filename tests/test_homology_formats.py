@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnamsm.atomic import write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.homology.formats import expand_inserts, match_columns, write_msa_files
+from rnamsm.homology.formats import expand_inserts, match_columns, msa_texts
 from rnamsm.model.msa import parse_stockholm, read_msa, read_records
 from tests.conftest import RNAMSM_EXAMPLE
 
@@ -33,6 +34,13 @@ def a3m_rows(draw):
     return length, rows
 
 
+def _write_msa_files(prefix: Path, names: list[str], rows: list[str], structure: str, msa_name: str) -> dict:
+    """Write the three MSA files as ``rnamsm search`` does; return their paths by format."""
+    texts = msa_texts(prefix, names, rows, structure, msa_name)
+    write_files(texts)
+    return {path.suffix[1:]: path for path in texts}
+
+
 @settings(max_examples=60, deadline=None)
 @given(a3m_rows())
 def test_round_trip_preserves_rows_and_query_columns(tmp_path_factory, data) -> None:
@@ -40,7 +48,7 @@ def test_round_trip_preserves_rows_and_query_columns(tmp_path_factory, data) -> 
     tmp = tmp_path_factory.mktemp("rt")
     names = ["query"] + [f"hit{i}/1-{i + 5}" for i in range(1, len(rows))]
     structure = "(" + "." * (length - 2) + ")" if length >= 2 else "."
-    paths = write_msa_files(tmp / "query", names, rows, structure, "query")
+    paths = _write_msa_files(tmp / "query", names, rows, structure, "query")
     from_a3m = read_records(paths["a3m"])
     from_sto = read_records(paths["sto"])
     from_a2m = read_records(paths["a2m_msa2"])
@@ -50,7 +58,7 @@ def test_round_trip_preserves_rows_and_query_columns(tmp_path_factory, data) -> 
     assert from_a2m == [(name, match_columns(row)) for name, row in zip(names, rows, strict=True)]
     assert parse_stockholm(paths["sto"].read_text(), "sto")[1] == structure
     # a2m_msa2 -> sto -> a2m_msa2
-    again = write_msa_files(tmp / "again", [n for n, _ in from_a2m], [r for _, r in from_a2m], structure, "q")
+    again = _write_msa_files(tmp / "again", [n for n, _ in from_a2m], [r for _, r in from_a2m], structure, "q")
     assert read_records(again["a2m_msa2"]) == from_a2m
     assert paths["a2m_msa2"].read_text() == again["a2m_msa2"].read_text()
 
@@ -68,7 +76,7 @@ def test_official_rnacmap3_msa_reads_and_round_trips(tmp_path: Path) -> None:
     assert len(rows) == 1176 and rows[0][0] == "2DRB_1"
     assert {len(row) for _, row in rows} == {35}
     names = [name for name, _ in rows]
-    paths = write_msa_files(tmp_path / "2DRB_1", names, [row for _, row in rows], "." * 35, "2DRB_1")
+    paths = _write_msa_files(tmp_path / "2DRB_1", names, [row for _, row in rows], "." * 35, "2DRB_1")
     assert paths["a2m_msa2"].read_bytes() == b"".join(
         f">{name}\n{row}\n".encode() for name, row in rows
     )

@@ -162,7 +162,15 @@ WORKFLOW_INPUT_MATRIX = {
         None, b"LOCUS       NC_013790\nORIGIN\n//\n", "failed", "homology_search: rnamsm search: error: "
     ),
     "database-duplicates": (None, f">x\n{TRNA}\n>x\n{TRNA}\n>empty\n\n>y\n{TRNA}\n".encode(), "ok", ""),
+    # Rfam-style ids (accession/start-end) are not file names: the workflow renames the query to the sample id.
+    "rfam-ids": (f">AB001721.1/2-116 tRNA\n{TRNA}\n>CP000232.1/1874215-1874188\n{TRNA[::-1]}\n".encode(), None,
+                 "ok", ""),
+    "too-long": (f">q\n{(TRNA * 50)[:3501]}\n".encode(), None, "failed",
+                 "sample 'too-long' (resources/bad-inputs/too-long.fa): sequence is 3,501 nt, longer than the "
+                 "maximum of 3,500 nt"),
 }
+#: The `record` column of the samples above that pick one record of their file.
+WORKFLOW_RECORDS = {"rfam-ids": "AB001721.1/2-116"}
 
 
 def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path) -> None:
@@ -174,7 +182,8 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
     for sample, (query, database, _, _) in WORKFLOW_INPUT_MATRIX.items():
         fasta, record = "resources/demo/queries/mrum-tRNAs10.fa", "mrum-tRNA.1"
         if query is not None:
-            fasta, record = f"resources/bad-inputs/{sample}.fa" + (".gz" if sample.endswith("-gz-dna") else ""), ""
+            fasta = f"resources/bad-inputs/{sample}.fa" + (".gz" if sample.endswith("-gz-dna") else "")
+            record = WORKFLOW_RECORDS.get(sample, "")
             (workdir / fasta).write_bytes(gzip.compress(query) if fasta.endswith(".gz") else query)
         db = ""
         if database is not None:
@@ -201,6 +210,7 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
             assert len(log_lines) == 1 and "Traceback" not in log_lines[0], log_lines
     assert "shorter than the minimum of 10 nt" in index
     assert "s_off" not in index and list(rows_by_sample) == list(WORKFLOW_INPUT_MATRIX)
+    assert (workdir / "results" / "rfam-ids" / "query.fa").read_text().startswith(">rfam-ids AB001721.1/2-116 tRNA\n")
     stats = json.loads((workdir / "results" / "database-duplicates" / "msa" / "msa_stats.json").read_text())
     assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnamsm.atomic import check_output_targets
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.head_file import Head, head_metadata, save_head
+from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.official_formats import load_official_rsa, load_official_ss, statistics_from_pickles
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 
@@ -42,8 +42,7 @@ def convert_heads(
     if not heads:
         raise RnamsmError("nothing to convert: give --repo, --ss or --rsa")
     check_output_targets(*(target for target, _ in heads))
-    for target, head in heads:
-        save_head(target, head)
+    write_files({target: head_bytes(head, target) for target, head in heads})  # one set: all or none
     return [target for target, _ in heads]
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnamsm.atomic import check_output_targets
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.features_file import load_features
-from rnamsm.heads.head_file import Head, head_metadata, save_head
+from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import PAIR_ONEHOT_CHANNELS, SSResNet
@@ -32,18 +32,17 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
         raise RnamsmError("make-demo-heads: --num-maps and --embed-dim must be positive")
     torch.manual_seed(check_seed(seed))
     metadata = head_metadata(True, f"make-demo-heads seed={seed}")
-    written = [out_dir / "ss.safetensors"]
-    check_output_targets(*written, *(out_dir / f"rsa_{index}.safetensors" for index in range(RSA_ENSEMBLE_SIZE)))
-    ss_model = SSResNet(PAIR_ONEHOT_CHANNELS + num_maps)
-    save_head(written[0], Head("ss", ss_model, None, {**metadata, "threshold": repr(OFFICIAL_THRESHOLD)}))
+    ss_path = out_dir / "ss.safetensors"
+    heads = {ss_path: Head("ss", SSResNet(PAIR_ONEHOT_CHANNELS + num_maps), None,
+                           {**metadata, "threshold": repr(OFFICIAL_THRESHOLD)})}
+    check_output_targets(ss_path, *(out_dir / f"rsa_{index}.safetensors" for index in range(RSA_ENSEMBLE_SIZE)))
     stats = RsaStatistics(
         np.zeros(embed_dim, np.float32), np.ones(embed_dim, np.float32), np.zeros(4), np.ones(4)
     )
     for index in range(RSA_ENSEMBLE_SIZE):
-        target = out_dir / f"rsa_{index}.safetensors"
-        save_head(target, Head("rsa", RSANet(4 + embed_dim + 1), stats, metadata))
-        written.append(target)
-    return written
+        heads[out_dir / f"rsa_{index}.safetensors"] = Head("rsa", RSANet(4 + embed_dim + 1), stats, metadata)
+    write_files({path: head_bytes(head, path) for path, head in heads.items()})  # one set: all four or none
+    return list(heads)
 
 
 def _run(args: argparse.Namespace) -> int:

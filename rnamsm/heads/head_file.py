@@ -20,12 +20,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from rnamsm.atomic import atomic_path
+from rnamsm.atomic import write_files
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.official_formats import load_official_rsa, load_official_ss
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import SSResNet
+from rnamsm.textfile import check_regular_file
 
 HEAD_FORMAT = "rnamsm-head"
 HEAD_FORMAT_VERSION = "1"
@@ -48,8 +49,8 @@ class Head:
         return self.metadata.get("untrained", "false") == "true"
 
 
-def save_head(path: str | os.PathLike[str], head: Head) -> None:
-    """Write a head in our safetensors format (deterministic bytes for equal content)."""
+def head_bytes(head: Head, path: str | os.PathLike[str]) -> bytes:
+    """A head in our safetensors format (deterministic bytes for equal content); ``path`` names it in errors."""
     tensors = {key: value.detach().cpu().contiguous().clone() for key, value in head.model.state_dict().items()}
     if head.kind == "rsa":
         if head.stats is None:
@@ -60,8 +61,12 @@ def save_head(path: str | os.PathLike[str], head: Head) -> None:
                 tensors[f"stats.{key}"] = torch.from_numpy(np.ascontiguousarray(value))
     metadata = {"untrained": "false", "source": "", **head.metadata}
     metadata.update(format=HEAD_FORMAT, format_version=HEAD_FORMAT_VERSION, kind=head.kind)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(_canonical_safetensors(save(tensors, metadata=metadata)))
+    return _canonical_safetensors(save(tensors, metadata=metadata))
+
+
+def save_head(path: str | os.PathLike[str], head: Head) -> None:
+    """Write a head in our safetensors format, atomically (see :func:`head_bytes`)."""
+    write_files({path: head_bytes(head, path)})
 
 
 def _canonical_safetensors(blob: bytes) -> bytes:
@@ -154,8 +159,7 @@ def load_head(
     Official RSA files carry no statistics: pass them as ``official_stats`` (from the pickles).
     """
     path = Path(path)
-    if not path.is_file():
-        raise RnamsmError(f"{path}: head file not found")
+    check_regular_file(path, f"an {kind.upper()} head file")
     if path.suffix == ".safetensors":
         head = load_safetensors_head(path)
         if head.kind != kind:

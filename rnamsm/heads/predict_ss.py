@@ -6,13 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open, check_output_targets
+import numpy as np
+
+from rnamsm.arrays import npy_bytes
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.heads.features_file import check_sample_id, load_features
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
-from rnamsm.heads.structure import Structure, pairs_to_dbn, write_prob_npy, write_structure_files
+from rnamsm.heads.structure import Structure, pairs_to_dbn, structure_texts
 from rnamsm.model.device import resolve_device
 from rnamsm.options import check_at_least, check_range
 
@@ -35,8 +38,9 @@ def run_predict_ss(
     if threshold is not None:
         check_range(threshold, 0, 1, "--threshold")
     check_at_least(min_hairpin, 0, "--min-hairpin")
-    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn", ".prob.npy")),
-                         out_dir / "ss.json")
+    prob_path, summary_path = out_dir / f"{sample_id}.prob.npy", out_dir / "ss.json"
+    check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn")),
+                         prob_path, summary_path)
     features = load_features(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))
@@ -49,8 +53,6 @@ def run_predict_ss(
     options = PairCallOptions(threshold, canonical_only, min_hairpin)
     pairs = call_pairs(prob, features.sequence, options)
     structure = Structure(sample_id, features.sequence, set(pairs))
-    write_structure_files(structure, out_dir)
-    write_prob_npy(prob, out_dir / f"{sample_id}.prob.npy")
     summary = {
         "sequence": features.sequence,
         "dbn": pairs_to_dbn(pairs, len(features.sequence)),
@@ -61,9 +63,11 @@ def run_predict_ss(
         "head_sha256": head.sha256,
         "weights_untrained": head.untrained or features.weights_untrained,
     }
-    with atomic_open(out_dir / "ss.json") as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    write_files({  # one set: all five files or none
+        **structure_texts(structure, out_dir),
+        prob_path: npy_bytes(np.ascontiguousarray(prob, dtype=np.float32)),
+        summary_path: json.dumps(summary, indent=2, sort_keys=True) + "\n",
+    })
     return summary
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnamsm.atomic import atomic_open, atomic_path
+from rnamsm.atomic import write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.textfile import read_text
 
@@ -339,20 +339,21 @@ def read_structure(path: str | os.PathLike[str], name: str | None = None) -> Str
     raise RnamsmError(f"{path}: unknown structure format '{suffix}' (expected .bpseq, .ct or .dbn)")
 
 
-def write_structure_files(structure: Structure, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``{name}.bpseq``, ``{name}.ct`` and ``{name}.dbn`` into ``out_dir``; return their paths."""
+def structure_texts(structure: Structure, out_dir: str | os.PathLike[str]) -> dict[Path, str]:
+    """``{name}.bpseq``, ``{name}.ct`` and ``{name}.dbn`` in ``out_dir``, each with its text."""
     out_dir = Path(out_dir)
-    written: dict[str, Path] = {}
-    for suffix, text in (
-        ("bpseq", format_bpseq(structure)),
-        ("ct", format_ct(structure)),
-        ("dbn", format_dbn(structure)),
-    ):
-        target = out_dir / f"{structure.name}.{suffix}"
-        with atomic_open(target) as handle:
-            handle.write(text)
-        written[suffix] = target
-    return written
+    return {
+        out_dir / f"{structure.name}.bpseq": format_bpseq(structure),
+        out_dir / f"{structure.name}.ct": format_ct(structure),
+        out_dir / f"{structure.name}.dbn": format_dbn(structure),
+    }
+
+
+def write_structure_files(structure: Structure, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``{name}.bpseq``, ``{name}.ct`` and ``{name}.dbn`` into ``out_dir`` as one set; return their paths."""
+    texts = structure_texts(structure, out_dir)
+    write_files(texts)
+    return {path.suffix[1:]: path for path in texts}
 
 
 def read_prob_text(path: str | os.PathLike[str]) -> np.ndarray:
@@ -364,9 +365,3 @@ def read_prob_text(path: str | os.PathLike[str]) -> np.ndarray:
     if matrix.shape[0] != matrix.shape[1]:
         raise RnamsmError(f"{path}: probability matrix is {matrix.shape[0]} x {matrix.shape[1]}, not square")
     return matrix
-
-
-def write_prob_npy(matrix: np.ndarray, target: str | os.PathLike[str]) -> None:
-    """Write an (L, L) float32 probability matrix as ``.npy``."""
-    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32))

@@ -24,6 +24,7 @@ from pyhmmer.easel import Alphabet, DigitalSequence, DigitalSequenceBlock, Seque
 
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
+from rnamsm.textfile import check_regular_file
 
 #: Formats accepted as a search database (Stockholm files are read as unaligned sequences).
 DATABASE_FORMATS = ("fasta", "stockholm")
@@ -144,8 +145,7 @@ class SequenceDatabase:
             raise RnamsmError(f"database: window overlap {overlap} nt must be shorter than the window ({window} nt)")
         self.paths = [Path(path) for path in paths]
         for path in self.paths:
-            if not path.is_file():
-                raise RnamsmError(f"{path}: database file not found")
+            check_regular_file(path, "a database file (FASTA, FASTA.gz or Stockholm)")
         self.alphabet = Alphabet.rna()
         self.split_above = split_above
         self.window = window

@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open
 from rnamsm.homology.rows import match_count
 
 
@@ -70,19 +69,16 @@ def format_fasta_rows(names: Sequence[str], rows: Sequence[str]) -> str:
     return "".join(f">{name}\n{row}\n" for name, row in zip(names, rows, strict=True))
 
 
-def write_msa_files(
+def msa_texts(
     prefix: str | os.PathLike[str], names: Sequence[str], rows: Sequence[str], structure: str, msa_name: str
-) -> dict[str, Path]:
-    """Write ``prefix.a3m``, ``prefix.sto`` and ``prefix.a2m_msa2`` atomically; return the paths by format."""
+) -> dict[Path, str]:
+    """``prefix.a3m``, ``prefix.sto`` and ``prefix.a2m_msa2`` (in that order), each with its text.
+
+    Write them with :func:`rnamsm.atomic.write_files` (with the command's other outputs, as one set).
+    """
     prefix = Path(prefix)
-    texts = {
-        "a3m": format_fasta_rows(names, rows),
-        "sto": format_stockholm(names, rows, structure, msa_name),
-        "a2m_msa2": format_fasta_rows(names, [match_columns(row) for row in rows]),
+    return {
+        prefix.with_name(f"{prefix.name}.a3m"): format_fasta_rows(names, rows),
+        prefix.with_name(f"{prefix.name}.sto"): format_stockholm(names, rows, structure, msa_name),
+        prefix.with_name(f"{prefix.name}.a2m_msa2"): format_fasta_rows(names, [match_columns(row) for row in rows]),
     }
-    paths = {}
-    for suffix, text in texts.items():
-        paths[suffix] = prefix.with_name(f"{prefix.name}.{suffix}")
-        with atomic_open(paths[suffix]) as handle:
-            handle.write(text)
-    return paths

@@ -21,19 +21,19 @@ from pyhmmer.easel import Alphabet, TextMSA, TextSequence
 from pyhmmer.plan7 import Background, Builder
 
 from rnamsm import __version__
-from rnamsm.atomic import atomic_open, check_output_targets, ensure_directory
+from rnamsm.atomic import atomic_open, check_output_targets, ensure_directory, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.homology import infernal_cli
 from rnamsm.homology import query as query_mod
 from rnamsm.homology.cm_search import cm_search
 from rnamsm.homology.database import Chunk, SequenceDatabase
 from rnamsm.homology.filters import FilterCounts, filter_rows
-from rnamsm.homology.formats import expand_inserts, format_stockholm, match_columns, write_msa_files
+from rnamsm.homology.formats import expand_inserts, format_stockholm, match_columns, msa_texts
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
 from rnamsm.homology.nhmmer_round import nhmmer_search
 from rnamsm.homology.query import Query
 from rnamsm.homology.rows import HitRow
-from rnamsm.homology.stats import build_stats, write_stats
+from rnamsm.homology.stats import build_stats, format_stats
 
 #: Rows passed to RNAalifold for the consensus structure of later CM rounds.
 ALIFOLD_ROWS = 500
@@ -157,6 +157,13 @@ def run_search(
     if work_dir is not None:
         ensure_directory(work_dir)
     length = len(query)
+    window = params["db"]["window"]
+    if 2 * length >= window:  # windows of long database records overlap by twice the query length
+        raise RnamsmError(
+            f"{query_path}: query {query.id!r} is {length:,} nt, too long to search: database records are read "
+            f"in windows of {window:,} nt (search db.window) that overlap by twice the query length, so the "
+            f"longest query is {(window - 1) // 2:,} nt (validate-input refuses queries over input.max_length first)"
+        )
     hmm_only = length > params["hmm_only_above"]
     cm_rounds = params["cm"]["max_rounds"]
     if cm_rounds and not hmm_only:
@@ -239,9 +246,8 @@ def run_search(
     names, rows = _names_and_rows(query, final.rows)
     out_dir = Path(out_dir)
     final_structure = final.structure or first_structure
-    paths = timer.run(
-        "write_msa", lambda: write_msa_files(out_dir / query.id, names, rows, final_structure, query.id)
-    )
+    msa_files = timer.run("format_msa", msa_texts, out_dir / query.id, names, rows, final_structure, query.id)
+    paths = dict(zip(("a3m", "sto", "a2m_msa2"), msa_files, strict=True))
     codes = encode([match_columns(row) for row in rows])
     stats = build_stats(
         query=query,
@@ -262,7 +268,7 @@ def run_search(
         version=__version__,
     )
     paths["stats"] = out_dir / "msa_stats.json"
-    write_stats(paths["stats"], stats)
+    write_files({**msa_files, paths["stats"]: format_stats(stats)})  # one set: all four files or none
     return SearchResult(query, rounds, final, paths, stats, warnings)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import RNA
 
 from rnamsm.errors import RnamsmError
-from rnamsm.fasta import read_queries
+from rnamsm.fasta import check_record_id, read_queries
 from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
@@ -36,11 +36,18 @@ class Query:
 
 
 def read_query(path: str | os.PathLike[str]) -> Query:
-    """Read a FASTA file holding exactly one record; non-ACGU letters become ``N``."""
+    """Read a FASTA file holding exactly one record; non-ACGU letters become ``N``.
+
+    The record id names the output files, so it must be safe as a file name (:func:`check_record_id`).
+    """
     records = list(read_queries(path, min_length=1))
     if len(records) != 1:
         raise RnamsmError(f"{path}: expected exactly one query record, found {len(records)}")
     record = records[0]
+    problem = check_record_id(record.id)
+    if problem:
+        raise RnamsmError(f"{path}: record {record.id!r}: {problem}; the id names the MSA files "
+                          "(give a safe one with rnamsm validate-input --rename)")
     sequence = "".join(base if base in "ACGU" else "N" for base in record.sequence)
     return Query(record.id, record.description, sequence)
 

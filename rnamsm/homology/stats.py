@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnamsm.atomic import atomic_open
 from rnamsm.homology.database import DatabaseSummary
 from rnamsm.homology.query import Query
 
@@ -119,8 +117,6 @@ def _library_versions() -> dict[str, str]:
     return {"pyhmmer": pyhmmer.__version__, "pyinfernal": pyinfernal.__version__, "viennarna": RNA.__version__}
 
 
-def write_stats(path: str | os.PathLike[str], stats: dict[str, Any]) -> None:
-    """Write ``stats`` as JSON (sorted keys, indent 2) atomically."""
-    with atomic_open(path) as handle:
-        json.dump(stats, handle, sort_keys=True, indent=2)
-        handle.write("\n")
+def format_stats(stats: dict[str, Any]) -> str:
+    """``msa_stats.json`` text: sorted keys, indent 2, a final newline."""
+    return json.dumps(stats, sort_keys=True, indent=2) + "\n"

@@ -35,7 +35,7 @@ from rnamsm.model.alphabet import OFFICIAL_TOKENS
 from rnamsm.model.convert import hf_to_official
 from rnamsm.model.device import resolve_device, resolve_dtype
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
-from rnamsm.textfile import read_json_object, read_text
+from rnamsm.textfile import check_regular_file, read_json_object, read_text
 
 DEFAULT_HUB_ID = "multimolecule/rnamsm"
 #: Globals the official checkpoint pickles (training configs defined in ``__main__``); stubbed, never run.
@@ -343,8 +343,7 @@ def _read_hf_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _check_readable_file(path: Path) -> None:
-    if not path.is_file():
-        raise RnamsmError(f"{path}: no such file")
+    check_regular_file(path, "a checkpoint file")
     if path.stat().st_size == 0:
         raise RnamsmError(f"{path}: empty file")
 

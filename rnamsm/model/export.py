@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rnamsm.atomic import atomic_open, atomic_path, check_output_targets, ensure_directory
+from rnamsm.atomic import atomic_path, atomic_paths, check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.model.checkpoint import build_model, read_checkpoint
 from rnamsm.model.convert import HF_VOCAB, expand_vocabulary, official_to_hf
@@ -71,23 +71,20 @@ def _tokenizer_config() -> dict[str, Any]:
 def write_hf_folder(folder: str | os.PathLike[str], state: dict[str, torch.Tensor], hf_config: dict[str, Any],
                     vocab: tuple[str, ...] | list[str], word_embeddings: torch.Tensor | None = None,
                     lm_bias: torch.Tensor | None = None) -> Path:
-    """Write an official-layout ``state`` as a multimolecule folder; each file is written atomically."""
+    """Write an official-layout ``state`` as a multimolecule folder, its four files as one atomic set."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    check_output_targets(*(folder / name for name in ("model.safetensors", "config.json", "tokenizer_config.json",
-                                                      "vocab.txt")))
-    ensure_directory(folder)
+    targets = [folder / name for name in ("model.safetensors", "config.json", "tokenizer_config.json", "vocab.txt")]
+    check_output_targets(*targets)
     if word_embeddings is None or lm_bias is None:
         word_embeddings, lm_bias = expand_vocabulary(state["embed_tokens.weight"], state["lm_head.bias"], tuple(vocab))
     tensors = official_to_hf(state, word_embeddings, lm_bias)
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "pt"})
-    for name, content in (("config.json", hf_config), ("tokenizer_config.json", _tokenizer_config())):
-        with atomic_open(folder / name) as handle:
-            handle.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
-    with atomic_open(folder / "vocab.txt") as handle:
-        handle.write("\n".join(vocab))
+    with atomic_paths(*targets) as (weights, config, tokenizer, vocab_file):  # one set: all four files or none
+        save_file(tensors, str(weights), metadata={"format": "pt"})
+        for path, content in ((config, hf_config), (tokenizer, _tokenizer_config())):
+            path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        vocab_file.write_text("\n".join(vocab), encoding="utf-8")
     return folder
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -179,12 +180,21 @@ def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
-    """Every file of the sample folder (except the report and hidden files), linked relative to ``out``."""
-    listing = []
+def _output_files(directory: Path, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The regular files of the sample folder (except the report and hidden files), linked relative to ``out``.
+
+    Symbolic links are never followed (a link to a file outside the folder would show that file's size
+    and checksum): they are returned by name as the second item, for the report to say so.
+    """
+    listing, links = [], []
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
-        if not path.is_file() or path.resolve() == out.resolve() or any(p.startswith(".") for p in relative.parts):
+        if any(part.startswith(".") for part in relative.parts) or path.resolve() == out.resolve():
+            continue
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            links.append(relative.as_posix())
+        if not stat.S_ISREG(mode):
             continue
         listing.append({
             "name": relative.as_posix(),
@@ -192,13 +202,14 @@ def _output_files(directory: Path, out: Path) -> list[dict[str, Any]]:
             "size": path.stat().st_size,
             "sha256": file_sha256(path),
         })
-    return listing
+    return listing, links
 
 
 def build_context(data: SampleData, out: Path, config: dict[str, Any], settings: ReportSettings,
                   description: str) -> dict[str, Any]:
     """Everything the ``sample.html`` template shows; ``description`` is the sample sheet's."""
     rsa = data.rsa
+    files, skipped_links = _output_files(data.files.directory, out)
     return {
         "title": settings.title or f"RNA-MSM report: {data.sample}",
         "sample": data.sample,
@@ -218,7 +229,8 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
             "mean": float(np.mean(rsa.rsa)) if rsa.rsa else None,
         },
         "provenance": _provenance(data, config),
-        "files": _output_files(data.files.directory, out),
+        "files": files,
+        "skipped_links": skipped_links,
         "notes": data.notes,
     }
 
