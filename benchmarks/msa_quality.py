@@ -401,7 +401,59 @@ def summarise(queries: dict[str, dict]) -> dict:
                                for label in ALIFOLD_OPTIONS},
             }
         summary[group] = entry
+    overall = summary.get("all")
+    if overall and overall["scored_queries"]:
+        ours, theirs = overall["rnamsm"], overall["rnacmap3"]
+        overall["goals"] = {
+            "f1_at_least_rnacmap3": ours["f1"] >= theirs["f1"],
+            "f1_at_least_rnafold_plus_0.10": ours["f1"] >= overall["rnafold"]["f1"] + 0.10,
+            "cpu_at_most_rnacmap3": ours["cpu_seconds"] <= theirs["cpu_seconds"],
+        }
     return summary
+
+
+def markdown_report(results: dict) -> str:
+    """The tables of ``docs/benchmarks.md`` from a results file."""
+    summary, queries = results["summary"], results["queries"]
+    lines = ["| family | queries (scored) | F1 RNAfold | F1 rnamsm | F1 RNAcmap3 | MCC rnamsm | MCC RNAcmap3 "
+             "| rows rnamsm / RNAcmap3 | Neff rnamsm / RNAcmap3 | CPU s rnamsm / RNAcmap3 | wall s rnamsm / RNAcmap3 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def number(value: float | None, digits: int = 2) -> str:
+        return "–" if value is None else f"{value:,.{digits}f}"
+
+    order = [family.name for family in FAMILIES if family.name in summary] + ["all"]
+    for group in order:
+        entry = summary[group]
+        ours, theirs = entry["rnamsm"], entry["rnacmap3"]
+        label = "**all**" if group == "all" else group
+        lines.append(
+            f"| {label} | {entry['queries']} ({entry['scored_queries']}) | {number(entry['rnafold']['f1'])} "
+            f"| {number(ours['f1'])} | {number(theirs['f1'])} | {number(ours['mcc'])} | {number(theirs['mcc'])} "
+            f"| {number(ours['rows'], 0)} / {number(theirs['rows'], 0)} | {number(ours['neff'], 1)} / "
+            f"{number(theirs['neff'], 1)} | {number(ours['cpu_seconds'], 0)} / {number(theirs['cpu_seconds'], 0)} "
+            f"| {number(ours['wall_seconds'], 0)} / {number(theirs['wall_seconds'], 0)} |")
+    lines += ["", "| RNAalifold options | " + " | ".join(ALIFOLD_OPTIONS) + " |",
+              "|---|" + "---:|" * len(ALIFOLD_OPTIONS)]
+    for method in METHODS:
+        values = summary["all"][method]["alifold_f1"]
+        lines.append(f"| {method} | " + " | ".join(number(values[label]) for label in ALIFOLD_OPTIONS) + " |")
+    lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
+              "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
+    for query_id, record in queries.items():
+        ours, theirs = record["rnamsm"], record["rnacmap3"]
+        if ours["status"] != "ok" or theirs["status"] != "ok":
+            lines.append(f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
+                         f"| {ours['status']} | | {theirs['status']} | |")
+            continue
+        final = next(entry for entry in ours["rounds"] if entry["round"] == ours["final_round"])
+        by_round = ", ".join(f"{entry['round']} {entry['method']}: {number(entry.get('f1'))}"
+                             for entry in ours["rounds"])
+        lines.append(
+            f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
+            f"| {number(ours['f1'])} ({ours['final_round']}, {final['method']}) | {by_round} "
+            f"| {number(theirs['f1'])} ({theirs['final_round']}) | {ours['rows']} / {theirs['rows']} |")
+    return "\n".join(lines) + "\n"
 
 
 def tool_versions() -> dict[str, str]:
@@ -430,7 +482,12 @@ def main() -> int:
     parser.add_argument("--default-calibration", type=int, default=0, metavar="N",
                         help="also run RNAcmap3 at Infernal's default cmcalibrate length on the first N queries")
     parser.add_argument("--fresh", action="store_true", help="discard the queries already in the results file")
+    parser.add_argument("--report", action="store_true",
+                        help="print the markdown tables of the results file and exit (runs nothing)")
     args = parser.parse_args()
+    if args.report:
+        print(markdown_report(json.loads(args.results.read_text())), end="")
+        return 0
     missing = [program for program in PROGRAMS if shutil.which(program) is None]
     if missing:
         sys.exit(f"msa_quality: not on PATH: {', '.join(missing)} (run 'make msa-quality' to install them)")
