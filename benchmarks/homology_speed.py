@@ -12,6 +12,7 @@ ratios, not absolute values.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -30,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pyinfernal.cm import CMFile  # noqa: E402
 
 from rnamsm.atomic import atomic_open  # noqa: E402
-from rnamsm.homology import config  # noqa: E402
 from rnamsm.homology.cm_search import cm_search  # noqa: E402
 from rnamsm.homology.database import SequenceDatabase  # noqa: E402
 from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.pipeline import run_search  # noqa: E402
+from rnamsm.homology.settings import SearchSettings  # noqa: E402
+from rnamsm.settings import settings_to_mapping  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "infernal"
@@ -94,7 +96,7 @@ def compare_with_cli(genome: Path, repeats: int, workdir: Path) -> dict:
             "load_seconds": round(load_seconds, 3), "repeats": repeats, "runs": rows}
 
 
-def _search_measured(query: Path, genome: Path, out_dir: Path, params: dict) -> dict:
+def _search_measured(query: Path, genome: Path, out_dir: Path, settings: SearchSettings) -> dict:
     """One ``run_search`` with its wall time and CPU seconds (this process vs. the Infernal subprocesses)."""
     def cpu(who: int) -> float:
         usage = resource.getrusage(who)
@@ -102,11 +104,11 @@ def _search_measured(query: Path, genome: Path, out_dir: Path, params: dict) -> 
 
     self_before, children_before = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = run_search(query, [genome], out_dir, params)
+    result = run_search(query, [genome], out_dir, settings)
     wall = time.perf_counter() - start
     cpu_self = cpu(resource.RUSAGE_SELF) - self_before
     cpu_children = cpu(resource.RUSAGE_CHILDREN) - children_before
-    timings = result.stats["timings"]
+    timings = result.stats.timings
     calibrate = sum(v for k, v in timings.items() if k.endswith("cmcalibrate"))
     return {
         "wall_seconds": round(wall, 3),
@@ -116,12 +118,10 @@ def _search_measured(query: Path, genome: Path, out_dir: Path, params: dict) -> 
         "cpu_seconds_search_process": round(cpu_self, 2),
         "cpu_seconds_infernal_subprocesses": round(cpu_children, 2),
         "cpu_share_infernal_subprocesses": round(cpu_children / (cpu_self + cpu_children), 3),
-        "rounds": result.stats["rounds"],
-        "depth": result.stats["depth"],
-        "neff": result.stats["neff"],
-        "included_hits": sorted(
-            [h["name"], h["start"], h["end"], h["strand"]] for h in result.stats["hits"] if h["included"]
-        ),
+        "rounds": [settings_to_mapping(round_) for round_ in result.stats.rounds],
+        "depth": result.stats.depth,
+        "neff": result.stats.neff,
+        "included_hits": sorted([h.name, h.start, h.end, h.strand] for h in result.stats.hits if h.included),
     }
 
 
@@ -132,9 +132,9 @@ def end_to_end(genome: Path, workdir: Path) -> dict:
     folder (cold: every CM is calibrated and stored; warm: a rerun that finds both CMs).
     """
     query = workdir / "trna1.fa"  # written by main()
-    params = config.resolve()
-    defaults = _search_measured(query, genome, workdir / "e2e", params)
-    cached = config.resolve(("benchmark", {"calibrate_cache": str(workdir / "cm-cache")}))
+    settings = SearchSettings()
+    defaults = _search_measured(query, genome, workdir / "e2e", settings)
+    cached = dataclasses.replace(settings, calibrate_cache=str(workdir / "cm-cache"))
     cold = _search_measured(query, genome, workdir / "e2e-cold", cached)
     warm = _search_measured(query, genome, workdir / "e2e-warm", cached)
     same = defaults["included_hits"] == cold["included_hits"] == warm["included_hits"]
@@ -142,7 +142,7 @@ def end_to_end(genome: Path, workdir: Path) -> dict:
         run["included_hits"] = len(run["included_hits"])
     return {
         "query": "mrum-tRNA.1 (72 nt)",
-        "calibrate_L": params["calibrate_L"],
+        "calibrate_L": settings.calibrate_L,
         **defaults,
         "calibrate_cache_cold": cold,
         "calibrate_cache_warm": warm,
@@ -162,12 +162,12 @@ def calibration_floor(genome: Path, workdir: Path, lengths: tuple[float, ...] = 
 
     query = workdir / "trna1.fa"
     runs = {}
-    for length in (0.01, config.DEFAULTS["calibrate_L"]):
-        params = config.resolve(("benchmark", {"calibrate_L": length}))
-        run = _search_measured(query, genome, workdir / f"floor-{length}", params)
+    default_length = SearchSettings().calibrate_L
+    for length in (0.01, default_length):
+        run = _search_measured(query, genome, workdir / f"floor-{length}", SearchSettings(calibrate_L=length))
         runs[f"{length:g}"] = {key: run[key] for key in ("wall_seconds", "cmcalibrate_seconds", "cmcalibrate_share")}
         runs[f"{length:g}"]["search_work_seconds"] = round(run["wall_seconds"] - run["cmcalibrate_seconds"], 3)
-    final_sto = workdir / f"floor-{config.DEFAULTS['calibrate_L']}" / "mrum-tRNA.1.sto"
+    final_sto = workdir / f"floor-{default_length}" / "mrum-tRNA.1.sto"
     sweep = []
     cms = (("tRNA5.c.cm (Infernal tutorial)", DATA / "tRNA5.c.cm"), ("CM of the run's final MSA (64 rows)", final_sto))
     for label, source in cms:

@@ -50,6 +50,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _as_msa(official_ids):
+    """The MSA of token ids ``(1, R, L+1)`` (``<cls>`` first) as the rows ``rnamsm features`` reads."""
+    from rnamsm.model import Msa
+    from rnamsm.model.alphabet import OFFICIAL_TOKENS
+
+    rows = tuple("".join(OFFICIAL_TOKENS[index] for index in row[1:]) for row in official_ids[0].tolist())
+    return Msa(tuple(str(number) for number in range(len(rows))), rows, "random MSA")
+
+
 def worker(args: argparse.Namespace) -> dict:
     """One measurement in this process; prints a JSON line."""
     import torch
@@ -58,18 +67,24 @@ def worker(args: argparse.Namespace) -> dict:
     official_ids = torch.from_numpy(np.load(args.tokens))  # (1, R, C), official vocabulary
     started = time.perf_counter()
     if args.worker == "ours":
-        from rnamsm.model import load_checkpoint
+        from rnamsm.model import compute_features, load_checkpoint
 
         model = load_checkpoint(args.weights, device="cpu", dtype=args.precision)
+        if args.mode == "full":
 
-        def forward(tokens):
-            if args.mode == "full":
+            def forward(tokens):
                 return model(tokens, repr_layers=(LAYERS,), return_logits=False)["representations"][LAYERS]
-            out = model(tokens, repr_layers=(LAYERS,), need_head_weights=True, return_logits=False, query_only=True)
-            maps = out["row_attentions"][0, ..., 1:, 1:].reshape(1, -1, tokens.shape[-1] - 1, tokens.shape[-1] - 1)
-            return out["representations"][LAYERS], model.contact_head.from_maps(maps)
 
-        tokens = official_ids
+            inputs = official_ids
+            warm_up = official_ids[:, :4, :20]
+        else:  # what `rnamsm features` computes, through the same library call
+
+            def forward(msa):
+                features = compute_features(model, msa, progress=False)
+                return torch.from_numpy(features.embedding), torch.from_numpy(features.contacts)
+
+            inputs = _as_msa(official_ids)
+            warm_up = _as_msa(official_ids[:, :4, :20])
     else:
         from multimolecule import RnaMsmModel
 
@@ -78,7 +93,8 @@ def worker(args: argparse.Namespace) -> dict:
         from rnamsm.model.alphabet import OFFICIAL_TOKENS
 
         lookup = torch.tensor([vocab.index(token) for token in OFFICIAL_TOKENS])
-        tokens = lookup[official_ids]
+        inputs = lookup[official_ids]
+        warm_up = inputs[:, :4, :20]
 
         def forward(tokens):
             with torch.inference_mode():
@@ -86,7 +102,7 @@ def worker(args: argparse.Namespace) -> dict:
                 return model(input_ids=tokens, attention_mask=mask).last_hidden_state
 
     load_seconds = time.perf_counter() - started
-    forward(tokens[:, :4, :20])  # warm-up on a tiny MSA
+    forward(warm_up)  # warm-up on a tiny MSA
     gemm_a, gemm_b = torch.randn(4096, D), torch.randn(D, 4 * D)
     gemm_start = time.perf_counter()
     for _ in range(3):
@@ -97,7 +113,7 @@ def worker(args: argparse.Namespace) -> dict:
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        result = forward(tokens)
+        result = forward(inputs)
         times.append(time.perf_counter() - start)
     if args.save:
         if isinstance(result, tuple):

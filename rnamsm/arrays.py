@@ -44,19 +44,52 @@ def _magic(path: Path, what: str) -> bytes:
     return head
 
 
-def read_npz(path: str | os.PathLike[str], what: str, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` archive (only those named in ``keys`` when given; absent ones are skipped)."""
-    path = Path(path)
+def _check_npz(path: Path, what: str) -> None:
+    """Refuse anything but a zip archive (an ``.npy`` file, text, an empty file) before NumPy sees it."""
     head = _magic(path, what)
     if head.startswith(_NPY_MAGIC):
         raise RnamsmError(f"{path}: a single .npy array, not an .npz archive; expected {what}")
     if not head.startswith(_ZIP_MAGIC):
         raise RnamsmError(f"{path}: not a NumPy .npz archive, expected {what}")
+
+
+def read_npz(path: str | os.PathLike[str], what: str, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive (only those named in ``keys`` when given; absent ones are skipped)."""
+    path = Path(path)
+    _check_npz(path, what)
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files if keys is None or key in keys}
     except _READ_ERRORS as error:
         raise RnamsmError(f"{path}: cannot read {what} (truncated or corrupt): {_reason(error)}") from None
+
+
+def read_npz_headers(path: str | os.PathLike[str], what: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``name -> (shape, dtype)`` of every array in an ``.npz`` archive, read from the member headers only.
+
+    No array data is read, so this is cheap however large the arrays are (and cannot notice damage
+    inside them: :func:`read_npz` does).
+    """
+    path = Path(path)
+    _check_npz(path, what)
+    headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if not member.filename.endswith(".npy"):
+                    continue
+                with archive.open(member) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                    else:
+                        raise ValueError(f"{member.filename}: unsupported .npy format version {version}")
+                headers[member.filename[: -len(".npy")]] = (tuple(shape), dtype)
+    except _READ_ERRORS as error:
+        raise RnamsmError(f"{path}: cannot read {what} (truncated or corrupt): {_reason(error)}") from None
+    return headers
 
 
 def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:

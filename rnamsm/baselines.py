@@ -17,11 +17,10 @@ import RNA
 
 from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
-from rnamsm.errors import RnamsmError
-from rnamsm.fasta import read_queries
+from rnamsm.formats import query as query_format
 from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.structure import Structure, dbn_to_pairs, format_dbn, pairs_to_dbn
-from rnamsm.model.msa import Msa, read_msa
+from rnamsm.model.msa import Msa, check_query, read_msa
 from rnamsm.options import check_at_least
 
 #: Rows given to RNAalifold by default (the first ones, query included).
@@ -60,17 +59,11 @@ def rnaalifold(msa: Msa, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> tuple[str, flo
 def run_baselines(query_path: Path, msa_path: Path, out_dir: Path, max_rows: int = DEFAULT_ALIFOLD_ROWS) -> dict:
     """Compute both baselines for the one query in ``query_path``; write the files; return baselines.json."""
     check_at_least(max_rows, 1, "--max-rows")
-    records = list(read_queries(query_path))
-    if len(records) != 1:
-        raise RnamsmError(f"{query_path}: expected one query record, found {len(records)}")
-    record = records[0]
+    record = query_format.read(query_path)
     sample = check_sample_id(record.id)
     msa = read_msa(msa_path)
-    ungapped = msa.query.replace("-", "")
+    check_query(msa, record.sequence, str(query_path))
     sequence = record.sequence
-    comparable = "".join("X" if base in "RYKMSWBDHVN" else base for base in sequence)
-    if ungapped != comparable:
-        raise RnamsmError(f"{msa_path}: the first row is not the query '{record.id}' of {query_path}")
     check_output_targets(*(out_dir / f"{sample}{suffix}" for suffix in (".rnafold.dbn", ".rnaalifold.dbn",
                                                                          ".rnafold_bpp.npy")),
                          out_dir / "baselines.json")

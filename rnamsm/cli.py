@@ -19,9 +19,9 @@ from rnamsm.errors import RnamsmError
 
 #: Every subcommand: name -> (module that registers it, one-line summary), in ``--help`` order.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate-input": ("rnamsm.fasta", "check and normalise query FASTA (upper-case RNA)"),
+    "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
-    "features": ("rnamsm.model.features", "RNA-MSM embedding, attention maps and contacts for one MSA"),
+    "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),
     "predict-ss": ("rnamsm.heads.predict_ss", "base pairs from features.npz with the RNA-MSM SS head"),
     "predict-rsa": ("rnamsm.heads.predict_rsa", "relative solvent accessibility from features.npz"),
     "baselines": ("rnamsm.baselines", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
@@ -29,9 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("rnamsm.report.cli", "write the batch index of all samples' reports"),
     "evaluate": ("rnamsm.evaluation.cli", "score predicted base pairs (F1, MCC, ...) or RSA (PCC, MAE)"),
     "train-head": ("rnamsm.heads.train", "fine-tune an SS or RSA head on frozen RNA-MSM features"),
-    "convert-checkpoint": ("rnamsm.model.features", "convert RNA-MSM weights between official and HF layouts"),
+    "convert-checkpoint": ("rnamsm.model.cli", "convert RNA-MSM weights between official and HF layouts"),
     "convert-heads": ("rnamsm.heads.convert", "convert the official SS/RSA head files to rnamsm heads"),
-    "make-demo-checkpoint": ("rnamsm.model.features", "write a tiny random RNA-MSM for demos and tests"),
+    "make-demo-checkpoint": ("rnamsm.model.cli", "write a tiny random RNA-MSM for demos and tests"),
     "make-demo-heads": ("rnamsm.heads.demo", "write random (untrained) SS and RSA heads that fit given features"),
 }
 

@@ -1,7 +1,7 @@
 """Reading a user's file, with one clear error when it is missing, not a regular file, unreadable or not text.
 
 :func:`check_regular_file` is the one gate every input reader passes first (text files here, NumPy
-files in :mod:`rnamsm.arrays`, FASTA in :mod:`rnamsm.fasta`, databases, checkpoints and heads): a
+files in :mod:`rnamsm.arrays`, query FASTA in :mod:`rnamsm.formats.query`, databases, checkpoints and heads): a
 named pipe (FIFO), device or socket would block the reader or never end, so it is refused.
 """
 

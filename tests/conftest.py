@@ -18,6 +18,7 @@ TEST_DATA = REPO_ROOT / "tests" / "data"  # one folder per source, each with a R
 RNAMSM_EXAMPLE = TEST_DATA / "rnamsm_example"  # the official RNA-MSM example 2DRB_1 and its outputs (MIT)
 INFERNAL_DATA = TEST_DATA / "infernal"  # Infernal tutorial and test-suite files (BSD)
 ORACLE = TEST_DATA / "oracle"  # seeded random RNA-MSM and multimolecule reference outputs (ours)
+RNAMSM_OUTPUTS = TEST_DATA / "rnamsm_outputs"  # interface files written by rnamsm itself (ours)
 SHARED = REPO_ROOT.parent / "shared"
 pytest_plugins = ["tests.slurm.fixtures"]  # the `slurm_cluster` fixture
 

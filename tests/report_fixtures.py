@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import RNA
 
+from rnamsm.formats import features as features_file
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
@@ -104,18 +105,18 @@ def write_features(directory: Path, sequence: str, depth: int, untrained: bool) 
     logits = rng.normal(size=(8, length, length)).astype(np.float32)
     attention = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
     contacts = rng.random((length, length), dtype=np.float32)
-    (directory / "features").mkdir(parents=True)
-    np.savez(
-        directory / "features" / "features.npz",
+    record = features_file.FeaturesRecord(
+        sequence=sequence,
         embedding=rng.normal(size=(length, 64)).astype(np.float32),
         attention_maps=attention.astype(np.float32),
         contacts=((contacts + contacts.T) / 2).astype(np.float32),
-        sequence=np.array(sequence), checkpoint_sha256=np.array(hashlib.sha256(b"demo-ckpt").hexdigest()),
-        msa_depth=np.array(depth), msa_sha256=np.array(hashlib.sha256(b"msa").hexdigest()),
-        weights_untrained=np.array(untrained), device=np.array("cpu"),
-        attention_coverage=np.ones((length, length), dtype=bool), num_layers=np.array(2),
-        num_heads=np.array(4), depth_reduction=np.array("none"),
+        attention_coverage=np.ones((length, length), dtype=bool),
+        provenance=features_file.Provenance(
+            checkpoint_sha256=hashlib.sha256(b"demo-ckpt").hexdigest(), msa_depth=depth,
+            msa_sha256=hashlib.sha256(b"msa").hexdigest(), weights_untrained=untrained, device="cpu",
+            num_layers=2, num_heads=4, depth_reduction="none"),
     )
+    features_file.write(record, directory / "features" / "features.npz")
 
 
 def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> dict:

@@ -224,7 +224,7 @@ def test_numeric_options_out_of_range(capsys, tmp_path, inputs) -> None:
         (["features", msa, "--checkpoint", inputs["ckpt"], "--out", tmp_path / "f.npz", "--window-overlap", "-1"],
          "--window-overlap must be at least 0, got -1"),
         (["search", query, "--db", query, "--out-dir", tmp_path / "msa", "--config-json", '{"cm": {"E": NaN}}'],
-         "cm.E must be a positive number"),
+         "cm.E: expected a finite number, got nan"),
     ]
     for argv, message in cases:
         refused(capsys, argv, message.split()[0], message)

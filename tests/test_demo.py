@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnamsm.fasta import read_queries
+from rnamsm.formats.query import read_queries
 
 
 def test_demo_writes_every_sample(demo_run: Path) -> None:

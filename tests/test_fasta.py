@@ -1,4 +1,4 @@
-"""`rnamsm validate-input`: normalisation, and one clear line for every kind of bad input."""
+"""`rnamsm validate-input`: normalisation, its settings, and one clear line for every kind of bad input."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnamsm.fasta import format_fasta, read_queries
+from rnamsm.formats.query import format_fasta, read_queries
+from rnamsm.input.validate import InputSettings
 from tests.conftest import REPO_ROOT
+from tests.support.schema import assert_defaults_match
 
 DEMO_QUERIES = REPO_ROOT / "resources" / "demo" / "queries"
 
@@ -57,6 +59,25 @@ def test_inline_sequence_and_rename(tmp_path: Path) -> None:
     result = run_validate(DEMO_QUERIES / "mrum-tRNAs10.fa", "--id", "mrum-tRNA.3", "--rename", "s3", "-o", renamed)
     assert result.returncode == 0, result.stderr
     assert renamed.read_text().splitlines()[0] == ">s3 mrum-tRNA.3"
+
+
+def test_input_settings_defaults_are_the_schemas() -> None:
+    assert_defaults_match(InputSettings, "input")
+
+
+def test_min_length_from_the_config_section_and_the_flag(tmp_path: Path) -> None:
+    """The workflow passes its ``input`` section as --config-json; --min-length overrides it."""
+    source = tmp_path / "short.fa"
+    source.write_text(">q1\nACGUACG\n")
+    out = tmp_path / "q.fa"
+    result = run_validate(source, "--config-json", '{"min_length": 7}', "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == ">q1\nACGUACG\n"
+    result = run_validate(source, "--config-json", '{"min_length": 7}', "--min-length", "8", "-o", tmp_path / "r.fa")
+    assert result.returncode == 1 and "shorter than the minimum of 8 nt" in result.stderr
+    result = run_validate(source, "--config-json", '{"min_length": 0}', "-o", tmp_path / "r.fa")
+    assert result.returncode == 1 and "--config-json: min_length must be at least 1, got 0" in result.stderr
+    assert not (tmp_path / "r.fa").exists()
 
 
 BAD_INPUTS = {

@@ -113,3 +113,17 @@ def test_alifold_consensus_is_projected_onto_query_positions(tmp_path) -> None:
     assert summary["rnaalifold"]["consensus_dbn"] == "((((....))))"
     # column 1 is a gap in the query: its pair is dropped and columns 2..12 become positions 1..11
     assert summary["rnaalifold"]["dbn"] == "(((....)))."
+
+
+def test_baselines_take_a_query_shorter_than_the_default_minimum(tmp_path, capsys) -> None:
+    """The minimum length is applied once, by validate-input (``input.min_length``); baselines refused a
+    query under 10 nt validated with a lower minimum. The MSA must still start with the query."""
+    (tmp_path / "q.fa").write_text(">q\nGGGAAACCC\n")
+    (tmp_path / "msa.fa").write_text(">q\nGGGAAACCC\n>a\nGGGAAACCC\n")
+    assert main(["baselines", str(tmp_path / "q.fa"), "--msa", str(tmp_path / "msa.fa"),
+                 "--out-dir", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "baselines.json").read_text())["sequence"] == "GGGAAACCC"
+    (tmp_path / "other.fa").write_text(">q\nGGGAAACCA\n")
+    assert main(["baselines", str(tmp_path / "other.fa"), "--msa", str(tmp_path / "msa.fa"),
+                 "--out-dir", str(tmp_path / "out2")]) == 1
+    assert "row 1 ('q') is not the query of" in capsys.readouterr().err

@@ -1,15 +1,13 @@
-"""Database reading: gzip, Stockholm, duplicates, empty records, windows, chunks, bad formats; config."""
+"""Database reading: gzip, Stockholm, duplicates, empty records, windows, chunks, bad formats."""
 
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 
 import pytest
 
 from rnamsm.errors import RnamsmError
-from rnamsm.homology import config
 from rnamsm.homology.database import SequenceDatabase, window_starts
 from tests.conftest import INFERNAL_DATA
 
@@ -109,23 +107,3 @@ def test_windows_cover_long_records_and_chunks_bound_memory(tmp_path: Path) -> N
     # Same pieces, in a deterministic order, on every pass.
     again = [[s.name for s in chunk.block] for chunk in db.chunks()]
     assert again == [[s.name for s in chunk.block] for chunk in chunks]
-
-
-def test_config_defaults_overrides_and_errors(tmp_path: Path) -> None:
-    params = config.resolve()
-    assert params["neff"]["stop"] == 50 and params["filter"]["min_coverage"] == 0.5
-    yaml_file = tmp_path / "c.yaml"
-    yaml_file.write_text("cm:\n  max_rounds: 1\ncalibrate_L: 0.1\n")
-    params = config.resolve(
-        (str(yaml_file), config.load_overrides(yaml_file)),
-        ("--config-json", config.parse_json_overrides(json.dumps({"filter": {"max_identity": 0.99}}))),
-    )
-    assert params["cm"] == {"E": 10.0, "incE": 10.0, "max_rounds": 1}
-    assert params["calibrate_L"] == 0.1 and params["filter"]["max_identity"] == 0.99
-    with pytest.raises(RnamsmError, match=r"c.yaml: unknown key 'evalue'"):
-        yaml_file.write_text("evalue: 1\n")
-        config.resolve((str(yaml_file), config.load_overrides(yaml_file)))
-    with pytest.raises(RnamsmError, match=r"calibrate_L must be between 0.01 and 160"):
-        config.resolve(("--config-json", {"calibrate_L": 0.001}))
-    with pytest.raises(RnamsmError, match=r"--config-json: invalid JSON"):
-        config.parse_json_overrides("{bad")

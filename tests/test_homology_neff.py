@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnamsm.formats import msa as msa_format
 from rnamsm.homology.filters import filter_rows
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
 from rnamsm.homology.rows import HitRow
-from rnamsm.model.msa import read_records
 from tests.conftest import RNAMSM_EXAMPLE
 
 
@@ -37,7 +37,7 @@ def test_neff_matches_brute_force(rows: list[str], identity: float) -> None:
 
 
 def test_neff_of_official_msa_and_cap() -> None:
-    rows = [row for _, row in read_records(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2")]
+    rows = list(msa_format.read(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2").rows)
     codes = encode(rows)
     value, approx = neff(codes, 0.8)
     assert 1 < value < len(rows) and not approx

@@ -6,8 +6,8 @@ import pytest
 from pyhmmer.easel import Alphabet, TextSequence
 
 from rnamsm.errors import RnamsmError
-from rnamsm.homology.formats import match_columns
-from rnamsm.homology.rows import cm_row, match_count, nhmmer_row, subsequence
+from rnamsm.formats.msa import match_columns
+from rnamsm.homology.rows import cm_row, nhmmer_row, subsequence
 
 
 def fetch_from(residues: str):
@@ -19,7 +19,7 @@ def test_nhmmer_row_pads_and_lowercases_inserts() -> None:
     hmm = "uauagcucaa..uggcagagcguuuggcugacauccaaaagguuauggguucgauucccuuuagcccc"
     target = "CAUAGCUUAGccAGGUAGAGCGCUCGGCUCAUAACCGGGAUGUCAUGGGUUCGAAUCCCAUUGGGCCC"
     row = nhmmer_row(6, 71, hmm, target, 72)
-    assert match_count(row) == 72
+    assert len(match_columns(row)) == 72
     assert row.startswith("-----CAUAGCUUAGccAGG")
     assert row.endswith("GGGCCC-")
     assert "".join(c for c in row if c != "-").upper() == target.upper()
@@ -30,7 +30,7 @@ def test_cm_row_plain_hit_with_insert_and_deletion() -> None:
     target = "GC-GGaCAUAG"
     row = cm_row(3, 12, cm, target, 14, 10, fetch_from("GCGGACAUAG"), "t/1-10")
     assert row == "--GC-GGaCAUAG--"
-    assert match_count(row) == 14
+    assert len(match_columns(row)) == 14
 
 
 def test_cm_row_local_end_fetches_hidden_residues() -> None:
@@ -40,7 +40,7 @@ def test_cm_row_local_end_fetches_hidden_residues() -> None:
     hit_residues = "GCACCCUGC"
     row = cm_row(1, 11, cm, target, 11, 9, fetch_from(hit_residues), "t/1-9")
     assert row == "GCA-----cccUGC"
-    assert match_count(row) == 11
+    assert len(match_columns(row)) == 11
     assert match_columns(row) == "GCA-----UGC"
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from pyinfernal.cm import CMFile
 
-from rnamsm.homology import config
+from rnamsm.formats import msa as msa_format
+from rnamsm.formats.msa import match_columns
 from rnamsm.homology.cm_search import cm_search
 from rnamsm.homology.database import SequenceDatabase
-from rnamsm.homology.formats import match_columns
 from rnamsm.homology.pipeline import run_search
-from rnamsm.model.msa import read_records
+from rnamsm.homology.settings import SearchSettings, resolve_search_options
+from rnamsm.settings import settings_to_mapping
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, require_program
 
 GENOME = INFERNAL_DATA / "mrum-genome.fa.gz"
@@ -62,7 +63,7 @@ def trna_search(tmp_path_factory: pytest.TempPathFactory):
     require_program("cmbuild", "cmcalibrate")
     tmp = tmp_path_factory.mktemp("trna")
     query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp / "query.fa")
-    result = run_search(query, [GENOME], tmp / "out", config.resolve())
+    result = run_search(query, [GENOME], tmp / "out", SearchSettings())
     return result, tmp / "out"
 
 
@@ -83,7 +84,7 @@ def test_trna_query_finds_the_genomes_trnas(trna_search) -> None:
     assert [r["method"] for r in stats["rounds"]][:2] == ["nhmmer", "cmsearch"]
     assert stats["databases"][0]["residues"] == 2937203
     assert stats["search_space"]["cmsearch_Z_residues"] == 2 * 2937203
-    assert stats["parameters"] == config.resolve()
+    assert stats["parameters"] == {**settings_to_mapping(SearchSettings()), "threads": 2}
     assert any(step.endswith("cmcalibrate") for step in stats["timings"])
 
 
@@ -107,9 +108,9 @@ def test_trna_rows_map_to_genome_coordinates(trna_search) -> None:
 def test_trna_outputs_round_trip(trna_search) -> None:
     result, out = trna_search
     query_id = result.query.id
-    a3m = read_records(out / f"{query_id}.a3m")
-    sto = read_records(out / f"{query_id}.sto")
-    a2m = read_records(out / f"{query_id}.a2m_msa2")
+    a3m = msa_format.read(out / f"{query_id}.a3m").records
+    sto = msa_format.read(out / f"{query_id}.sto").records
+    a2m = msa_format.read(out / f"{query_id}.a2m_msa2").records
     assert [name for name, _ in a3m] == [name for name, _ in sto] == [name for name, _ in a2m]
     assert a3m == sto
     assert [match_columns(row) for _, row in a3m] == [row for _, row in a2m]
@@ -190,7 +191,7 @@ def test_no_hit_query_gives_one_row_msa_and_warning(tmp_path: Path) -> None:
     assert stats["depth"] == 1 and stats["neff"] == 1.0
     assert any("no homologs found" in warning for warning in stats["warnings"])
     assert "no homologs found" in result.stderr
-    assert read_records(out / "cbl40.sto") == [("cbl40", sequence.upper().replace("T", "U"))]
+    assert msa_format.read(out / "cbl40.sto").records == [("cbl40", sequence.upper().replace("T", "U"))]
 
 
 @pytest.mark.parametrize(
@@ -272,14 +273,16 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
 def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA."""
     query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
-    params = config.resolve(("test", {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}}))
-    result = run_search(query, [GENOME], tmp_path / "out", params)
-    methods = [r["method"] for r in result.stats["rounds"]]
+    settings, _ = resolve_search_options(
+        ("test", {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}})
+    )
+    result = run_search(query, [GENOME], tmp_path / "out", settings)
+    methods = [r.method for r in result.stats.rounds]
     assert methods[0] == "nhmmer" and set(methods[1:]) == {"nhmmer-profile"} and len(methods) >= 2
-    assert result.stats["hmm_only"] is True and result.stats["tool_versions"]["infernal_cli"] is None
-    assert result.stats["rounds"][1]["hits"] > result.stats["rounds"][0]["hits"]
+    assert result.stats.hmm_only is True and result.stats.tool_versions["infernal_cli"] is None
+    assert result.stats.rounds[1].hits > result.stats.rounds[0].hits
     rows = assert_official_format(tmp_path / "out" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72)
-    assert len(rows) == result.stats["depth"] > 10
+    assert len(rows) == result.stats.depth > 10
 
 
 def test_outputs_are_deterministic(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import msa as msa_format
 from rnamsm.model.alphabet import tokenize_msa
 from rnamsm.model.depth import identity_filter_indices, reduce_depth
-from rnamsm.model.msa import Msa, read_msa, read_records
+from rnamsm.model.msa import Msa, read_msa
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, require_program
 
 QUERY_2DRB = "GGCCCGGGGCGGUUCGAUUCCGCCCUGGGCCACCA"
@@ -55,7 +56,7 @@ def test_stockholm_cmalign_output_keeps_rf_columns():
 
 def test_stockholm_records_keep_the_inserts_as_lower_case():
     """The same cmalign file as A3M rows: insert residues lower case, their gaps dropped, sequences intact."""
-    records = read_records(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto")
+    records = msa_format.read(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto").records
     msa = read_msa(INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto")
     assert [name for name, _ in records] == list(msa.names)
     for (name, row), normalised in zip(records, msa.rows, strict=True):

@@ -41,13 +41,16 @@ def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
     return {(row[2], row[0]) for row in rows[1:] if row[5] == "update pending"}
 
 
-def test_batch_of_20_then_5_more(tmp_path: Path) -> None:
+def test_batch_of_6_then_3_more(tmp_path: Path) -> None:
+    """Six real queries of three families run in one batch; three added ones are all that is planned next."""
     workdir = copy_workflow(tmp_path / "batch")
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     config.update(BATCH_CONFIG)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     queries = real_queries()
-    first, added = queries[:20], queries[20:25]
+    by_id = dict(queries)
+    first = [(name, by_id[name]) for family in ("tRNA5", "PK-HAV", "Vault") for name in (f"{family}-1", f"{family}-2")]
+    added = [(name, by_id[name]) for name in ("tRNA5-3", "PK-HAV-3", "Vault-3")]
     write_sheet(workdir, first)
 
     result = run_command("snakemake --cores 2 --keep-going", workdir, timeout=1500)

@@ -10,7 +10,7 @@ import torch
 
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import load_features
+from rnamsm.formats import features as features_file
 from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
@@ -47,8 +47,8 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
 
 def _run(args: argparse.Namespace) -> int:
     if args.features_like is not None:
-        features = load_features(args.features_like)
-        num_maps, embed_dim = features.attention_maps.shape[0], features.embedding.shape[1]
+        info = features_file.read_info(args.features_like)
+        num_maps, embed_dim = info.attention_maps_shape[0], info.embedding_shape[1]
     elif args.num_maps is not None and args.embed_dim is not None:
         num_maps, embed_dim = args.num_maps, args.embed_dim
     else:

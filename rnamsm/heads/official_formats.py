@@ -1,11 +1,12 @@
 """Reading (and, for tests and export, writing) the official RNA-MSM head files without running pickled code.
 
-- SS: ``model/rna-msm_attention.pt``, a plain ``state_dict``: ``torch.load(weights_only=True)``.
-- RSA: ``model_pcc_*.pt``, *pickled whole modules* (``model._0811.model_entry.FrameModel``). The
-  file's globals are listed without executing anything; only the 12 known class names are accepted,
-  each replaced by an inert stub that merely stores its pickled state. The module tree rebuilt from
-  the stubs must match the expected layout class by class, and only its tensors are kept.
-- RSA statistics pickles: a restricted :class:`pickle.Unpickler` that resolves nothing but NumPy's
+- SS: ``model/rna-msm_attention.pt``, a plain ``state_dict`` (no globals but torch's tensor rebuilding),
+  read through :func:`rnamsm.safe_pickle.load_torch_file`.
+- RSA: ``model_pcc_*.pt``, *pickled whole modules* (``model._0811.model_entry.FrameModel``), read
+  through :func:`rnamsm.safe_pickle.load_torch_file`: only the 12 known class names are accepted, each
+  replaced by an inert stub that merely stores its pickled state. The module tree rebuilt from the
+  stubs must match the expected layout class by class, and only its tensors are kept.
+- RSA statistics pickles: :func:`rnamsm.safe_pickle.load_plain_pickle`, resolving nothing but NumPy's
   array-reconstruction names.
 """
 
@@ -35,6 +36,7 @@ from rnamsm.heads.rsa_net import (
     TransformerBlock,
 )
 from rnamsm.heads.ss_resnet import SSResNet
+from rnamsm.safe_pickle import UnreadablePickle, UnsafePickle, load_plain_pickle, load_torch_file
 
 #: Official class of each of our RSA module classes (the pickled names of the official files).
 OFFICIAL_RSA_CLASSES: dict[type[nn.Module], str] = {
@@ -92,9 +94,11 @@ def load_official_ss(path: str | os.PathLike[str]) -> SSResNet:
     """Load ``rna-msm_attention.pt`` (or a file in its layout) with ``weights_only=True``."""
     _check_file(path, "an SS head file (rna-msm_attention.pt)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many types (EOFError, KeyError, ...) for broken files
-        raise RnamsmError(f"{path}: not a loadable SS state_dict: {_first_line(error)}") from None
+        state = load_torch_file(path, allowed=())
+    except UnsafePickle as error:
+        raise RnamsmError(f"{path}: refusing to load: unexpected pickled globals {', '.join(error.names)}") from None
+    except UnreadablePickle as error:
+        raise RnamsmError(f"{path}: not a loadable SS state_dict: {_first_line(error.error)}") from None
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise RnamsmError(f"{path}: expected a state_dict of tensors for the SS head")
     try:
@@ -112,18 +116,9 @@ def save_official_ss(model: SSResNet, path: str | os.PathLike[str]) -> None:
 # --- RSA: pickled whole modules -----------------------------------------------------------------
 
 
-def _inert_stub(full_name: str) -> type:
-    """A class named like ``full_name`` whose only behaviour is storing its pickled state."""
-    module, _, qualname = full_name.rpartition(".")
-
-    def __setstate__(self: Any, state: Any) -> None:
-        self.__dict__["pickled_state"] = state
-
-    return type(qualname, (), {"__module__": module, "__qualname__": qualname, "__setstate__": __setstate__})
-
-
 def _stub_state(node: Any, path: str, source: str) -> dict[str, Any]:
-    state = node.__dict__.get("pickled_state") if hasattr(node, "__dict__") else None
+    """The pickled state a stub recorded (the module's ``__dict__``), checked to be a torch module's."""
+    state = node.__dict__ if hasattr(node, "__dict__") else None
     if not isinstance(state, dict) or not all(
         isinstance(state.get(slot), dict) for slot in ("_modules", "_parameters", "_buffers")
     ):
@@ -150,10 +145,10 @@ def _check_hyperparameters(state: dict[str, Any], official: str, path: str, sour
 def _rsa_shapes(root_state: dict[str, Any], source: str) -> tuple[int, int, int]:
     """(in_channels, planes, depth) read from the stub tree before building the expected layout."""
     try:
-        net = root_state["_modules"]["net"].pickled_state["_modules"]
-        conv1 = net["0"].pickled_state["_modules"]["0"].pickled_state["_modules"]["conv1"].pickled_state
+        net = vars(root_state["_modules"]["net"])["_modules"]
+        conv1 = vars(vars(vars(net["0"])["_modules"]["0"])["_modules"]["conv1"])
         planes, in_channels = conv1["_parameters"]["weight"].shape[:2]
-        depth = len(net["1"].pickled_state["_modules"])
+        depth = len(vars(net["1"])["_modules"])
     except (KeyError, AttributeError, TypeError, ValueError):
         raise RnamsmError(f"{source}: not an RNA-MSM RSA module (net.0.0.conv1 / net.1 not found)") from None
     return int(in_channels), int(planes), depth
@@ -164,18 +159,11 @@ def load_official_rsa(path: str | os.PathLike[str]) -> RSANet:
     source = str(path)
     _check_file(path, "an RSA head file (model_pcc_*.pt)")
     try:
-        names = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-    except Exception as error:  # noqa: BLE001 - any failure to parse is a corrupt file
-        raise RnamsmError(f"{source}: not a torch checkpoint: {_first_line(error)}") from None
-    unexpected = sorted(names - EXPECTED_RSA_GLOBALS)
-    if unexpected:
-        raise RnamsmError(f"{source}: refusing to load: unexpected pickled globals {', '.join(unexpected)}")
-    stubs = [_inert_stub(name) for name in sorted(EXPECTED_RSA_GLOBALS)]
-    try:
-        with torch.serialization.safe_globals(stubs):
-            root = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many types for broken or hostile files
-        raise RnamsmError(f"{source}: refusing to load: {_first_line(error)}") from None
+        root = load_torch_file(path, EXPECTED_RSA_GLOBALS)
+    except UnsafePickle as error:
+        raise RnamsmError(f"{source}: refusing to load: unexpected pickled globals {', '.join(error.names)}") from None
+    except UnreadablePickle as error:
+        raise RnamsmError(f"{source}: not a torch checkpoint: {_first_line(error.error)}") from None
     root_name = f"{type(root).__module__}.{type(root).__qualname__}"
     if root_name != OFFICIAL_RSA_CLASSES[RSANet]:
         raise RnamsmError(f"{source}: top-level object is {root_name}, expected {OFFICIAL_RSA_CLASSES[RSANet]}")
@@ -269,21 +257,11 @@ def save_official_rsa(model: RSANet, path: str | os.PathLike[str]) -> None:
 # --- RSA statistics pickles ---------------------------------------------------------------------
 
 
-class _StatisticsUnpickler(pickle.Unpickler):
-    """Resolves only NumPy's array-reconstruction globals; everything else is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_STATISTICS_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
-
-
 def load_statistics_pickle(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read ``mu`` and ``std`` from an official statistics pickle -> ((n,), (n,)) in their own dtype."""
     try:
-        with open(path, "rb") as handle:
-            content = _StatisticsUnpickler(handle).load()
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        content = load_plain_pickle(path, ALLOWED_STATISTICS_GLOBALS)
+    except (UnsafePickle, UnreadablePickle) as error:
         raise RnamsmError(f"{path}: refusing to read statistics pickle: {error}") from None
     if not isinstance(content, dict) or not {"mu", "std"} <= content.keys():
         raise RnamsmError(f"{path}: statistics pickle must be a dict with 'mu' and 'std'")

@@ -9,7 +9,8 @@ import numpy as np
 
 from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import check_sample_id, load_features
+from rnamsm.formats import features as features_file
+from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.rsa_net import ensemble_asa, predict_rsa
@@ -32,7 +33,7 @@ def run_predict_rsa(
     if sample_id is not None:
         check_sample_id(sample_id)
     check_output_targets(out)
-    features = load_features(features_path)
+    features = features_file.read(features_path)
     official_stats = statistics_from_pickles(stats_paths) if stats_paths else None
     heads: list[Head] = [load_head(path, "rsa", official_stats) for path in head_paths]
     torch_device = resolve_device(device)
@@ -50,8 +51,12 @@ def run_predict_rsa(
         "ASA in square angstrom; RSA = ASA / max ASA (A 400, G 400, C 350, U 350, other 375)",
     ]
     comments += [f"head {path.name} sha256={head.sha256}" for path, head in zip(head_paths, heads)]
-    comments += [f"features {key}={value}" for key, value in sorted(features.provenance.items())]
-    if features.weights_untrained or any(head.untrained for head in heads):
+    provenance = features.provenance
+    comments += [f"features {key}={value}" for key, value in (("checkpoint_sha256", provenance.checkpoint_sha256),
+                                                               ("msa_depth", provenance.msa_depth),
+                                                               ("msa_sha256", provenance.msa_sha256))
+                 if value is not None]
+    if provenance.weights_untrained or any(head.untrained for head in heads):
         comments.append("WARNING: weights_untrained: true - random demo weights, these values mean nothing")
     write_rsa_tsv(out, features.sequence, asa, rsa, comments)
     return asa, rsa

@@ -11,7 +11,8 @@ import numpy as np
 from rnamsm.arrays import npy_bytes
 from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.features_file import check_sample_id, load_features
+from rnamsm.formats import features as features_file
+from rnamsm.heads.features_file import check_sample_id
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
@@ -41,7 +42,7 @@ def run_predict_ss(
     prob_path, summary_path = out_dir / f"{sample_id}.prob.npy", out_dir / "ss.json"
     check_output_targets(*(out_dir / f"{sample_id}{suffix}" for suffix in (".bpseq", ".ct", ".dbn")),
                          prob_path, summary_path)
-    features = load_features(features_path)
+    features = features_file.read(features_path)
     head = load_head(head_path, "ss")
     model = head.model.to(resolve_device(device))
     try:
@@ -61,7 +62,7 @@ def run_predict_ss(
         "canonical_only": canonical_only,
         "min_hairpin": min_hairpin,
         "head_sha256": head.sha256,
-        "weights_untrained": head.untrained or features.weights_untrained,
+        "weights_untrained": head.untrained or features.provenance.weights_untrained,
     }
     write_files({  # one set: all five files or none
         **structure_texts(structure, out_dir),

@@ -26,7 +26,7 @@ from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import valid_mask
 from rnamsm.evaluation.structure_metrics import Counts, scores
-from rnamsm.heads.features_file import load_features
+from rnamsm.formats import features as features_file
 from rnamsm.heads.head_file import Head, head_metadata, load_head, save_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
@@ -110,7 +110,7 @@ def examples_from_files(features: Sequence[Path], labels: Path, task: str) -> li
     """Pair each features file with its label file in ``labels`` (same id)."""
     examples = []
     for key, path in sorted(feature_files(features).items()):
-        loaded = load_features(path)
+        loaded = features_file.read(path)
         if task == "ss":
             structure = read_structure(_label_file(labels, key, STRUCTURE_SUFFIXES), name=key)
             if structure.sequence != loaded.sequence:

@@ -1,10 +1,13 @@
 """Homolog search and MSA construction (RNAcmap3-style) on pyhmmer, pyinfernal and the Infernal CLI.
 
-Entry point: :func:`~rnamsm.homology.pipeline.run_search` (what ``rnamsm search`` runs). Its MSA files
-read back as A3M rows, query first, with :func:`rnamsm.model.msa.read_records`.
+Entry point: :func:`~rnamsm.homology.pipeline.run_search` (what ``rnamsm search`` runs), configured by
+:class:`~rnamsm.homology.settings.SearchSettings`. Its MSA files read back with
+:func:`rnamsm.formats.msa.read` (A3M rows, query first) and its ``msa_stats.json`` with
+:func:`rnamsm.formats.msa_stats.read`.
 """
 
-from rnamsm.homology.formats import match_columns
-from rnamsm.homology.pipeline import SearchResult, run_search
+from rnamsm.homology.pipeline import run_search
+from rnamsm.homology.result import Round, SearchResult
+from rnamsm.homology.settings import SearchSettings
 
-__all__ = ["SearchResult", "match_columns", "run_search"]
+__all__ = ["Round", "SearchResult", "SearchSettings", "run_search"]

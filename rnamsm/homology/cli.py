@@ -5,24 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnamsm.homology import config
 from rnamsm.homology.pipeline import run_search
+from rnamsm.homology.settings import DEFAULT_THREADS, search_options
+from rnamsm.settings import CONFIG_JSON_OPTION
 
 
 def _run(args: argparse.Namespace) -> int:
-    overrides = []
-    if args.config:
-        overrides.append((str(args.config), config.load_overrides(args.config)))
-    for text in args.config_json or []:
-        overrides.append(("--config-json", config.parse_json_overrides(text)))
-    if args.threads is not None:
-        overrides.append(("--threads", {"threads": args.threads}))
-    params = config.resolve(*overrides)
-    result = run_search(args.query, args.db, args.out_dir, params, work_dir=args.work_dir)
+    settings, config_threads = search_options(args.config, args.config_json)
+    threads = args.threads if args.threads is not None else config_threads or DEFAULT_THREADS
+    result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir)
     stats = result.stats
     print(
-        f"{stats['query_id']}: {stats['depth']} rows, Neff {stats['neff']:.1f} "
-        f"(round {stats['final_round']}) -> {args.out_dir}",
+        f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (round {stats.final_round}) -> {args.out_dir}",
         file=sys.stderr,
     )
     for warning in result.warnings:
@@ -42,10 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("query", metavar="QUERY.fa", help="FASTA file with exactly one query record")
     parser.add_argument("--db", nargs="+", required=True, metavar="DB", help="FASTA, FASTA.gz or Stockholm files")
     parser.add_argument("--out-dir", required=True, help="output directory")
-    parser.add_argument("--threads", type=int, default=None, help="threads (overrides the config key 'threads')")
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
     parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of parameter overrides")
     parser.add_argument(
-        "--config-json", action="append", metavar="JSON",
+        CONFIG_JSON_OPTION, action="append", metavar="JSON",
         help="JSON object of parameter overrides (same keys as --config; may be repeated, applied in order)",
     )
     parser.add_argument("--work-dir", default=None, help="keep intermediate Stockholm and CM files here")

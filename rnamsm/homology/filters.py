@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnamsm.homology.formats import match_columns
+from rnamsm.formats.msa import match_columns
 from rnamsm.homology.neff import encode
 from rnamsm.homology.rows import HitRow
 

@@ -1,4 +1,7 @@
-"""The query: one normalised RNA record, its length checks and its secondary structure."""
+"""The search query's checks (short, low-complexity) and its secondary structure (RNAfold, RNAalifold, a file).
+
+The query record itself is :class:`rnamsm.formats.query.Query`, read in the search alphabet.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,12 @@ import math
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import RNA
 
 from rnamsm.errors import RnamsmError
-from rnamsm.fasta import check_record_id, read_queries
+from rnamsm.formats.query import Query
 from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
@@ -21,35 +23,6 @@ SHORT_QUERY = 30
 LOW_COMPLEXITY_ENTROPY = 1.0
 
 _PSEUDOKNOT = set("[]{}<>")
-
-
-@dataclass(frozen=True)
-class Query:
-    """The search query: ``id``, ``description`` and upper-case RNA ``sequence`` (ACGU, others N)."""
-
-    id: str
-    description: str
-    sequence: str
-
-    def __len__(self) -> int:
-        return len(self.sequence)
-
-
-def read_query(path: str | os.PathLike[str]) -> Query:
-    """Read a FASTA file holding exactly one record; non-ACGU letters become ``N``.
-
-    The record id names the output files, so it must be safe as a file name (:func:`check_record_id`).
-    """
-    records = list(read_queries(path, min_length=1))
-    if len(records) != 1:
-        raise RnamsmError(f"{path}: expected exactly one query record, found {len(records)}")
-    record = records[0]
-    problem = check_record_id(record.id)
-    if problem:
-        raise RnamsmError(f"{path}: record {record.id!r}: {problem}; the id names the MSA files "
-                          "(give a safe one with rnamsm validate-input --rename)")
-    sequence = "".join(base if base in "ACGU" else "N" for base in record.sequence)
-    return Query(record.id, record.description, sequence)
 
 
 def query_warnings(query: Query) -> list[str]:

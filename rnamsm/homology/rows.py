@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pyhmmer.easel import DigitalSequence
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats.msa import match_columns
 
 #: Infernal's alignment markers: a local end ``*[ n]*`` and 5'/3' truncations ``<[ n]*`` / ``*[ n]>``.
 _LOCAL_END = re.compile(r"\*\[\s*(\d+)\]\*")
@@ -45,11 +46,6 @@ class HitRow:
     def name(self) -> str:
         """Row name ``target/start-end`` (source coordinates)."""
         return f"{self.target}/{self.start}-{self.end}"
-
-
-def match_count(row: str) -> int:
-    """Number of match columns (upper-case letters and ``-``) of an A3M row."""
-    return sum(1 for char in row if char == "-" or char.isupper())
 
 
 def nhmmer_row(hmm_from: int, hmm_to: int, hmm_sequence: str, target_sequence: str, length: int) -> str:
@@ -133,7 +129,7 @@ def cm_row(
         position += 1
     parts.append("-" * (clen - cm_to))
     row = "".join(parts)
-    matches = match_count(row)
+    matches = len(match_columns(row))
     if matches != clen:
         raise RnamsmError(f"cmsearch hit {hit}: row has {matches} match columns, the CM has {clen}")
     if consumed != residues:

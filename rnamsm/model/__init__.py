@@ -2,11 +2,13 @@
 
 Public API (imported lazily, so the command line starts without torch)::
 
-    from rnamsm.model import load_checkpoint, read_msa, reduce_depth, compute_features
+    from rnamsm.model import ModelSettings, compute_features, load_checkpoint, read_msa, reduce_depth, run_features
 
     model = load_checkpoint("multimolecule/rnamsm", device="auto")   # or a .ckpt file / HF folder
     msa = reduce_depth(read_msa("query.a3m")).msa                    # <= 512 rows, query first
     features = compute_features(model, msa)                          # embedding, attention_maps, contacts
+
+    run_features("query.a3m", "features.npz", ModelSettings(checkpoint="multimolecule/rnamsm"))  # the command
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ _EXPORTS = {
     "tokenize_msa": "rnamsm.model.alphabet",
     "Features": "rnamsm.model.extract",
     "compute_features": "rnamsm.model.extract",
-    "write_features": "rnamsm.model.extract",
+    "run_features": "rnamsm.model.features",
+    "ModelSettings": "rnamsm.model.settings",
     "convert_checkpoint": "rnamsm.model.export",
     "make_demo_checkpoint": "rnamsm.model.export",
 }

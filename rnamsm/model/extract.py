@@ -12,7 +12,6 @@ One MSA per forward (padding the depth would change results). Longer MSAs go thr
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from rnamsm.atomic import atomic_path
 from rnamsm.model.alphabet import tokenize_msa
 from rnamsm.model.msa import Msa
 from rnamsm.model.rnamsm import RnaMsm
@@ -76,18 +74,3 @@ def compute_features(model: RnaMsm, msa: Msa, window_overlap: int = DEFAULT_WIND
             merger.add(start, *forward_window(model, msa.columns(start, stop), step))
     embedding, maps, contacts, coverage = merger.result()
     return Features(embedding, maps, contacts, coverage, spans)
-
-
-def write_features(path: str | os.PathLike[str], features: Features, metadata: dict[str, object]) -> None:
-    """Write ``features`` and scalar/string ``metadata`` to an uncompressed ``.npz``, atomically."""
-    arrays = {
-        "embedding": features.embedding.astype(np.float32, copy=False),
-        "attention_maps": features.attention_maps.astype(np.float32, copy=False),
-        "contacts": features.contacts.astype(np.float32, copy=False),
-        "attention_coverage": features.coverage.astype(bool, copy=False),
-        "windows": np.asarray(features.windows, dtype=np.int64).reshape(-1, 2),
-    }
-    for key, value in sorted(metadata.items()):
-        arrays[key] = np.asarray(value)
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)

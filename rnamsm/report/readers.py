@@ -16,11 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from rnamsm.arrays import read_npy, read_npz
+from rnamsm.arrays import read_npy
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import features as features_file
+from rnamsm.formats import msa as msa_format
+from rnamsm.formats import query as query_format
+from rnamsm.formats.msa import match_columns
+from rnamsm.formats.query import Query
 from rnamsm.textfile import read_text
 
-#: Scalar fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
+#: Provenance fields of ``features.npz`` shown in the provenance block (the large arrays are not read).
 FEATURE_SCALARS: tuple[str, ...] = (
     "checkpoint_sha256",
     "msa_depth",
@@ -36,15 +41,6 @@ RSA_COLUMNS: tuple[str, ...] = ("index", "nt", "ASA", "RSA")
 
 
 @dataclass(frozen=True)
-class Query:
-    """The validated query record: id, description (rest of the header line) and sequence."""
-
-    id: str
-    description: str
-    sequence: str
-
-
-@dataclass(frozen=True)
 class RsaProfile:
     """Per-nucleotide solvent accessibility read from an RSA TSV."""
 
@@ -55,66 +51,23 @@ class RsaProfile:
 
 
 def read_query(path: Path) -> Query:
-    """Read the one-record query FASTA (``query.fa``)."""
-    lines = read_text(path, "a query FASTA").splitlines()
-    headers = [number for number, line in enumerate(lines) if line.startswith(">")]
-    if len(headers) != 1 or headers[0] != 0:
-        raise RnamsmError(f"{path}: expected exactly one FASTA record starting on line 1")
-    name, _, description = lines[0][1:].strip().partition(" ")
-    sequence = "".join(line.strip() for line in lines[1:])
-    if not name or not sequence:
-        raise RnamsmError(f"{path}: record {name!r}: empty id or sequence")
-    return Query(id=name, description=description.strip(), sequence=sequence.upper())
+    """Read the one-record query FASTA (``query.fa``), see :func:`rnamsm.formats.query.read`."""
+    return query_format.read(path)
 
 
 def read_alignment_rows(path: Path, max_rows: int) -> list[tuple[str, str]]:
-    """Read the first ``max_rows`` rows of an A3M/A2M alignment as ``(name, aligned row)``.
-
-    Insertions (lower-case letters and ``.``) are dropped, so every row has the query's length.
-    """
-    rows: list[tuple[str, str]] = []
-    name: str | None = None
-    chunks: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line.startswith(">"):
-                if name is not None:
-                    rows.append((name, "".join(chunks)))
-                    if len(rows) == max_rows:
-                        break
-                name, chunks = line[1:].strip(), []
-            elif name is not None:
-                chunks.append("".join(c for c in line.strip() if not (c.islower() or c == ".")))
-        else:
-            if name is not None and len(rows) < max_rows:
-                rows.append((name, "".join(chunks)))
-    if rows and any(len(row) != len(rows[0][1]) for _, row in rows):
-        bad = next(n for n, row in rows if len(row) != len(rows[0][1]))
-        raise RnamsmError(f"{path}: row {bad!r}: match columns differ from the query's {len(rows[0][1])}")
-    return rows
+    """The first ``max_rows`` rows of an MSA file as ``(name, row)``, inserts removed (query length)."""
+    alignment = msa_format.read(path)
+    return [(name, match_columns(row)) for name, row in alignment.records[:max_rows]]
 
 
 def read_feature_scalars(path: Path) -> dict[str, Any]:
-    """Read the scalar provenance fields of ``features.npz`` plus the attention-coverage fraction."""
-    npz = read_npz(path, "a features.npz file",
-                   (*FEATURE_SCALARS, "embedding", "attention_maps", "attention_coverage"))
-    missing = [key for key in (*FEATURE_SCALARS, "embedding", "attention_maps") if key not in npz]
-    if missing:
-        raise RnamsmError(f"{path}: missing field(s) {', '.join(missing)}")
-    scalars: dict[str, Any] = {}
-    for key in FEATURE_SCALARS:
-        if npz[key].size != 1 or npz[key].dtype.kind not in "biufU":
-            raise RnamsmError(f"{path}: {key} must be one number or string, found {npz[key].dtype} "
-                              f"of shape {npz[key].shape}")
-        scalars[key] = npz[key].item()
-    if npz["embedding"].ndim != 2 or npz["attention_maps"].ndim != 3:
-        raise RnamsmError(f"{path}: embedding {npz['embedding'].shape} or attention_maps "
-                          f"{npz['attention_maps'].shape} has the wrong number of dimensions")
-    scalars["embedding_shape"] = list(npz["embedding"].shape)
-    scalars["attention_maps"] = int(npz["attention_maps"].shape[0])
-    coverage = npz.get("attention_coverage")
-    scalars["attention_coverage"] = None if coverage is None or not coverage.size else float(np.mean(coverage))
+    """The provenance fields of ``features.npz`` shown in the report, its array sizes and the coverage fraction."""
+    info = features_file.read_info(path, require=FEATURE_SCALARS)
+    scalars: dict[str, Any] = {key: getattr(info.provenance, key) for key in FEATURE_SCALARS}
+    scalars["embedding_shape"] = list(info.embedding_shape)
+    scalars["attention_maps"] = info.attention_maps_shape[0]
+    scalars["attention_coverage"] = info.coverage_fraction
     return scalars
 
 

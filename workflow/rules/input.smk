@@ -6,8 +6,6 @@ rule validate_input:
     params:
         source=query_source_args,
         cfg=cfg_json("input"),
-        min_length=config["input"]["min_length"],
-        max_length=config["input"]["max_length"],
         stage=STAGE_VERSIONS["validate_input"],
     log:
         "logs/validate_input/{sample}.log",
@@ -19,4 +17,4 @@ rule validate_input:
         runtime=5,
     shell:
         "python -m rnamsm validate-input {params.source} --rename {wildcards.sample:q}"
-        " --min-length {params.min_length} --max-length {params.max_length} -o {output:q} > {log:q} 2>&1"
+        " --config-json {params.cfg:q} -o {output:q} > {log:q} 2>&1"

@@ -24,12 +24,7 @@ rule run_model:
         "results/{sample}/features/features.npz",
     params:
         checkpoint=checkpoint_argument,
-        device=config["model"]["device"],
-        precision=config["model"]["precision"],
-        max_seqs=config["model"]["max_seqs"],
-        depth_method=config["model"]["depth_method"],
-        window_overlap=config["model"]["window_overlap"],
-        hf_eps_parity="--hf-eps-parity" if config["model"]["hf_eps_parity"] else "",
+        cfg=cfg_json("model"),
         stage=STAGE_VERSIONS["run_model"],
     log:
         "logs/run_model/{sample}.log",
@@ -43,8 +38,5 @@ rule run_model:
         mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input.size_mb, 64000, attempt),
         runtime=lambda wildcards, input, attempt: scaled(20, 10 * input.size_mb, 12 * 60, attempt),
     shell:
-        "python -m rnamsm features {input.msa:q} --query {input.query:q} --checkpoint {params.checkpoint:q}"
-        " --out {output:q}"
-        " --device {params.device} --precision {params.precision} --max-seqs {params.max_seqs}"
-        " --depth-method {params.depth_method} --window-overlap {params.window_overlap} {params.hf_eps_parity}"
-        " > {log:q} 2>&1"
+        "python -m rnamsm features {input.msa:q} --query {input.query:q} --out {output:q}"
+        " --config-json {params.cfg:q} --checkpoint {params.checkpoint:q} > {log:q} 2>&1"
