@@ -50,9 +50,9 @@ from rnamsm.atomic import atomic_open  # noqa: E402
 from rnamsm.baselines import DEFAULT_ALIFOLD_ROWS, rnaalifold, rnafold  # noqa: E402
 from rnamsm.evaluation.structure_metrics import score_sequence, scores  # noqa: E402
 from rnamsm.heads.structure import Structure, dbn_to_pairs  # noqa: E402
-from rnamsm.homology import config  # noqa: E402
 from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
+from rnamsm.homology.settings import SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,7 +352,7 @@ def run_query(query_id: str, query: Member, members: list[Member], work: Path, a
             record["rnafold"] = {**score(mfe_structure, query), "wall_seconds": round(time.perf_counter() - start, 2)}
             record["rnamsm"] = run_ours(query_fa, database, folder, args.threads, args.timeout, query)
             record["rnacmap3"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
-                                            str(config.DEFAULTS["calibrate_L"]), "rnacmap3")
+                                            str(SearchSettings().calibrate_L), "rnacmap3")
             record["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         if default_calibration and "rnacmap3_default_L" not in record:
             record["rnacmap3_default_L"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
@@ -510,7 +510,7 @@ def main() -> int:
         "threads": args.threads,
         "alifold_options": ALIFOLD_OPTIONS,
         "alifold_rows": DEFAULT_ALIFOLD_ROWS,
-        "calibrate_L": config.DEFAULTS["calibrate_L"],
+        "calibrate_L": SearchSettings().calibrate_L,
     }
     previous = json.loads(args.results.read_text()) if args.results.exists() and not args.fresh else None
     if previous is not None and previous["setup"] != setup:

@@ -36,11 +36,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnamsm.atomic import atomic_open  # noqa: E402
-from rnamsm.homology.formats import format_fasta_rows, format_stockholm, match_columns  # noqa: E402
+from rnamsm.formats import msa as msa_format  # noqa: E402
+from rnamsm.formats import query as query_format  # noqa: E402
+from rnamsm.formats.msa import Alignment, match_columns  # noqa: E402
+from rnamsm.formats.query import Query  # noqa: E402
 from rnamsm.homology.infernal_cli import build_cm, calibrate_cm  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
-from rnamsm.homology.query import Query, fold, read_query  # noqa: E402
-from rnamsm.model.msa import parse_fasta_records, read_records  # noqa: E402
+from rnamsm.homology.query import fold  # noqa: E402
 
 #: ``blastn -evalue`` of round 1.
 BLAST_EVALUE = 0.001
@@ -125,7 +127,7 @@ def seqkit_rmdup(
     source = prefix.with_suffix(".rmdup_in.fa")
     source.write_text("".join(f">{name}\n{row}\n" for name, row in records))
     result = steps.run(step, ["seqkit", "rmdup", flag, "--line-width", "0", str(source)])
-    return parse_fasta_records(result.stdout, f"seqkit rmdup {flag}")
+    return msa_format.parse_fasta(result.stdout, f"seqkit rmdup {flag}").records
 
 
 def cm_round(
@@ -137,7 +139,7 @@ def cm_round(
     stockholm = work / f"round{number}.sto"
     cm = work / f"round{number}.cm"
     names, rows = zip(*msa, strict=True)
-    stockholm.write_text(format_stockholm(names, rows, structure, query.id))
+    msa_format.write_stockholm(Alignment(names, rows, structure), stockholm, query.id)
     steps.started(f"round{number}.cmbuild")
     start = time.perf_counter()
     build_cm(stockholm, cm)
@@ -157,7 +159,7 @@ def cm_round(
     )
     if not hits.exists() or hits.stat().st_size == 0:
         return []
-    return [(name, match_columns(row)) for name, row in read_records(hits)]
+    return [(name, match_columns(row)) for name, row in msa_format.read(hits).records]
 
 
 def final_msa(query: Query, rows: list[tuple[str, str]], by_name_too: bool, work: Path, steps: Steps,
@@ -177,7 +179,8 @@ def msa_neff(msa: list[tuple[str, str]]) -> float:
 def run(query_path: Path, database: Path, blast_db: str, out_dir: Path, threads: int,
         calibrate_length: float | None) -> dict:
     """The whole pipeline for one query; writes the final MSA and the stats; returns the stats."""
-    query = read_query(query_path)
+    record = query_format.read(query_path)
+    query = Query(record.id, record.description, query_format.search_sequence(record.sequence))
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / "work"
     work.mkdir(exist_ok=True)
@@ -200,7 +203,7 @@ def run(query_path: Path, database: Path, blast_db: str, out_dir: Path, threads:
                        "neff": msa_neff(msa), "seconds": round(time.perf_counter() - start, 3)})
     names, rows = zip(*msa, strict=True)
     with atomic_open(out_dir / f"{query.id}.a2m_msa2") as handle:
-        handle.write(format_fasta_rows(names, rows))
+        handle.write(msa_format.format_fasta(names, rows))
     stats = {
         "query_id": query.id,
         "depth": len(msa),

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import msa_quality, rnacmap3
-from rnamsm.homology.formats import match_columns
-from rnamsm.homology.query import Query
+from rnamsm.formats.msa import match_columns
+from rnamsm.formats.query import Query
 from rnamsm.model.msa import read_msa
 from tests.conftest import INFERNAL_DATA, require_program
 
