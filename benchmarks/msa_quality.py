@@ -282,18 +282,24 @@ def score_msa(path: Path, query: Member, options: tuple[str, ...] = tuple(ALIFOL
     return result
 
 
-def run_ours(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member) -> dict:
-    """``rnamsm search`` at its defaults; the final MSA's score and that of each earlier round's MSA."""
-    out = folder / "rnamsm"
+def run_ours(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member,
+             tag: str = "rnamsm", config_json: str | None = None) -> dict:
+    """``rnamsm search`` (defaults, or ``--config-json config_json``); the final MSA's score and that of each
+    earlier round's MSA."""
+    out = folder / tag.replace(":", "_")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     command = [sys.executable, "-m", "rnamsm", "search", str(query_fa), "--db", str(database), "--out-dir", str(out),
                "--threads", str(threads), "--work-dir", str(out / "work")]
-    record = measured(command, folder / "rnamsm.log", timeout)
+    if config_json is not None:
+        command += ["--config-json", config_json]
+    record = measured(command, folder / f"{out.name}.log", timeout)
+    record.update(code=code_version(), **({} if config_json is None else {"config": json.loads(config_json)}))
     if record["status"] != "ok":
         return record
     stats = json.loads((out / "msa_stats.json").read_text())
     record.update(score_msa(out / f"{query_fa.stem}.a2m_msa2", query))
+    record.update({key: stats[key] for key in ("final_alignment", "final_reason") if key in stats})
     record.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
     for entry in stats["rounds"]:
         summary = {key: entry[key] for key in ("round", "method", "depth", "neff", "seconds")}
@@ -324,6 +330,7 @@ def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeo
     command = [sys.executable, str(RNACMAP3), str(query_fa), "--db", str(database), "--blast-db", str(blast_db),
                "--out-dir", str(out), "--threads", str(threads), "--calibrate-L", calibrate_length]
     record = measured(command, folder / f"{tag}.log", timeout)
+    record["code"] = code_version()
     if record["status"] != "ok":
         if (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
             record.update(json.loads((out / "progress.json").read_text()))
@@ -335,28 +342,31 @@ def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeo
 
 
 def run_query(query_id: str, query: Member, members: list[Member], work: Path, args: argparse.Namespace,
-              record: dict | None, default_calibration: bool) -> dict:
-    """Both pipelines and RNAfold for one query (``record``: what an earlier run already measured)."""
+              record: dict | None, methods: list[str]) -> dict:
+    """RNAfold and the ``methods`` for one query, added to ``record`` (what earlier runs measured)."""
     folder = work / "queries" / query_id
     folder.mkdir(parents=True, exist_ok=True)
     query_fa = folder / f"{query_id}.fa"
     query_fa.write_text(f">{query_id} {query.name}\n{query.sequence}\n")
     database = query_database(work, members, query, folder)
+    if record is None:
+        record = {"family": query.family, "member": query.name, "length": len(query.sequence),
+                  "reference_pairs": len(query.pairs)}
+        mfe_structure, _mfe, _bpp = rnafold(query.sequence)
+        record["rnafold"] = score(mfe_structure, query)
     try:
-        if record is None:
+        for method in methods:
             load_before = os.getloadavg()[0]
-            record = {"family": query.family, "member": query.name, "length": len(query.sequence),
-                      "reference_pairs": len(query.pairs), "code": code_version()}
-            start = time.perf_counter()
-            mfe_structure, _mfe, _bpp = rnafold(query.sequence)
-            record["rnafold"] = {**score(mfe_structure, query), "wall_seconds": round(time.perf_counter() - start, 2)}
-            record["rnamsm"] = run_ours(query_fa, database, folder, args.threads, args.timeout, query)
-            record["rnacmap3"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
-                                            str(SearchSettings().calibrate_L), "rnacmap3")
-            record["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-        if default_calibration and "rnacmap3_default_L" not in record:
-            record["rnacmap3_default_L"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
-                                                      "default", "rnacmap3_default_L")
+            if method == "rnacmap3":
+                result = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
+                                    str(SearchSettings().calibrate_L), method)
+            elif method == "rnacmap3_default_L":
+                result = run_theirs(query_fa, database, folder, args.threads, args.timeout, query, "default", method)
+            else:
+                result = run_ours(query_fa, database, folder, args.threads, args.timeout, query, method,
+                                  args.variants.get(method.removeprefix("rnamsm:")) if ":" in method else None)
+            result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            record[method] = result
     finally:
         database.unlink()
         shutil.rmtree(folder / "blastdb", ignore_errors=True)
@@ -368,7 +378,8 @@ def code_version() -> str:
     def git(*arguments: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True).stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "rnamsm") else "")
+    dirty = git("status", "--porcelain", "--", "rnamsm", "benchmarks/rnacmap3.py")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
 def mean(values: list[float]) -> float | None:
@@ -377,27 +388,38 @@ def mean(values: list[float]) -> float | None:
 
 
 def summarise(queries: dict[str, dict]) -> dict:
-    """Means per family and overall, over the queries both pipelines finished (F1 only with reference pairs)."""
+    """Means per family and overall, over the queries both pipelines finished (F1 only with reference pairs).
+
+    Other methods (``rnamsm:LABEL`` variants, ``rnacmap3_default_L``) are summarised over those of these
+    queries where they finished too (``queries`` says how many).
+    """
     done = {key: record for key, record in queries.items()
-            if all(record[method]["status"] == "ok" for method in METHODS)}
+            if all(method in record and record[method]["status"] == "ok" for method in METHODS)}
     groups: dict[str, list[dict]] = {"all": list(done.values())}
     for record in done.values():
         groups.setdefault(record["family"], []).append(record)
+    others = sorted({key for record in done.values() for key in record
+                     if key.startswith("rnamsm:") or key == "rnacmap3_default_L"})
     summary = {}
     for group, records in groups.items():
         scored = [record for record in records if record["reference_pairs"]]
         entry: dict = {"queries": len(records), "scored_queries": len(scored),
                        "rnafold": {"f1": mean([r["rnafold"]["f1"] for r in scored]),
                                    "mcc": mean([r["rnafold"]["mcc"] for r in scored])}}
-        for method in METHODS:
+        for method in (*METHODS, *others):
+            finished = [r for r in records if method in r and r[method]["status"] == "ok"]
+            scored_finished = [r for r in finished if r["reference_pairs"]]
+            if not finished:
+                continue
             entry[method] = {
-                "f1": mean([r[method]["f1"] for r in scored]),
-                "mcc": mean([r[method]["mcc"] for r in scored]),
-                "rows": mean([r[method]["rows"] for r in records]),
-                "neff": mean([r[method]["neff"] for r in records]),
-                "wall_seconds": round(sum(r[method]["wall_seconds"] for r in records), 1),
-                "cpu_seconds": round(sum(r[method]["cpu_seconds"] for r in records), 1),
-                "alifold_f1": {label: mean([r[method]["alifold"][label]["f1"] for r in scored])
+                "queries": len(finished),
+                "f1": mean([r[method]["f1"] for r in scored_finished]),
+                "mcc": mean([r[method]["mcc"] for r in scored_finished]),
+                "rows": mean([r[method]["rows"] for r in finished]),
+                "neff": mean([r[method]["neff"] for r in finished]),
+                "wall_seconds": round(sum(r[method]["wall_seconds"] for r in finished), 1),
+                "cpu_seconds": round(sum(r[method]["cpu_seconds"] for r in finished), 1),
+                "alifold_f1": {label: mean([r[method]["alifold"][label]["f1"] for r in scored_finished])
                                for label in ALIFOLD_OPTIONS},
             }
         summary[group] = entry
@@ -438,6 +460,26 @@ def markdown_report(results: dict) -> str:
     for method in METHODS:
         values = summary["all"][method]["alifold_f1"]
         lines.append(f"| {method} | " + " | ".join(number(values[label]) for label in ALIFOLD_OPTIONS) + " |")
+    variants = sorted({key for record in queries.values() for key in record if key.startswith("rnamsm:")})
+    if variants:
+        lines += ["", "| variant (its queries) | queries | F1 variant / rnamsm / RNAcmap3 | F1 with RIBOSUM "
+                  "variant / rnamsm / RNAcmap3 | CPU s variant / rnamsm / RNAcmap3 |", "|---|---:|---:|---:|---:|"]
+        for variant in variants:
+            same = [r for r in queries.values() if all(m in r and r[m]["status"] == "ok" for m in (variant, *METHODS))]
+            scored = [r for r in same if r["reference_pairs"]]
+            methods = (variant, *METHODS)
+
+            def means(key: str, records: list[dict] = scored, methods: tuple[str, ...] = methods) -> str:
+                if key == "cpu_seconds":
+                    return " / ".join(number(sum(r[m][key] for r in records), 0) for m in methods)
+                if key == "ribosum":
+                    return " / ".join(number(mean([r[m]["alifold"]["ribosum"]["f1"] for r in records]))
+                                      for m in methods)
+                return " / ".join(number(mean([r[m][key] for r in records])) for m in methods)
+
+            config = next(r[variant].get("config") for r in queries.values() if variant in r)
+            lines.append(f"| `{variant}` `{json.dumps(config, sort_keys=True)}` | {len(same)} ({len(scored)}) "
+                         f"| {means('f1')} | {means('ribosum')} | {means('cpu_seconds', same)} |")
     lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
               "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for query_id, record in queries.items():
@@ -466,6 +508,21 @@ def tool_versions() -> dict[str, str]:
             "pyinfernal": pyinfernal.__version__}
 
 
+def write_results(path: Path, setup: dict, queries: dict[str, dict]) -> None:
+    """The results file: machine, tools, set-up, every query's runs and the summary."""
+    results = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "note": "shared 2-core VM; other jobs ran at the same time (see each run's load_average)"},
+        "tools": tool_versions(),
+        "setup": setup,
+        "queries": queries,
+        "summary": summarise(queries),
+    }
+    with atomic_open(path) as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data",
@@ -481,10 +538,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per pipeline run (default 3600)")
     parser.add_argument("--default-calibration", type=int, default=0, metavar="N",
                         help="also run RNAcmap3 at Infernal's default cmcalibrate length on the first N queries")
+    parser.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS),
+                        help="pipelines to run on queries that lack them (default: both; none with --variant only)")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
+                        help="also run 'rnamsm search --config-json JSON', kept as method 'rnamsm:LABEL'")
+    parser.add_argument("--redo", nargs="+", default=[], metavar="METHOD",
+                        help="measure these methods again (e.g. rnamsm after a change of its defaults)")
     parser.add_argument("--fresh", action="store_true", help="discard the queries already in the results file")
+    parser.add_argument("--merge", type=Path, default=None, metavar="RESULTS",
+                        help="add the runs of another results file (same set-up) that this one lacks, and exit")
     parser.add_argument("--report", action="store_true",
                         help="print the markdown tables of the results file and exit (runs nothing)")
     args = parser.parse_args()
+    args.variants = dict(variant.split("=", 1) for variant in args.variant)
     if args.report:
         print(markdown_report(json.loads(args.results.read_text())), end="")
         return 0
@@ -516,33 +582,34 @@ def main() -> int:
     if previous is not None and previous["setup"] != setup:
         sys.exit(f"msa_quality: {args.results} was made with another set-up; rerun with --fresh to replace it")
     queries: dict[str, dict] = previous["queries"] if previous else {}
+    if args.merge is not None:
+        other = json.loads(args.merge.read_text())
+        if other["setup"] != setup:
+            sys.exit(f"msa_quality: {args.merge} was made with another set-up")
+        for query_id, record in other["queries"].items():
+            queries.setdefault(query_id, {}).update({key: value for key, value in record.items()
+                                                    if key not in queries[query_id]})
+        write_results(args.results, setup, queries)
+        return 0
     selected = [(query_id, member) for query_id, member in drawn
                 if args.only is None or query_id in args.only][: args.queries]
     for position, (query_id, member) in enumerate(selected):
-        wanted_default = position < args.default_calibration
-        if query_id in queries and (not wanted_default or "rnacmap3_default_L" in queries[query_id]):
+        record = queries.get(query_id)
+        wanted = [*args.methods, *(["rnacmap3_default_L"] if position < args.default_calibration else []),
+                  *(f"rnamsm:{label}" for label in args.variants)]
+        methods = [method for method in wanted if record is None or method not in record or method in args.redo]
+        if not methods:
             continue
         if args.time_limit is not None and time.perf_counter() - started > args.time_limit:
-            print(f"msa_quality: time limit reached; {len(queries)} queries done", file=sys.stderr)
+            print(f"msa_quality: time limit reached after {position} of {len(selected)} queries", file=sys.stderr)
             break
-        print(f"msa_quality: {query_id} ({member.name}, {len(member.sequence)} nt)", file=sys.stderr)
-        queries[query_id] = run_query(query_id, member, members, args.work_dir, args, queries.get(query_id),
-                                      wanted_default)
-        results = {
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "note": "shared 2-core VM; other jobs ran at the same time (see each query's load_average)"},
-            "tools": tool_versions(),
-            "setup": setup,
-            "queries": queries,
-            "summary": summarise(queries),
-        }
-        with atomic_open(args.results) as handle:
-            json.dump(results, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        record = queries[query_id]
+        print(f"msa_quality: {query_id} ({member.name}, {len(member.sequence)} nt): {', '.join(methods)}",
+              file=sys.stderr)
+        record = queries[query_id] = run_query(query_id, member, members, args.work_dir, args, record, methods)
+        write_results(args.results, setup, queries)
         print(f"  RNAfold F1 {record['rnafold']['f1']}; " + "; ".join(
             f"{method} {record[method]['status']}, F1 {record[method].get('f1')}, {record[method].get('rows')} rows, "
-            f"{record[method]['cpu_seconds']} CPU s" for method in METHODS), file=sys.stderr)
+            f"{record[method]['cpu_seconds']} CPU s" for method in methods), file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The Infernal command-line tools that pyinfernal lacks: ``cmbuild`` and ``cmcalibrate``."""
+"""The Infernal command-line tools that pyinfernal lacks: ``cmbuild``, ``cmcalibrate`` and ``cmalign``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pyinfernal.cm import CM, CMFile
 from rnamsm.atomic import atomic_path
 from rnamsm.errors import RnamsmError
 
-#: Programs ``rnamsm search`` runs as subprocesses.
+#: Programs ``rnamsm search`` runs as subprocesses (``cmalign`` only with ``align: cmalign``).
 REQUIRED_PROGRAMS = ("cmbuild", "cmcalibrate")
 
 
@@ -52,6 +52,14 @@ def build_cm(stockholm: str | os.PathLike[str], cm_path: str | os.PathLike[str])
 def calibrate_cm(cm_path: str | os.PathLike[str], *, length_mb: float | None, threads: int) -> None:
     """``cmcalibrate`` in place; ``length_mb`` is ``-L`` (``None``: Infernal's default, 1.6 Mb)."""
     _run([*_calibrate_command(length_mb, threads), os.fspath(cm_path)], os.fspath(cm_path))
+
+
+def align_to_cm(
+    cm_path: str | os.PathLike[str], sequences: str | os.PathLike[str], out: str | os.PathLike[str], *, threads: int
+) -> None:
+    """``cmalign``: the FASTA ``sequences`` aligned to the CM (Infernal's defaults), Stockholm written to ``out``."""
+    _run(["cmalign", "--cpu", str(threads), "-o", os.fspath(out), os.fspath(cm_path), os.fspath(sequences)],
+         os.fspath(sequences))
 
 
 def _calibrate_command(length_mb: float | None, threads: int) -> list[str]:

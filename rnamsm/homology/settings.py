@@ -35,10 +35,11 @@ class Round1Settings:
 
 @dataclass(frozen=True)
 class CmSettings:
-    """Covariance-model rounds: reporting and inclusion E-values, most CM rounds."""
+    """Covariance-model rounds: reporting and inclusion E-values, least and most CM rounds."""
 
     E: float = 10.0
     incE: float = 10.0
+    min_rounds: int = 1
     max_rounds: int = 2
 
 
@@ -81,7 +82,7 @@ class SearchSettings:
     calibrate_L: float | None = 0.02
     calibrate_cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
-    align: Literal["hits"] = "hits"
+    align: Literal["hits", "cmalign"] = "hits"
     filter: FilterSettings = field(default_factory=FilterSettings)
     neff: NeffSettings = field(default_factory=NeffSettings)
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -100,6 +101,8 @@ class SearchSettings:
                 raise RnamsmError(f"{key} must be a positive {'integer' if isinstance(value, int) else 'number'}")
         if self.cm.max_rounds < 0:
             raise RnamsmError("cm.max_rounds must be an integer >= 0")
+        if self.cm.min_rounds < 0:
+            raise RnamsmError("cm.min_rounds must be an integer >= 0")
         if self.calibrate_L is not None and not 0.01 <= self.calibrate_L <= 160:
             raise RnamsmError("calibrate_L must be between 0.01 and 160 (Mb), or null")
         if self.calibrate_cache == "":
