@@ -64,9 +64,11 @@ rule all:
 
 onerror:
     # With --keep-going the other samples finish; the index then lists the failed ones and why.
-    write_batch_status("results/batch_status.tsv")
+    write_batch_status(BATCH_STATUS)
     shell(
-        "mkdir -p logs/batch_index && python -m rnamsm index results --samples {config[samples]:q} --status results/batch_status.tsv"
-        " --out results/index.html --config-json {cfg:q} > logs/batch_index/batch_index.log 2>&1 || true",
+        "mkdir -p {log_dir:q} && python -m rnamsm index {RESULTS:q} --samples {config[samples]:q} --status {BATCH_STATUS:q}"
+        " --out {INDEX:q} --config-json {cfg:q} > {index_log:q} 2>&1 || true",
         cfg=cfg_json("report"),
+        index_log=log_file("batch_index", "batch_index"),
+        log_dir=log_file("batch_index", "batch_index").parent,
     )

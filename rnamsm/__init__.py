@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
     "homology_search": 1,
+    "import_msa": 1,
     "run_model": 1,
     "report": 1,
     "predict_ss": 1,

@@ -4,15 +4,20 @@ Each stage module exposes ``register(subparsers)``, which adds its subparser(s) 
 ``func(args) -> int``. Only the module of the command being run is imported (stage modules pull in
 torch, pyhmmer or matplotlib), so ``--help`` and every rule's start-up stay fast. Errors meant for
 the user are :class:`~rnamsm.errors.RnamsmError`, printed as one line on stderr with exit status 1.
+SIGTERM (Slurm's time-out and ``scancel``) takes the Ctrl-C path: child programs are killed and
+waited for, scratch folders and output temporaries are removed; exit status 143 (SIGINT: 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from rnamsm import __version__
 from rnamsm.errors import RnamsmError
@@ -21,18 +26,19 @@ from rnamsm.errors import RnamsmError
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
+    "import-msa": ("rnamsm.homology.cli", "your own alignment as the query's MSA (instead of a search)"),
     "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),
-    "predict-ss": ("rnamsm.heads.predict_ss", "base pairs from features.npz with the RNA-MSM SS head"),
-    "predict-rsa": ("rnamsm.heads.predict_rsa", "relative solvent accessibility from features.npz"),
-    "baselines": ("rnamsm.baselines", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
+    "predict-ss": ("rnamsm.heads.cli", "base pairs from features.npz with the RNA-MSM SS head"),
+    "predict-rsa": ("rnamsm.heads.cli", "relative solvent accessibility from features.npz"),
+    "baselines": ("rnamsm.baselines.cli", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
     "report": ("rnamsm.report.cli", "write a sample's self-contained HTML QC report"),
     "index": ("rnamsm.report.cli", "write the batch index of all samples' reports"),
     "evaluate": ("rnamsm.evaluation.cli", "score predicted base pairs (F1, MCC, ...) or RSA (PCC, MAE)"),
-    "train-head": ("rnamsm.heads.train", "fine-tune an SS or RSA head on frozen RNA-MSM features"),
+    "train-head": ("rnamsm.training.cli", "fine-tune an SS or RSA head on frozen RNA-MSM features"),
     "convert-checkpoint": ("rnamsm.model.cli", "convert RNA-MSM weights between official and HF layouts"),
-    "convert-heads": ("rnamsm.heads.convert", "convert the official SS/RSA head files to rnamsm heads"),
+    "convert-heads": ("rnamsm.heads.cli", "convert the official SS/RSA head files to rnamsm heads"),
     "make-demo-checkpoint": ("rnamsm.model.cli", "write a tiny random RNA-MSM for demos and tests"),
-    "make-demo-heads": ("rnamsm.heads.demo", "write random (untrained) SS and RSA heads that fit given features"),
+    "make-demo-heads": ("rnamsm.heads.cli", "write random (untrained) SS and RSA heads that fit given features"),
 }
 
 
@@ -68,6 +74,31 @@ def _injected_failure(command: str) -> bool:
     return True
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM raised as an interrupt, so that every ``finally``/``with`` cleanup runs as on Ctrl-C.
+
+    It is a :class:`KeyboardInterrupt` so that code handling interrupts (``subprocess.run`` kills and
+    waits for its child, ``tempfile.TemporaryDirectory`` removes its folder) needs no second case.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Terminated` on SIGTERM inside the block (only the main thread can handle signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -80,13 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rnamsm {args.command}: error: simulated transient failure ({FAIL_ONCE_VARIABLE})", file=sys.stderr)
         return 75
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except RnamsmError as error:
         print(f"rnamsm {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"rnamsm {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"rnamsm {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

@@ -204,8 +204,9 @@ def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -
         number = int(row.group(1)) if row else 0
         sample_id = samples["sample_id"].iloc[number]
         raise RnamsmError(f"{path}: line {samples.index[number]} ({sample_id!r}): {_describe(problem)}") from None
-    if "fasta" in samples.columns:
-        for sample_id, fasta in zip(samples["sample_id"], samples["fasta"]):
-            if pd.notna(fasta) and not Path(fasta).is_file():
-                raise RnamsmError(f"{path}: sample {sample_id!r}: FASTA file {fasta!r} not found")
+    for column, label in (("fasta", "FASTA file"), ("msa", "alignment (msa)")):
+        if column in samples.columns:
+            for sample_id, value in zip(samples["sample_id"], samples[column]):
+                if pd.notna(value) and not Path(value).is_file():
+                    raise RnamsmError(f"{path}: sample {sample_id!r}: {label} {value!r} not found")
     return samples.set_index("sample_id", drop=False)

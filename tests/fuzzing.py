@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from rnamsm.formats.query import read_queries
-from rnamsm.heads.structure import read_structure
+from rnamsm.formats.structure import read_structure
 from rnamsm.model.msa import read_msa
 
 

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
-import RNA
 
+from rnamsm.atomic import write_files
+from rnamsm.baselines.run import run_baselines
+from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.formats import features as features_file
+from rnamsm.formats import msa as msa_format
+from rnamsm.formats import msa_stats as msa_stats_json
+from rnamsm.formats import query as query_format
+from rnamsm.formats import rsa_table
+from rnamsm.formats.baselines import Baselines
+from rnamsm.formats.msa import Alignment
+from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaStats, RoundStats, SearchSpace
+from rnamsm.formats.query import Query
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, read_structure, structure_texts
+from rnamsm.layout import SampleLayout, benchmark_file, benchmarks_folder, sample_layout
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 #: Text that must never run or be interpreted as markup wherever it appears in a report.
@@ -45,23 +60,14 @@ def neff(rows: list[str], threshold: float = 0.8) -> float:
     return float(np.sum(1.0 / np.sum(identity >= threshold, axis=1)))
 
 
-def pairs_dbn(length: int, pairs: list[tuple[int, int]]) -> str:
-    symbols = ["."] * length
-    for i, j in pairs:
-        symbols[i - 1], symbols[j - 1] = "(", ")"
-    return "".join(symbols)
-
-
-def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_name: str) -> dict:
-    """Alignment files and msa_stats.json; returns the stats."""
-    msa = directory / "msa"
-    msa.mkdir(parents=True)
+def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_name: str) -> MsaStats:
+    """The alignment files and msa_stats.json, through their writers; returns the stats."""
     rows = [sequence for _, sequence in records]
     names = [sample] + [name for name, _ in records[1:]]
-    (msa / f"{sample}.a2m_msa2").write_text("".join(f">{n}\n{r}\n" for n, r in zip(names, rows, strict=True)))
-    # The A3M carries an insertion (lower case) in the second row, as pyhmmer's writer would.
+    # The A3M carries an insertion (lower case) in the second row, as the search's rows can.
     a3m_rows = [row if k != 1 else row[:10] + "acg" + row[10:] for k, row in enumerate(rows)]
-    (msa / f"{sample}.a3m").write_text("".join(f">{n}\n{r}\n" for n, r in zip(names, a3m_rows, strict=True)))
+    files = SampleLayout(directory, sample).msa
+    msa_format.write(Alignment(tuple(names), tuple(a3m_rows)), files.folder / sample, sample)
     query = rows[0]
     length = len(query)
     coverage = [sum(row[p] != "-" for row in rows) / len(rows) for p in range(length)]
@@ -70,32 +76,39 @@ def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_
     for k, name in enumerate(names[1:]):
         accession, _, span = name.partition("/")
         start, _, end = span.partition("-")
-        hits.append({
-            "name": hit_name if k == 0 else name, "accession": accession, "description": f"homolog {k + 1}",
-            "start": int(start), "end": int(end), "strand": "-" if int(end) < int(start) else "+",
-            "evalue": float(f"{1e-12 * (k + 1) ** 3:.3g}"), "round": 1 if k < len(names) // 2 else 2,
-            "included": True,
-        })
-    value = neff(rows)
+        evalue = float(f"{1e-12 * (k + 1) ** 3:.3g}")
+        hits.append(HitStats(
+            name=hit_name if k == 0 else name, accession=accession, description=f"homolog {k + 1}",
+            start=int(start), end=int(end), strand="-" if int(end) < int(start) else "+", evalue=evalue,
+            score=round(-math.log10(evalue), 2), round=1 if k < len(names) // 2 else 2, included=True,
+        ))
+    value = round(neff(rows), 4)
     half = max(1, len(rows) // 2)
-    stats = {
-        "query_id": sample, "query_length": length, "depth": len(rows), "neff": round(value, 4),
-        "coverage": [round(c, 4) for c in coverage], "identity_to_query": [round(i, 4) for i in identity],
-        "rounds": [
-            {"round": 1, "method": "nhmmer", "hits": half, "depth": half, "neff": round(neff(rows[:half]), 4),
-             "seconds": 1.25},
-            {"round": 2, "method": "cmsearch", "hits": len(hits), "depth": len(rows), "neff": round(value, 4),
-             "seconds": 7.5},
-        ],
-        "hits": hits,
-        "databases": [{"path": "resources/demo/mini_rnacentral.fa", "records": 2110, "residues": 241002,
-                       "sha256": hashlib.sha256(b"demo-db").hexdigest()}],
-        "timings": {"cmsearch": 7.5, "nhmmer": 1.25, "write_msa": 0.05},
-        "warnings": [] if len(rows) > 1 else ["no hits: the MSA holds only the query"],
-        "parameters": {"search": {"evalue": 10.0, "rounds": 2}, "msa": {"max_rows": 50000}},
-        "rnamsm_version": "0.1.0",
-    }
-    (msa / "msa_stats.json").write_text(json.dumps(stats, sort_keys=True, indent=2))
+    round_counts = {"removed_duplicates": 0, "removed_low_coverage": 0, "removed_identity": 0, "removed_depth_cap": 0}
+    stats = MsaStats(
+        query_id=sample, query_length=length, query_sequence=query, structure="." * length,
+        structure_source="rnafold", depth=len(rows), neff=value, neff_approx=False,
+        nf=round(value / math.sqrt(length), 3), final_round=2,
+        coverage=tuple(round(c, 4) for c in coverage), identity_to_query=tuple(round(i, 4) for i in identity),
+        rounds=(
+            RoundStats(round=1, method="nhmmer", reported=half, hits=half, depth=half,
+                       neff=round(neff(rows[:half]), 4), seconds=1.25, **round_counts),
+            RoundStats(round=2, method="cmsearch", reported=len(hits), hits=len(hits), depth=len(rows), neff=value,
+                       seconds=7.5, **round_counts),
+        ),
+        hits=tuple(hits),
+        databases=(DatabaseStats(path="resources/demo/mini_rnacentral.fa", records=2110, residues=241002,
+                                 sha256=hashlib.sha256(b"demo-db").hexdigest()),),
+        search_space=SearchSpace(records=2110, residues=241002, windows=2110, cmsearch_Z_residues=482004,
+                                 nhmmer_Z_Mb=0.241002),
+        hmm_only=False,
+        tool_versions={"infernal_cli": "1.1.4", "pyhmmer": "0.12.3", "pyinfernal": "0.1.1", "viennarna": "2.8.0"},
+        timings={"cmsearch": 7.5, "nhmmer": 1.25, "write_msa": 0.05},
+        warnings=() if len(rows) > 1 else ("no hits: the MSA holds only the query",),
+        parameters={"search": {"evalue": 10.0, "rounds": 2}, "msa": {"max_rows": 50000}},
+        rnamsm_version="0.1.0",
+    )
+    msa_stats_json.write(stats, files.stats)
     return stats
 
 
@@ -119,53 +132,35 @@ def write_features(directory: Path, sequence: str, depth: int, untrained: bool) 
     features_file.write(record, directory / "features" / "features.npz")
 
 
-def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> dict:
-    length = len(sequence)
+def write_structure(directory: Path, sample: str, sequence: str, untrained: bool) -> SsSummary:
+    """The official 2DRB_1 probabilities and structure as a predict-ss output set."""
     prob = np.loadtxt(RNAMSM_EXAMPLE / "2DRB_1.prob", dtype=np.float32)
     prob = (prob + prob.T) / 2
-    pairs = sorted({tuple(sorted((int(i), int(j))))
-                    for i, _, j in (line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1.bpseq").read_text().splitlines()
-                                    if line and not line.startswith("#")) if int(j) > 0})
+    pairs = sorted(read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq").pairs)
     structure = directory / "structure"
-    structure.mkdir(parents=True)
-    np.save(structure / f"{sample}.prob.npy", prob.astype(np.float32))
-    dbn = pairs_dbn(length, pairs)
-    ss = {"sequence": sequence, "dbn": dbn, "pairs": [list(p) for p in pairs], "threshold": 0.5,
-          "head_sha256": hashlib.sha256(b"demo-head").hexdigest(), "weights_untrained": untrained}
-    (structure / "ss.json").write_text(json.dumps(ss, sort_keys=True, indent=2))
-    (structure / f"{sample}.dbn").write_text(f">{sample}\n{sequence}\n{dbn}\n")
-    partner = {i: j for i, j in pairs} | {j: i for i, j in pairs}
-    (structure / f"{sample}.bpseq").write_text(
-        "".join(f"{k} {base} {partner.get(k, 0)}\n" for k, base in enumerate(sequence, start=1)))
-    return ss
+    summary = SsSummary(sequence, pairs_to_dbn(pairs, len(sequence)), tuple(pairs), 0.5, False, 0,
+                        hashlib.sha256(b"demo-head").hexdigest(), untrained)
+    write_files({
+        **structure_texts(Structure(sample, sequence, set(pairs)), structure),
+        structure / f"{sample}.prob.npy": prob_npy_bytes(prob),
+        structure / "ss.json": summary.to_json(),
+    })
+    return summary
 
 
-def write_rsa(directory: Path, sample: str, untrained: bool) -> list[float]:
-    rows = [line.split() for line in (RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
-    (directory / "rsa").mkdir(parents=True)
-    header = f"# {sample} RSA predicted by rnamsm\n" + ("# WARNING: untrained weights\n" if untrained else "")
-    body = "".join(f"{i}\t{nt}\t{float(asa):.2f}\t{float(rsa):.3f}\n" for i, nt, asa, rsa in rows)
-    (directory / "rsa" / f"{sample}.rsa.tsv").write_text(header + "index\tnt\tASA\tRSA\n" + body)
-    return [float(rsa) for *_, rsa in rows]
+def write_rsa(directory: Path, sample: str, untrained: bool) -> RsaChain:
+    """The official 2DRB_1 RSA values as a predict-rsa output."""
+    official = rsa_table.read(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
+    comments = (f"{sample} RSA predicted by rnamsm",) + (("WARNING: untrained weights",) if untrained else ())
+    table = RsaChain(sample, official.sequence, official.rsa, official.asa, comments)
+    rsa_table.write(table, directory / "rsa" / f"{sample}.rsa.tsv")
+    return table
 
 
-def write_baselines(directory: Path, sample: str, sequence: str, alignment: list[str]) -> dict:
-    compound = RNA.fold_compound(sequence)
-    dbn, mfe = compound.mfe()
-    compound.exp_params_rescale(mfe)
-    compound.pf()
-    bpp = np.array(compound.bpp())[1:, 1:]  # (L, L), upper triangle
-    consensus, _ = RNA.alifold(alignment)
-    baselines = directory / "baselines"
-    baselines.mkdir(parents=True)
-    np.save(baselines / f"{sample}.rnafold_bpp.npy", (bpp + bpp.T).astype(np.float32))
-    (baselines / f"{sample}.rnafold.dbn").write_text(f">{sample}\n{sequence}\n{dbn} ({mfe:.2f})\n")
-    (baselines / f"{sample}.rnaalifold.dbn").write_text(f">{sample}\n{sequence}\n{consensus}\n")
-    data = {"rnafold": {"dbn": dbn, "mfe": round(mfe, 2)},
-            "rnaalifold": {"dbn": consensus, "consensus_dbn": consensus}, "sequence": sequence}
-    (baselines / "baselines.json").write_text(json.dumps(data, sort_keys=True, indent=2))
-    return data
+def write_baselines(directory: Path, max_rows: int) -> Baselines:
+    """The baselines stage itself, on the sample's query and MSA (RNAalifold on the first ``max_rows``)."""
+    files = SampleLayout(directory, directory.name)
+    return run_baselines(files.query, files.msa.a2m_msa2, files.baselines.folder, BaselineSettings(max_rows))
 
 
 def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA minihelix (PDB 2DRB)",
@@ -176,13 +171,13 @@ def build_2drb1(results: Path, sample: str = "2DRB_1", description: str = "tRNA 
     sequence = records[0][1]
     directory = results / sample
     directory.mkdir(parents=True)
-    (directory / "query.fa").write_text(f">{sample} {description}\n{sequence}\n")
+    query_format.write(Query(sample, description, sequence), SampleLayout(directory, sample).query)
     stats = write_msa(directory, sample, records, hit_name)
-    write_features(directory, sequence, min(stats["depth"], 512), untrained)
+    write_features(directory, sequence, min(stats.depth, 512), untrained)
     write_structure(directory, sample, sequence, untrained)
     write_rsa(directory, sample, untrained)
-    write_baselines(directory, sample, sequence, [row for _, row in records[:200]])
-    benchmark = results / "benchmarks" / "run_model" / f"{sample}.tsv"
+    write_baselines(directory, max_rows=200)
+    benchmark = benchmark_file("run_model", sample, benchmarks_folder(results))
     benchmark.parent.mkdir(parents=True, exist_ok=True)
     benchmark.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                          "3.2100\t0:00:03\t512.25\t900.10\t400.00\t410.00\t0.00\t1.50\t95.00\t3.05\n")
@@ -193,7 +188,7 @@ def build_query_only(results: Path, sample: str, sequence: str) -> Path:
     """A sample whose search found nothing: query plus a one-row MSA; later stages absent."""
     directory = results / sample
     directory.mkdir(parents=True)
-    (directory / "query.fa").write_text(f">{sample}\n{sequence}\n")
+    query_format.write(Query(sample, "", sequence), SampleLayout(directory, sample).query)
     write_msa(directory, sample, [(sample, sequence)], hit_name="")
     return directory
 
@@ -214,8 +209,7 @@ def build_results(results: Path) -> None:
     build_query_only(results, "tRNA1", trna)
     build_query_only(results, "short1", trna[:20])
     for sample in ("failed1", "missing1"):
-        (results / sample).mkdir()
-        (results / sample / "query.fa").write_text(f">{sample}\n{trna}\n")
+        query_format.write(Query(sample, "", trna), sample_layout(sample, results).query)
     sheet = results.parent / "samples.tsv"
     sheet.write_text("# the batch of the report tests\nsample_id\tfasta\tdescription\n"
                      + "".join(f"{s}\tqueries/{s}.fa\t{HOSTILE if s == '2DRB_1' else ''}\n" for s in STATUS))

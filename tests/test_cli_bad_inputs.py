@@ -23,7 +23,7 @@ import torch
 from rnamsm.cli import main
 from rnamsm.heads.demo import make_demo_heads
 from rnamsm.heads.head_file import load_safetensors_head, save_head
-from tests.conftest import INFERNAL_DATA, REPO_ROOT, RNAMSM_EXAMPLE
+from tests.conftest import INFERNAL_DATA, REPO_ROOT, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
 from tests.report_fixtures import build_2drb1
 
 SEQUENCE = "GGGAAACUUCCC"
@@ -304,16 +304,16 @@ def test_report_notes_unreadable_sample_files(capsys, tmp_path) -> None:
     np.savez(sample / "features" / "features.npz", **_arrays())
     features = sample / "features" / "features.npz"
     features.write_bytes(features.read_bytes()[:-100])
-    stats = sample / "msa" / "msa_stats.json"
-    stats.write_text(json.dumps({"query_length": 12, "depth": "deep", "neff": 1.0, "coverage": [], "rounds": [],
-                                 "identity_to_query": [], "hits": []}))
+    stats = sample / "msa" / "msa_stats.json"  # a real search's, with a depth of the wrong type
+    stats.write_text(json.dumps({**json.loads((RNAMSM_OUTPUTS / "Cobalamin.msa_stats.json").read_text()),
+                                 "depth": "deep"}))
     rsa = sample / "rsa" / "S1.rsa.tsv"
     rsa.write_text("index\tnt\tASA\tRSA\n1\tG\tnan\tnan\n")
     capsys.readouterr()
     assert main(["report", str(sample)]) == 0
     warnings = capsys.readouterr().err.strip().splitlines()
     assert len(warnings) == 3 and all(line.startswith("rnamsm report: warning: ") for line in warnings), warnings
-    for path, message in ((features, "truncated or corrupt"), (stats, "depth must be a count"),
+    for path, message in ((features, "truncated or corrupt"), (stats, 'depth: expected an integer, found "deep"'),
                           (rsa, "line 2: ASA and RSA must be finite numbers")):
         assert any(str(path) in line and message in line for line in warnings), (path, warnings)
     assert "could not be read" in (sample / "report.html").read_text()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from rnamsm.errors import RnamsmError
+from rnamsm.layout import SAMPLE_ID_PATTERN
 from rnamsm.report.batch_index import read_sheet_samples
 from rnamsm.sheets import check_config_file, load_samples, validate_config
 from tests.conftest import REPO_ROOT, RNAMSM_EXAMPLE
@@ -112,7 +113,8 @@ def test_bad_sample_sheet_is_one_line(tmp_path: Path, text: str, expected: str) 
 def test_wildcard_constraint_matches_schema_pattern() -> None:
     schema = yaml.safe_load(SAMPLES_SCHEMA.read_text())
     common = (REPO_ROOT / "workflow" / "rules" / "common.smk").read_text()
-    constraint = re.search(r'SAMPLE_ID_PATTERN = "(.+)"', common).group(1)
+    assert re.search(r"wildcard_constraints:\s+sample=SAMPLE_ID_PATTERN,", common)  # from rnamsm.layout
+    constraint = SAMPLE_ID_PATTERN
     assert schema["properties"]["sample_id"]["pattern"] == f"^{constraint}$"
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
-from rnamsm.evaluation.rsa_metrics import RsaChain, composition_means, summarise_rsa
+from rnamsm.evaluation.rsa_metrics import composition_means, summarise_rsa
 from rnamsm.evaluation.structure_metrics import Counts, aggregate, score_sequence, scores, summarise
-from rnamsm.heads.structure import Structure
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.structure import Structure
 from tests.conftest import RNAMSM_EXAMPLE
 
 

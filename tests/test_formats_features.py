@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
@@ -32,7 +33,7 @@ def test_read_gives_every_array_and_typed_provenance() -> None:
     assert provenance.depth_reduction == "identity-filter" and provenance.depth_filter_survivors == 285
     assert provenance.weights_untrained is True and provenance.checkpoint_format == "hf-folder"
     assert (provenance.num_layers, provenance.num_heads) == (2, 4)
-    assert (provenance.device, provenance.precision) == ("cpu", "fp32")
+    assert (provenance.device, provenance.precision, provenance.threads) == ("cpu", "fp32", 2)
     assert len(provenance.checkpoint_sha256) == 64 and len(provenance.msa_sha256) == 64
     with np.load(REFERENCE) as data:  # every scalar in the file is a field, and nothing else is
         scalars = {key for key in data.files if data[key].ndim == 0} - {"sequence"}
@@ -56,7 +57,9 @@ def test_run_features_writes_the_reference_record(tmp_path) -> None:
     out = tmp_path / "features.npz"
     record = run_features(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2", out, settings, log=lines.append)
     reference = features_file.read(REFERENCE)
-    assert record.provenance == reference.provenance and record.windows == reference.windows
+    assert record.provenance.threads == torch.get_num_threads()  # the reference was written with 2 threads
+    assert record.provenance == dataclasses.replace(reference.provenance, threads=record.provenance.threads)
+    assert record.windows == reference.windows
     for name in ("embedding", "attention_maps", "contacts"):
         assert np.allclose(getattr(record, name), getattr(reference, name), atol=1e-6), name
     assert features_file.read(out).provenance == record.provenance

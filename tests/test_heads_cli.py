@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from rnamsm.cli import main
+from rnamsm.formats import rsa_table
+from rnamsm.formats.structure import dbn_to_pairs, read_structure
 from rnamsm.heads.official_formats import save_official_rsa, save_official_ss, save_statistics_pickle
 from rnamsm.heads.rsa_net import RSANet
-from rnamsm.heads.rsa_tsv import read_rsa_table
 from rnamsm.heads.ss_resnet import SSResNet
-from rnamsm.heads.structure import dbn_to_pairs, read_structure
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import read_msa
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
@@ -51,7 +51,7 @@ def test_demo_heads_predict_ss_and_rsa(tmp_path, features_npz) -> None:
     assert main(["predict-rsa", str(features_npz), "--heads", *heads_rsa, "--out", str(tsv)]) == 0
     text = tsv.read_text()
     assert "# WARNING: weights_untrained: true" in text and "\nindex\tnt\tASA\tRSA\n" in text
-    table = read_rsa_table(tsv)
+    table = rsa_table.read(tsv)
     assert len(table.rsa) == 35 and np.all((table.rsa >= 0) & (table.rsa <= 1))
 
 
@@ -73,7 +73,7 @@ def test_official_layout_heads_convert_and_predict_alike(tmp_path, features_npz)
     assert main(["predict-rsa", str(features_npz), "--heads", *rsa_files, "--stats", *stats, "--out", str(a)]) == 0
     assert main(["predict-rsa", str(features_npz), "--heads", str(converted / "rsa_0.safetensors"),
                  str(converted / "rsa_1.safetensors"), "--out", str(b)]) == 0
-    assert np.array_equal(read_rsa_table(a).rsa, read_rsa_table(b).rsa)
+    assert np.array_equal(rsa_table.read(a).rsa, rsa_table.read(b).rsa)
     for name, head in (("pt", official / "rna-msm_attention.pt"), ("st", converted / "ss.safetensors")):
         assert main(["predict-ss", str(features_npz), "--head", str(head), "--out-dir", str(tmp_path / name),
                      "--id", "q"]) == 0

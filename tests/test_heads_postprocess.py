@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnamsm.formats.structure import read_prob_text, read_structure
 from rnamsm.heads.postprocess import PairCallOptions, call_pairs, remove_multiplets, threshold_pairs
-from rnamsm.heads.structure import read_prob_text, read_structure
 from tests.conftest import RNAMSM_EXAMPLE
 
 

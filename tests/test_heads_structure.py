@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import (
+from rnamsm.formats.structure import (
     Structure,
     dbn_to_pairs,
     format_bpseq,

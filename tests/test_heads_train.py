@@ -16,24 +16,19 @@ import pytest
 import torch
 
 from rnamsm.cli import main
+from rnamsm.formats import rsa_table
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.structure import Structure, read_structure, write_structure_files
 from rnamsm.heads.head_file import load_head, save_head
 from rnamsm.heads.official_formats import save_official_rsa, save_statistics_pickle
 from rnamsm.heads.rsa_net import RSANet, asa_scale, predict_rsa
-from rnamsm.heads.rsa_tsv import read_rsa_table, write_rsa_tsv
-from rnamsm.heads.stockholm_labels import labelled_msas
-from rnamsm.heads.structure import Structure, read_structure, write_structure_files
-from rnamsm.heads.train import (
-    Example,
-    TrainingOptions,
-    examples_from_files,
-    examples_from_stockholm,
-    split_examples,
-    train_rsa_head,
-    train_ss_head,
-)
 from rnamsm.model.extract import compute_features
 from rnamsm.model.msa import read_msa
 from rnamsm.model.rnamsm import RnaMsm, RnaMsmConfig
+from rnamsm.training.examples import Example, examples_from_files, examples_from_stockholm, split_examples
+from rnamsm.training.options import TrainingOptions
+from rnamsm.training.stockholm_labels import labelled_msas
+from rnamsm.training.trainers import train_rsa_head, train_ss_head
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
 SEEDS = [INFERNAL_DATA / "tRNA5.sto", INFERNAL_DATA / "PK-HAV.sto", INFERNAL_DATA / "Vault.sto"]
@@ -102,7 +97,7 @@ def test_train_head_cli_on_features_and_labels(tmp_path, examples) -> None:
 
 def official_rsa_by_pairing() -> dict[tuple[str, bool], float]:
     """Mean official RSA of 2DRB_1 per (base, paired in the official 2DRB_1 structure)."""
-    official = read_rsa_table(OFFICIAL_RSA, name="2DRB_1")
+    official = rsa_table.read(OFFICIAL_RSA, name="2DRB_1")
     structure = read_structure(RNAMSM_EXAMPLE / "2DRB_1.bpseq")
     assert structure.sequence == official.sequence
     paired = {index for pair in structure.pairs for index in pair}
@@ -124,7 +119,7 @@ def rsa_examples(backbone, examples) -> list[Example]:
         derived.append(Example(example.name, example.sequence, example.embedding, example.attention_maps, rsa=rsa))
     msa = read_msa(RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2").select(list(range(6)))
     features = compute_features(backbone, msa, progress=False)
-    official = read_rsa_table(OFFICIAL_RSA, name="2DRB_1")
+    official = rsa_table.read(OFFICIAL_RSA, name="2DRB_1")
     assert official.sequence == msa.query and len(official.rsa) == 35
     return [*derived, Example("2DRB_1", msa.query, features.embedding, features.attention_maps, rsa=official.rsa)]
 
@@ -180,7 +175,8 @@ def write_rsa_training_files(examples: list[Example], features, labels) -> None:
             shutil.copyfile(OFFICIAL_RSA, labels / "2DRB_1.txt")
         else:
             asa = example.rsa * asa_scale(example.sequence)
-            write_rsa_tsv(labels / f"{example.name}.rsa.tsv", example.sequence, asa, example.rsa, ["derived RSA"])
+            rsa_table.write(RsaChain(example.name, example.sequence, example.rsa, asa, ("derived RSA",)),
+                            labels / f"{example.name}.rsa.tsv")
 
 
 def test_train_head_rsa_cli_on_features_and_labels(tmp_path, rsa_examples, capsys) -> None:
@@ -203,7 +199,7 @@ def test_train_head_rsa_cli_on_features_and_labels(tmp_path, rsa_examples, capsy
     table_path = tmp_path / "2DRB_1.rsa.tsv"
     assert main(["predict-rsa", str(features / "2DRB_1.npz"), "--heads", str(out), "--out", str(table_path),
                  "--device", "cpu"]) == 0
-    table = read_rsa_table(table_path)
+    table = rsa_table.read(table_path)
     assert table.sequence == rsa_examples[-1].sequence and np.all((table.rsa >= 0) & (table.rsa <= 1))
 
 

@@ -75,6 +75,30 @@ def test_features_cli_end_to_end_on_2drb1(tmp_path, demo_checkpoint):
     assert np.allclose(full["row_attentions"][0, 1, 3, 1:, 1:].numpy(), features["attention_maps"][1 * 4 + 3])
 
 
+def test_features_record_the_thread_count_and_equal_thread_reruns_are_byte_identical(tmp_path, demo_checkpoint):
+    """features.npz of 2DRB_1 in fresh processes at 1, 1 and 2 threads (Snakemake sets OMP_NUM_THREADS to a
+    job's threads): the thread count is in the file, and a rerun at the same count writes the same bytes.
+
+    The CPU sums of the model depend on the thread count (the embedding differs by about 5e-7 between 1
+    and 2 threads), so identical bytes are promised only at equal thread counts (docs/model.md).
+    """
+    written = []
+    for run, threads in enumerate((1, 1, 2)):
+        out = tmp_path / f"run{run}" / "features.npz"
+        result = subprocess.run(
+            [sys.executable, "-m", "rnamsm", "features", str(MSA_2DRB), "--checkpoint", str(demo_checkpoint),
+             "--out", str(out), "--device", "cpu", "--depth-method", "identity"],
+            capture_output=True, text=True, cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"precision=fp32 threads={threads}" in result.stderr
+        with np.load(out) as data:
+            assert data["threads"].dtype.kind == "i" and int(data["threads"]) == threads
+        written.append(out.read_bytes())
+    assert written[0] == written[1]
+
+
 @pytest.mark.parametrize(("name", "shape"), [("mrum-tRNAs10.cmalign.sto", (72, 10)), ("tRNA5.sto", (74, 5))])
 def test_features_from_stockholm(tmp_path, demo_checkpoint, capsys, name, shape):
     out = tmp_path / "f.npz"

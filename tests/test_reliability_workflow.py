@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
 from tests.outputs import differences
 from tests.readme import readme_commands
 from tests.workflow_support import copy_workflow, run_command, workflow_env
@@ -171,14 +172,26 @@ WORKFLOW_INPUT_MATRIX = {
 }
 #: The `record` column of the samples above that pick one record of their file.
 WORKFLOW_RECORDS = {"rfam-ids": "AB001721.1/2-116"}
+#: Samples with their own alignment (`msa` column; query: a tRNA of mrum-tRNAs10.fa), in the same run:
+#: sample -> (query record, alignment (a file of tests/data or bytes), file name, expected status, reason part).
+WORKFLOW_MSA_MATRIX = {
+    "msa-query-not-first": ("mrum-tRNA.3", INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto", "cmalign.sto", "ok", ""),
+    "msa-placed-no-ss-cons": ("mrum-tRNA.1", INFERNAL_DATA / "tRNA5-noss.sto", "tRNA5-noss.sto.gz", "ok", ""),
+    "msa-cannot-place": ("mrum-tRNA.1", RNAMSM_OUTPUTS / "Cobalamin.sto", "Cobalamin.sto", "failed",
+                         "import_msa: rnamsm import-msa: error: resources/bad-inputs/Cobalamin.sto: query "
+                         "'msa-cannot-place' is not in the alignment and cannot be placed"),
+    "msa-ragged": ("mrum-tRNA.1", b">a\nGGAGCUAUAG\n>b\nGGAGCU\n", "ragged.fa", "failed",
+                   "ragged.fa: row 2 ('b') has 6 match columns"),
+    "msa-empty": ("mrum-tRNA.1", b"", "empty.a3m", "failed", "empty.a3m: no sequences found"),
+}
 
 
 def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path) -> None:
     workdir = small_workflow(tmp_path / "run")
     inputs = workdir / "resources" / "bad-inputs"
     inputs.mkdir()
-    rows = ["# one sample per bad input", "sample_id\tfasta\trecord\tdatabase\tdescription",
-            "#s_off\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\tcommented out"]
+    rows = ["# one sample per bad input", "sample_id\tfasta\trecord\tdatabase\tdescription\tmsa",
+            "#s_off\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\tcommented out\t"]
     for sample, (query, database, _, _) in WORKFLOW_INPUT_MATRIX.items():
         fasta, record = "resources/demo/queries/mrum-tRNAs10.fa", "mrum-tRNA.1"
         if query is not None:
@@ -189,15 +202,22 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
         if database is not None:
             db = f"resources/bad-inputs/{sample}.db.fa"
             (workdir / db).write_bytes(database)
-        rows.append(f"{sample}\t{fasta}\t{record}\t{db}\t{sample} #1")
+        rows.append(f"{sample}\t{fasta}\t{record}\t{db}\t{sample} #1\t")
+    for sample, (record, alignment, name, _, _) in WORKFLOW_MSA_MATRIX.items():
+        content = alignment if isinstance(alignment, bytes) else alignment.read_bytes()
+        (inputs / name).write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+        rows.append(f"{sample}\tresources/demo/queries/mrum-tRNAs10.fa\t{record}\t\t{sample} #1\t"
+                    f"resources/bad-inputs/{name}")
     (workdir / "config" / "samples.tsv").write_text("\n".join(rows) + "\n")
+    expected = {sample: entry[2:] for sample, entry in WORKFLOW_INPUT_MATRIX.items()}
+    expected.update({sample: entry[3:] for sample, entry in WORKFLOW_MSA_MATRIX.items()})
 
     result = run_command("snakemake --cores 2 --keep-going", workdir)
     assert result.returncode != 0
     status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
     rows_by_sample = {line.split("\t")[0]: line.split("\t")[1:] for line in status[1:]}
     index = (workdir / "results" / "index.html").read_text()
-    for sample, (_, _, expected_status, reason) in WORKFLOW_INPUT_MATRIX.items():
+    for sample, (expected_status, reason) in expected.items():
         got_status, got_reason = rows_by_sample[sample]
         assert got_status == expected_status and reason in got_reason, (sample, got_status, got_reason)
         assert "Traceback" not in got_reason
@@ -208,11 +228,16 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
             stage = got_reason.split(":")[0]
             log_lines = (workdir / "logs" / stage / f"{sample}.log").read_text().strip().splitlines()
             assert len(log_lines) == 1 and "Traceback" not in log_lines[0], log_lines
-    assert "shorter than the minimum of 10 nt" in index
-    assert "s_off" not in index and list(rows_by_sample) == list(WORKFLOW_INPUT_MATRIX)
+    assert "shorter than the minimum of 10 nt" in index and "cannot be placed" in index
+    assert "s_off" not in index and list(rows_by_sample) == list(expected)
     assert (workdir / "results" / "rfam-ids" / "query.fa").read_text().startswith(">rfam-ids AB001721.1/2-116 tRNA\n")
     stats = json.loads((workdir / "results" / "database-duplicates" / "msa" / "msa_stats.json").read_text())
     assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
+    placed = json.loads((workdir / "results" / "msa-placed-no-ss-cons" / "msa" / "msa_stats.json").read_text())
+    assert placed["source"]["placement"] == "hmmalign" and placed["source"]["path"].endswith("tRNA5-noss.sto.gz")
+    moved = json.loads((workdir / "results" / "msa-query-not-first" / "msa" / "msa_stats.json").read_text())
+    assert moved["source"]["record"] == "mrum-tRNA.3" and moved["depth"] == 10
+    assert not (workdir / "logs" / "homology_search" / "msa-query-not-first.log").exists()  # no search ran
 
 
 def test_second_run_on_the_same_results_is_refused(reference_run: Path, tmp_path: Path) -> None:

@@ -15,14 +15,18 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
+from rnamsm.formats import rsa_table
+from rnamsm.formats.query import Query
+from rnamsm.formats.structure import dbn_to_pairs
+from rnamsm.layout import SampleLayout
 from rnamsm.report.batch_index import read_sheet_samples, read_status
 from rnamsm.report.pairs import agreements
-from rnamsm.report.qc import QcThresholds, qc_flags, raised_codes
-from rnamsm.report.readers import Query, read_rsa
-from rnamsm.report.sample import SampleData, SampleFiles
+from rnamsm.report.qc import qc_flags, raised_codes
+from rnamsm.report.sample import SampleData
+from rnamsm.report.settings import ReportSettings
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
+from tests.support.schema import assert_defaults_match
 
 EPOCH = "1700000000"
 REMOTE = re.compile(r"^\s*(https?:|//)", re.IGNORECASE)
@@ -155,7 +159,7 @@ def test_missing_sample_folder_and_bad_config_are_one_line_errors(tmp_path: Path
     assert "sample folder does not exist" in capsys.readouterr().err
     assert main(["report", str(sample), "--config-json", '{"report": {"min_neff": "high"}}']) == 1
     assert capsys.readouterr().err.strip() == (
-        "rnamsm report: error: --config-json: report.min_neff: expected int, got 'high'")
+        "rnamsm report: error: --config-json: report.min_neff: expected a finite number, got 'high'")
 
 
 def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
@@ -167,9 +171,9 @@ def test_qc_flags_and_config_thresholds(sample: Path, tmp_path: Path) -> None:
     html = report(empty)
     for code in ("no_hits", "shallow_msa", "short_query"):
         assert re.search(rf'id="flag-{code}">.*?flag-raised', html, re.S), code
-    long_query = SampleData(files=SampleFiles(tmp_path, "long"), query=Query("long", "", "ACGU" * 300))
-    assert raised_codes(qc_flags(long_query, QcThresholds())) == ["length_windowed"]
-    assert raised_codes(qc_flags(long_query, QcThresholds(max_window=2000))) == []
+    long_query = SampleData(files=SampleLayout(tmp_path, "long"), query=Query("long", "", "ACGU" * 300))
+    assert raised_codes(qc_flags(long_query, ReportSettings())) == ["length_windowed"]
+    assert raised_codes(qc_flags(long_query, ReportSettings(max_window=2000))) == []
 
 
 def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
@@ -181,16 +185,16 @@ def test_dot_brackets_with_pseudoknots_and_agreement() -> None:
 
 
 def test_rsa_reader_follows_the_column_header(tmp_path: Path) -> None:
-    official = read_rsa(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
-    assert (official.nucleotides[:2], official.asa[0], official.rsa[0]) == (["G", "G"], 250.02, 0.625)
+    official = rsa_table.read(RNAMSM_EXAMPLE / "2DRB_1_ensemble.txt")
+    assert (official.sequence[:2], official.asa[0], official.rsa[0]) == ("GG", 250.02, 0.625)
     assert not official.untrained
     swapped = tmp_path / "x.rsa.tsv"
     swapped.write_text("# WARNING: weights_untrained: true\n#index\tnt\tRSA\tASA\n1\tG\t0.625\t250.02\n")
-    profile = read_rsa(swapped)
-    assert (profile.rsa, profile.asa, profile.untrained) == ([0.625], [250.02], True)
+    profile = rsa_table.read(swapped)
+    assert (profile.rsa.tolist(), profile.asa.tolist(), profile.untrained) == ([0.625], [250.02], True)
     swapped.write_text("index\tnt\tASA\tRSA\n2\tG\t250.02\t0.625\n")
     with pytest.raises(RnamsmError, match="line 2: index 2, expected 1"):
-        read_rsa(swapped)
+        rsa_table.read(swapped)
 
 
 def test_index_reads_sheet_and_status_strictly(tmp_path: Path) -> None:
@@ -228,3 +232,20 @@ def test_index_links_and_escapes(tmp_path: Path, monkeypatch) -> None:
     assert '<td class="description">minihelix #3 &lt;b&gt;&amp;&lt;/b&gt;</td>' in html
     assert html.lower().count("<script") == 1  # only the page's own, pinned by the CSP hash
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", html_lib.unescape(html))
+
+
+def test_report_settings_defaults_are_the_schema_defaults() -> None:
+    assert_defaults_match(ReportSettings, "report")
+
+
+def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:
+    """A searched MSA says so; an imported one shows its file (escaped), SHA-256 and how the query was found."""
+    assert '<p id="msa-source">Source: homolog search (<code>rnamsm search</code>).</p>' in report(sample)
+    stats_path = sample / "msa" / "msa_stats.json"
+    stats = json.loads(stats_path.read_text())
+    stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
+                       "placement": "hmmalign", "rows": 7}
+    stats_path.write_text(json.dumps(stats))
+    html = report(sample)
+    assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
+            + "</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with hmmalign.") in html

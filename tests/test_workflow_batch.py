@@ -84,3 +84,63 @@ def test_dag_of_200_samples(tmp_path: Path) -> None:
                   line.split()[0] in {"run_model", "homology_search", "sample_report", "batch_index"})
     assert counts == {"run_model": "200", "homology_search": "200", "sample_report": "200", "batch_index": "1"}
     print(f"DAG of 200 samples: {elapsed:.1f} s")
+
+
+#: `snakemake -n` that reports how many asyncio event loops it created (each costs a socket pair and
+#: an epoll instance; Snakemake's `input.size_mb` made one per call).
+COUNT_EVENT_LOOPS = """\
+import asyncio, atexit, sys
+from snakemake.cli import main
+created = []
+original = asyncio.BaseEventLoop.__init__
+def counting(self, *args, **kwargs):
+    created.append(1)
+    original(self, *args, **kwargs)
+asyncio.BaseEventLoop.__init__ = counting
+atexit.register(lambda: print(f"event loops created: {len(created)}"))
+sys.argv = ["snakemake", "-n", "--quiet", "rules"]
+main()
+"""
+
+
+def _event_loops_of_dry_run(workdir: Path) -> int:
+    (workdir / "count_loops.py").write_text(COUNT_EVENT_LOOPS)
+    result = run_command("python count_loops.py", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return int(result.stdout.rsplit("event loops created: ", 1)[1].split()[0])
+
+
+def test_planning_cost_per_sample_has_no_event_loop(tmp_path: Path) -> None:
+    """Planning 12 samples creates no more event loops than planning 2: the rules' resource estimates
+    (five per sample) read input sizes with os.stat, not through a new event loop per job."""
+    queries = real_queries()
+    loops = []
+    for count in (2, 12):
+        workdir = copy_workflow(tmp_path / f"samples{count}")
+        write_sheet(workdir, queries[:count])
+        loops.append(_event_loops_of_dry_run(workdir))
+    assert loops[0] == loops[1], f"event loops for 2 and 12 samples: {loops}"
+
+
+def test_resource_estimates_follow_input_sizes(tmp_path: Path) -> None:
+    """homology_search asks for 4 MB of memory and 1 minute per MB of input (query + databases); an
+    estimate whose inputs do not exist yet is <TBD> at planning and evaluated before the job runs."""
+    workdir = copy_workflow(tmp_path / "sizes")
+    sample_id, sequence = real_queries()[0]
+    write_sheet(workdir, [(sample_id, sequence)])
+    database = workdir / "big.fa"
+    with open(database, "wb") as handle:
+        handle.truncate(2**30)  # a sparse 1 GiB database: only its size is read when planning
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config["databases"] = [database.name]
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    planned = run_command(f"snakemake -n results/{sample_id}/msa/msa_stats.json", workdir)
+    assert planned.returncode == 0, planned.stdout[-3000:]
+    assert "runtime=<TBD>, mem_mb=<TBD>," in planned.stdout  # query.fa not made yet
+    query = workdir / "results" / sample_id / "query.fa"
+    query.parent.mkdir(parents=True)
+    query.write_text(f">{sample_id}\n{sequence}\n")
+    result = run_command(f"snakemake -n results/{sample_id}/msa/msa_stats.json", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    block = result.stdout.split("rule homology_search:", 1)[1]
+    assert "runtime=1024, mem_mb=4096," in block.split("\n\n", 1)[0]

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rnamsm.baselines.settings import BaselineSettings
+from rnamsm.cli import main
+from rnamsm.formats import baselines as baselines_json
+from rnamsm.layout import sample_layout
 from tests.workflow_support import run_command
 
 DEMO_SAMPLES = ("mrum-tRNA-1", "mrum-tRNA-5", "Cobalamin", "2DRB_1")
@@ -54,3 +58,16 @@ def test_snakemake_report_attaches_the_sample_reports(demo_run: Path, tmp_path: 
     assert "report/report.html" in names
     attached = [name for name in names if name.startswith("report/data/raw/")]
     assert sorted(Path(name).name for name in attached) == ["index.html"] + ["report.html"] * len(DEMO_SAMPLES)
+
+
+def test_baselines_command_alone_reproduces_the_workflow_baselines(demo_run: Path, tmp_path: Path) -> None:
+    """Run alone with its defaults, `rnamsm baselines` gives the workflow's files (it gave RNAalifold 512 rows,
+    the workflow 500)."""
+    files = sample_layout("2DRB_1", demo_run / "results")  # its MSA holds more than 500 rows
+    workflow = baselines_json.read(files.baselines.summary)
+    assert workflow.rnaalifold.num_sequences == BaselineSettings().max_rows == 500
+    out = tmp_path / "alone"
+    assert main(["baselines", str(files.query), "--msa", str(files.msa.a2m_msa2), "--out-dir", str(out)]) == 0
+    for path in (files.baselines.summary, files.baselines.rnafold_dbn, files.baselines.rnaalifold_dbn,
+                 files.baselines.rnafold_bpp):
+        assert (out / path.name).read_bytes() == path.read_bytes(), path.name

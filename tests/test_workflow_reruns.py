@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from rnamsm.checksums import file_sha256
+from rnamsm.formats import ss_summary
+from rnamsm.heads.head_file import load_head
+from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from tests.conftest import REPO_ROOT
 from tests.workflow_support import run_command
 
@@ -45,6 +51,34 @@ def test_config_edit_reruns_exactly_its_stage_and_downstream(demo_run: Path, tmp
         config.setdefault(section, {})[key] = value
         config_path.write_text(yaml.safe_dump(config))
     assert rules_to_rerun(workdir) == expected
+
+
+def test_a_trained_head_is_thresholded_at_its_recorded_threshold(demo_run: Path, tmp_path: Path) -> None:
+    """heads.threshold unset: predict_ss uses the threshold a train-head head recorded (was always 0.516)."""
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    labels = workdir / "labels"
+    labels.mkdir()
+    for mfe in (workdir / "results").glob("*/baselines/*.rnafold.dbn"):  # the demo's RNAfold structures
+        shutil.copy(mfe, labels / f"{mfe.parent.parent.name}.dbn")
+    train = ("python -m rnamsm train-head ss --features results --labels labels --out trained.safetensors "
+             "--width 8 --blocks 1 --epochs 2 --device cpu")
+    result = run_command(train, workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    recorded = float(load_head(workdir / "trained.safetensors", "ss").metadata["threshold"])
+    assert recorded != OFFICIAL_THRESHOLD  # the validation grid is 0.05, 0.06, ..., 0.95
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["heads"]["ss_head"] = "trained.safetensors"
+    config["heads"].pop("threshold", None)
+    config_path.write_text(yaml.safe_dump(config))
+    result = run_command("snakemake --cores 1 results/2DRB_1/structure/ss.json", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    structure = workdir / "results" / "2DRB_1" / "structure"
+    summary = ss_summary.read(structure / "ss.json")
+    assert summary.head_sha256 == file_sha256(workdir / "trained.safetensors")
+    assert summary.threshold == recorded
+    prob = np.load(structure / "2DRB_1.prob.npy")
+    assert list(summary.pairs) == call_pairs(prob, summary.sequence, PairCallOptions(recorded))
 
 
 def schema_leaves(schema: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], dict]:
@@ -118,3 +152,54 @@ def test_every_config_leaf_reaches_a_rule(demo_run: Path) -> None:
         if not found:
             missing.append(".".join(path))
     assert not missing, f"config keys that reach no rule: {missing}"
+
+
+def planned_by_sample(workdir: Path) -> dict[str, set[str]]:
+    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index')."""
+    result = run_command("snakemake --summary", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    planned: dict[str, set[str]] = {}
+    for row in (line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5):
+        if row[5] == "update pending":
+            sample = "index" if row[0] == "results/index.html" else row[0].split("/")[1]
+            planned.setdefault(sample, set()).add(row[2])
+    return planned
+
+
+def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run: Path, tmp_path: Path) -> None:
+    """Cobalamin switched to its own search's .a2m_msa2: only Cobalamin reruns (import, not search) and its
+    features equal the searched ones; new content with the old mtime reruns it from the import on; switching
+    back to the search reruns only Cobalamin again."""
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    own = workdir / "resources" / "own" / "Cobalamin.a2m_msa2"
+    own.parent.mkdir()
+    shutil.copy2(workdir / "results" / "Cobalamin" / "msa" / "Cobalamin.a2m_msa2", own)
+    sheet = workdir / "config" / "samples.tsv"
+    searched_sheet = sheet.read_text()
+    lines = searched_sheet.splitlines()
+    lines[0] += "\tmsa"
+    lines[1:] = [line + ("\tresources/own/Cobalamin.a2m_msa2" if line.startswith("Cobalamin\t") else "\t")
+                 for line in lines[1:]]
+    sheet.write_text("\n".join(lines) + "\n")
+    downstream = {"run_model", "predict_ss", "predict_rsa", "baselines", "sample_report"}
+    assert planned_by_sample(workdir) == {"Cobalamin": {"import_msa", *downstream}, "index": {"batch_index"}}
+
+    result = run_command("snakemake --cores 2", workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert planned_by_sample(workdir) == {}
+    features = workdir / "results" / "Cobalamin" / "features" / "features.npz"
+    with np.load(features) as imported, np.load(demo_run / "results" / "Cobalamin" / "features" /
+                                                 "features.npz") as searched:
+        assert sorted(imported.files) == sorted(searched.files)
+        for key in searched.files:
+            assert np.array_equal(imported[key], searched[key]), key
+    stats = json.loads((workdir / "results" / "Cobalamin" / "msa" / "msa_stats.json").read_text())
+    assert stats["source"]["path"] == "resources/own/Cobalamin.a2m_msa2"
+
+    before = own.stat()
+    own.write_text("".join(own.read_text().splitlines(keepends=True)[:-2]))  # one row fewer, same mtime
+    os.utime(own, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert planned_by_sample(workdir) == {"Cobalamin": {"import_msa", *downstream}, "index": {"batch_index"}}
+
+    sheet.write_text(searched_sheet)
+    assert planned_by_sample(workdir) == {"Cobalamin": {"homology_search", *downstream}, "index": {"batch_index"}}

@@ -1,150 +1,18 @@
-"""``rnamsm evaluate``: score predicted structures (or RSA tables) against references."""
+"""The ``rnamsm evaluate`` subcommand."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open, check_output_targets
-from rnamsm.errors import RnamsmError
-from rnamsm.evaluation.rsa_metrics import composition_means, composition_prediction, summarise_rsa
-from rnamsm.evaluation.structure_metrics import METRIC_NAMES, VARIANTS, score_sequence, scores, summarise
-from rnamsm.heads.rsa_tsv import read_rsa_table
-from rnamsm.heads.structure import read_structure
-
-STRUCTURE_SUFFIXES = (".bpseq", ".ct", ".dbn", ".db", ".dot")
-RSA_SUFFIXES = (".rsa.tsv", ".txt")
-
-
-def file_id(path: Path, suffixes: tuple[str, ...]) -> str:
-    """The id of a file: its name without the extension of its kind (``16s_A.fulgidus_domain2.ct`` ->
-    ``16s_A.fulgidus_domain2``; ``2DRB_1.rsa.tsv`` -> ``2DRB_1``), else without its last suffix."""
-    name = path.name
-    suffix = next((suffix for suffix in suffixes if name.lower().endswith(suffix)), None)
-    return name[: -len(suffix)] if suffix else path.stem
-
-
-def collect(path: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
-    """A file, or the files with one of ``suffixes`` in a folder, keyed by id (duplicates refused)."""
-    if path.is_file():
-        return {file_id(path, suffixes): path}
-    if not path.is_dir():
-        raise RnamsmError(f"{path}: no such file or folder")
-    found: dict[str, Path] = {}
-    for candidate in sorted(path.iterdir()):
-        if candidate.is_file() and candidate.name.lower().endswith(suffixes):
-            key = file_id(candidate, suffixes)
-            if key in found:
-                raise RnamsmError(f"{path}: two files for id '{key}': {found[key].name} and {candidate.name}")
-            found[key] = candidate
-    if not found:
-        raise RnamsmError(f"{path}: no files ending in {', '.join(suffixes)}")
-    return found
-
-
-def _matched(pred: dict[str, Path], ref: dict[str, Path], pred_arg: Path,
-             ref_arg: Path) -> list[tuple[str, Path, Path]]:
-    """``(id, predicted file, reference file)`` per predicted file, sorted by id.
-
-    Two single files pair whatever their names. Otherwise a prediction pairs with the reference of the
-    same id; one whose id ends in a predictor tag (``2DRB_1.rnafold``) pairs with the reference of the id
-    without it when no other prediction claims that reference. Any prediction left is one error listing them.
-    """
-    if pred_arg.is_file() and ref_arg.is_file():
-        return [(key, pred[key], ref_arg) for key in pred]
-    pairs = {key: (pred[key], ref[key]) for key in pred if key in ref}
-    untagged: dict[str, list[str]] = {}
-    unpaired = []
-    for key in sorted(set(pred) - set(pairs)):
-        stem, dot, _ = key.rpartition(".")
-        if dot:
-            untagged.setdefault(stem, []).append(key)
-        else:
-            unpaired.append(key)
-    for stem, keys in untagged.items():
-        if stem in ref and stem not in pairs and len(keys) == 1:
-            pairs[stem] = (pred[keys[0]], ref[stem])
-        else:
-            unpaired.extend(keys)
-    if unpaired:
-        names = ", ".join(sorted(pred[key].name for key in unpaired))
-        raise RnamsmError(
-            f"{ref_arg}: no reference for {len(unpaired)} predicted file(s): {names} (a file's id is its name "
-            "without the extension; a predictor tag such as '.rnafold' is dropped only when that pairs one "
-            "prediction with one reference)"
-        )
-    return [(key, *pairs[key]) for key in sorted(pairs)]
-
-
-def evaluate_structures(pred_arg: Path, ref_arg: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """Score every predicted structure against the reference of the same id -> (summary, per-sequence rows)."""
-    pred, ref = collect(pred_arg, STRUCTURE_SUFFIXES), collect(ref_arg, STRUCTURE_SUFFIXES)
-    results, rows = [], []
-    for key, pred_path, ref_path in _matched(pred, ref, pred_arg, ref_arg):
-        reference = read_structure(ref_path, name=key)
-        result = score_sequence(read_structure(pred_path, name=key), reference)
-        results.append(result)
-        row: dict[str, object] = {"id": key, "length": result.length}
-        for variant in VARIANTS:
-            prefix = "" if variant == "all" else f"{variant}_"
-            counts = result.counts[variant]
-            row.update({f"{prefix}{name}": value for name, value in scores(counts).items()})
-            row.update({f"{prefix}tp": counts.tp, f"{prefix}fp": counts.fp, f"{prefix}fn": counts.fn})
-        rows.append(row)
-    return summarise(results), rows
-
-
-def evaluate_rsa(
-    pred_arg: Path, ref_arg: Path, composition_from: Path | None
-) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """Per-chain PCC/MAE of predicted RSA tables, plus the composition baseline when training data is given."""
-    pred, ref = collect(pred_arg, RSA_SUFFIXES), collect(ref_arg, RSA_SUFFIXES)
-    pairs = _matched(pred, ref, pred_arg, ref_arg)
-    references = {key: read_rsa_table(ref_path, name=key) for key, _, ref_path in pairs}
-    predicted = [read_rsa_table(pred_path, name=key) for key, pred_path, _ in pairs]
-    summary, results = summarise_rsa(predicted, references)
-    rows = [{"id": r.name, "valid": r.valid, "pcc": r.pcc, "mae": r.mae} for r in results]
-    if composition_from is not None:
-        training = [read_rsa_table(path) for path in collect(composition_from, RSA_SUFFIXES).values()]
-        means = composition_means(training)
-        baseline, _ = summarise_rsa([composition_prediction(chain, means) for chain in references.values()],
-                                    references)
-        summary["composition_baseline"] = {**baseline, "means": means}
-    return summary, rows
-
-
-def _format_cell(value: object) -> str:
-    if value is None:
-        return "NA"
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    return str(value)
-
-
-def _tsv_path(json_path: Path) -> Path:
-    return json_path.with_name(json_path.name.removesuffix(".json") + ".per_sequence.tsv")
-
-
-def write_outputs(json_path: Path, summary: dict[str, object], rows: list[dict[str, object]]) -> Path:
-    """Write the summary JSON and, beside it, ``<stem>.per_sequence.tsv``; returns the TSV path."""
-    tsv_path = _tsv_path(json_path)
-    check_output_targets(json_path, tsv_path)
-    with atomic_open(json_path) as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    columns = list(rows[0]) if rows else ["id"]
-    with atomic_open(tsv_path) as handle:
-        handle.write("\t".join(columns) + "\n")
-        for row in rows:
-            handle.write("\t".join(_format_cell(row[column]) for column in columns) + "\n")
-    return tsv_path
+from rnamsm.evaluation.evaluate import format_cell, run_evaluate
+from rnamsm.evaluation.structure_metrics import METRIC_NAMES
 
 
 def _print_summary(task: str, summary: dict[str, object]) -> None:
     if task == "rsa":
         for key in ("num_chains", "pcc_mean", "pcc_median", "mae_mean", "mae_pooled", "pcc_excluded_chains"):
-            print(f"{key}\t{_format_cell(summary[key])}")
+            print(f"{key}\t{format_cell(summary[key])}")
         return
     print(f"sequences\t{summary['num_sequences']}")
     for label, block in (("all", summary), ("canonical", summary["canonical"]), ("shifted", summary["shifted"])):
@@ -154,19 +22,8 @@ def _print_summary(task: str, summary: dict[str, object]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.json is not None:
-        check_output_targets(args.json, _tsv_path(args.json))
-    task = args.task
-    if task == "auto":
-        probe = args.pred if args.pred.is_file() else next(iter(sorted(args.pred.glob("*"))), args.pred)
-        task = "rsa" if probe.name.lower().endswith(RSA_SUFFIXES) else "ss"
-    if task == "rsa":
-        summary, rows = evaluate_rsa(args.pred, args.ref, args.composition_from)
-    else:
-        summary, rows = evaluate_structures(args.pred, args.ref)
+    task, summary, _ = run_evaluate(args.pred, args.ref, args.task, args.json, args.composition_from)
     _print_summary(task, summary)
-    if args.json is not None:
-        write_outputs(args.json, summary, rows)
     return 0
 
 

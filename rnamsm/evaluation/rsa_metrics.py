@@ -8,18 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats.rsa_table import RsaChain
 
 #: Fewest valid residues for a defined per-chain PCC.
 MIN_PCC_RESIDUES = 3
-
-
-@dataclass(frozen=True)
-class RsaChain:
-    """One chain: sequence and per-residue RSA values (reference values < 0 mean missing)."""
-
-    name: str
-    sequence: str
-    rsa: np.ndarray  # (L,) float64
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import Pair, Structure, is_canonical
+from rnamsm.formats.structure import Pair, Structure, is_canonical
 
 #: Reference bases that mark a residue as missing or unknown (its pairs are not scored).
 MASKED_BASES = frozenset("NX-?.")

@@ -56,6 +56,8 @@ class Provenance:
     #: Resolved device (``cpu``, ``cuda:0``) and precision (``fp32``, ``bf16``, ``fp16``).
     device: str | None = None
     precision: str | None = None
+    #: CPU threads of the forward pass: the sums depend on it, so the bytes are identical only at equal counts.
+    threads: int | None = None
     num_layers: int | None = None
     num_heads: int | None = None
     rnamsm_version: str | None = None

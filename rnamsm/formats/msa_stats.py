@@ -1,4 +1,4 @@
-"""``msa_stats.json`` (written by ``rnamsm search``): the search's provenance, depth, Neff and hit table.
+"""``msa_stats.json`` (written by ``rnamsm search`` and ``rnamsm import-msa``): provenance, depth, Neff, hits.
 
 One JSON object, sorted keys, indent 2, final newline. :meth:`MsaStats.from_json` checks every key and
 type (and that the per-position and per-row lists fit the query length and depth), so a reader never
@@ -78,6 +78,22 @@ class SearchSpace:
 
 
 @dataclass(frozen=True)
+class MsaSource:
+    """Where an imported MSA came from (``rnamsm import-msa``): the file, its SHA-256 and how the query was found.
+
+    ``placement`` is ``sequence`` (a row with the query's residues), ``record`` (the row named ``record``)
+    or ``hmmalign`` (the query was absent and aligned to a profile HMM built from the alignment).
+    """
+
+    kind: Literal["user"]
+    path: str
+    sha256: str
+    record: str
+    placement: Literal["sequence", "record", "hmmalign"]
+    rows: int
+
+
+@dataclass(frozen=True)
 class MsaStats:
     """The content of ``msa_stats.json`` (see ``docs/homology.md``).
 
@@ -111,6 +127,8 @@ class MsaStats:
     warnings: tuple[str, ...]
     parameters: dict[str, Any]
     rnamsm_version: str
+    #: Set for an imported alignment; absent (and not written) for a searched one.
+    source: MsaSource | None = None
 
     def __post_init__(self) -> None:
         if self.query_length != len(self.query_sequence):
@@ -124,7 +142,10 @@ class MsaStats:
 
     def to_json(self) -> str:
         """The file's text: sorted keys, indent 2, final newline."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, indent=2) + "\n"
+        data = dataclasses.asdict(self)
+        if self.source is None:
+            del data["source"]  # a searched MSA's file stays as it always was
+        return json.dumps(data, sort_keys=True, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str, source: str) -> MsaStats:
@@ -183,14 +204,15 @@ def _record(cls: type[T], value: Any, where: str) -> T:
         raise RnamsmError(f"{label}: expected an object, found {_shown(value)}")
     hints = typing.get_type_hints(cls)
     fields = [field.name for field in dataclasses.fields(cls)]
-    missing = [name for name in fields if name not in value]
+    optional = {field.name for field in dataclasses.fields(cls) if field.default is not dataclasses.MISSING}
+    missing = [name for name in fields if name not in value and name not in optional]
     if missing:
         raise RnamsmError(f"{label}: missing key(s) {', '.join(missing)}")
     unknown = sorted(set(value) - set(fields))
     if unknown:
         raise RnamsmError(f"{label}: unknown key(s) {', '.join(unknown)}")
     prefix = f"{where}." if where else ""
-    return cls(**{name: _decode(hints[name], value[name], f"{prefix}{name}") for name in fields})
+    return cls(**{name: _decode(hints[name], value[name], f"{prefix}{name}") for name in fields if name in value})
 
 
 def _shown(value: Any) -> str:

@@ -1,2 +1,2 @@
 """RNA-MSM downstream heads: base pairs (SS) and relative solvent accessibility (RSA), their file
-formats (official and ours), post-processing, structure files and the prediction/training CLIs."""
+formats (official and ours), post-processing, and the prediction commands (``cli``)."""

@@ -1,8 +1,7 @@
-"""``rnamsm convert-heads``: official RNA-MSM head files -> our safetensors head files."""
+"""Official RNA-MSM head files -> our safetensors head files (``rnamsm convert-heads``)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from rnamsm.atomic import check_output_targets, write_files
@@ -46,33 +45,15 @@ def convert_heads(
     return [target for target, _ in heads]
 
 
-def _run(args: argparse.Namespace) -> int:
-    ss, rsa, stats = args.ss, args.rsa, args.stats
-    if args.repo is not None:
-        if not args.repo.is_dir():
-            raise RnamsmError(f"{args.repo}: no such folder, expected a clone of yikunpku/RNA-MSM (--repo)")
-        ss = ss or (args.repo / OFFICIAL_SS_PATH if (args.repo / OFFICIAL_SS_PATH).is_file() else None)
-        rsa = rsa or sorted((args.repo / OFFICIAL_RSA_DIR).glob("model_pcc_*.pt"))
-        stats = stats or [args.repo / OFFICIAL_RSA_DIR / name for name in OFFICIAL_RSA_STATS]
-    for path in convert_heads(args.out_dir, ss, rsa, stats):
-        print(path)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``convert-heads``."""
-    parser = subparsers.add_parser(
-        "convert-heads",
-        help="convert the official SS/RSA head files to rnamsm .safetensors heads",
-        description="Read the official head files safely (SS: weights-only state_dict; RSA: pickled modules "
-        "rebuilt from their tensors without running pickled code) and write ss.safetensors and "
-        "rsa_0..2.safetensors (with their statistics) into OUT_DIR.",
-    )
-    parser.add_argument("--out-dir", type=Path, required=True)
-    parser.add_argument("--repo", type=Path, default=None,
-                        help="a clone of yikunpku/RNA-MSM: take the files from their usual places")
-    parser.add_argument("--ss", type=Path, default=None, help="rna-msm_attention.pt")
-    parser.add_argument("--rsa", type=Path, nargs="+", default=None, help="model_pcc_*.pt files (one ensemble)")
-    parser.add_argument("--stats", type=Path, nargs="+", default=None,
-                        help="statistic_dict_oh.pickle and statistic_dict_emb.pickle (or statistic_dict.pickle)")
-    parser.set_defaults(func=_run)
+def run_convert_heads(
+    out_dir: Path, repo: Path | None = None, ss: Path | None = None, rsa: list[Path] | None = None,
+    stats: list[Path] | None = None,
+) -> list[Path]:
+    """:func:`convert_heads`, taking the files not given from their usual places in a clone ``repo``."""
+    if repo is not None:
+        if not repo.is_dir():
+            raise RnamsmError(f"{repo}: no such folder, expected a clone of yikunpku/RNA-MSM (--repo)")
+        ss = ss or (repo / OFFICIAL_SS_PATH if (repo / OFFICIAL_SS_PATH).is_file() else None)
+        rsa = rsa or sorted((repo / OFFICIAL_RSA_DIR).glob("model_pcc_*.pt"))
+        stats = stats or [repo / OFFICIAL_RSA_DIR / name for name in OFFICIAL_RSA_STATS]
+    return convert_heads(out_dir, ss, rsa, stats)

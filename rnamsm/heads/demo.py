@@ -1,8 +1,7 @@
-"""``rnamsm make-demo-heads``: random, untrained SS and RSA heads sized for given features."""
+"""Random, untrained SS and RSA heads sized for given features (``rnamsm make-demo-heads``)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from rnamsm.heads.head_file import Head, head_bytes, head_metadata
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.rsa_net import RSANet, RsaStatistics
 from rnamsm.heads.ss_resnet import PAIR_ONEHOT_CHANNELS, SSResNet
+from rnamsm.model.checkpoint import read_checkpoint
 from rnamsm.options import check_seed
 
 #: Ensemble size of the official RSA predictor.
@@ -45,30 +45,24 @@ def make_demo_heads(out_dir: Path, num_maps: int, embed_dim: int, seed: int = 0)
     return list(heads)
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.features_like is not None:
-        info = features_file.read_info(args.features_like)
+def checkpoint_feature_size(checkpoint: str) -> tuple[int, int]:
+    """``(attention maps, embedding dimension)`` of the features that ``checkpoint`` gives, from its config."""
+    config, _, _ = read_checkpoint(checkpoint)
+    return config.num_layers * config.num_heads, config.embed_dim
+
+
+def run_make_demo_heads(
+    out_dir: Path, features_like: Path | None = None, num_maps: int | None = None, embed_dim: int | None = None,
+    seed: int = 0, like_checkpoint: str | None = None,
+) -> list[Path]:
+    """:func:`make_demo_heads` sized for the features in ``features_like``, for the checkpoint ``like_checkpoint``,
+    or for ``num_maps`` and ``embed_dim``."""
+    if features_like is not None:
+        info = features_file.read_info(features_like)
         num_maps, embed_dim = info.attention_maps_shape[0], info.embedding_shape[1]
-    elif args.num_maps is not None and args.embed_dim is not None:
-        num_maps, embed_dim = args.num_maps, args.embed_dim
-    else:
-        raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz or both --num-maps and --embed-dim")
-    for path in make_demo_heads(args.out_dir, num_maps, embed_dim, args.seed):
-        print(path)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``make-demo-heads``."""
-    parser = subparsers.add_parser(
-        "make-demo-heads",
-        help="write random (untrained) SS and RSA heads that fit given features",
-        description="Write ss.safetensors and rsa_0..2.safetensors with seeded random weights "
-        "(metadata untrained=true) sized for a features.npz (e.g. from the demo checkpoint).",
-    )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR")
-    parser.add_argument("--features-like", type=Path, default=None, metavar="FEATURES.npz")
-    parser.add_argument("--num-maps", type=int, default=None, help="attention maps (layers x heads)")
-    parser.add_argument("--embed-dim", type=int, default=None, help="embedding dimension D")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.set_defaults(func=_run)
+    elif like_checkpoint is not None:
+        num_maps, embed_dim = checkpoint_feature_size(like_checkpoint)
+    elif num_maps is None or embed_dim is None:
+        raise RnamsmError("make-demo-heads: give --features-like FEATURES.npz, --like-checkpoint CHECKPOINT "
+                          "or both --num-maps and --embed-dim")
+    return make_demo_heads(out_dir, num_maps, embed_dim, seed)

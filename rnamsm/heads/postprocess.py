@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnamsm.heads.structure import Pair, is_canonical
+from rnamsm.formats.structure import Pair, is_canonical
 
 #: Threshold of the released RNA-MSM SS head (chosen on its validation set).
 OFFICIAL_THRESHOLD = 0.516

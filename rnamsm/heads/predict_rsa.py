@@ -1,8 +1,7 @@
-"""``rnamsm predict-rsa``: features.npz + 1-3 RSA heads -> RSA TSV (ASA averaged over the heads)."""
+"""Solvent accessibility for one sample: features.npz + 1-3 RSA heads -> RSA TSV (ASA averaged over the heads)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +9,12 @@ import numpy as np
 from rnamsm.atomic import check_output_targets
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
-from rnamsm.heads.features_file import check_sample_id
+from rnamsm.formats import rsa_table
+from rnamsm.formats.rsa_table import RsaChain
 from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.official_formats import statistics_from_pickles
 from rnamsm.heads.rsa_net import ensemble_asa, predict_rsa
-from rnamsm.heads.rsa_tsv import write_rsa_tsv
+from rnamsm.layout import check_sample_id
 from rnamsm.model.device import resolve_device
 
 
@@ -58,29 +58,5 @@ def run_predict_rsa(
                  if value is not None]
     if provenance.weights_untrained or any(head.untrained for head in heads):
         comments.append("WARNING: weights_untrained: true - random demo weights, these values mean nothing")
-    write_rsa_tsv(out, features.sequence, asa, rsa, comments)
+    rsa_table.write(RsaChain(name, features.sequence, rsa, asa, tuple(comments)), out)
     return asa, rsa
-
-
-def _run(args: argparse.Namespace) -> int:
-    run_predict_rsa(args.features, args.heads, args.out, args.stats, args.id, args.device)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``predict-rsa``."""
-    parser = subparsers.add_parser(
-        "predict-rsa",
-        help="relative solvent accessibility from features.npz with the RNA-MSM RSA heads",
-        description="Run 1-3 RSA heads on the embedding in features.npz, average their ASA and write a TSV "
-        "(index, nt, ASA, RSA).",
-    )
-    parser.add_argument("features", type=Path, metavar="FEATURES.npz")
-    parser.add_argument("--heads", type=Path, nargs="+", required=True,
-                        help="RSA heads: our .safetensors or official model_pcc_*.pt files")
-    parser.add_argument("--stats", type=Path, nargs="+", default=None,
-                        help="official statistics pickles (statistic_dict_oh/emb.pickle) for official .pt heads")
-    parser.add_argument("--out", type=Path, required=True, metavar="TSV")
-    parser.add_argument("--id", default=None, help="sample id for the header (default: from --out)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda ...")
-    parser.set_defaults(func=_run)

@@ -1,10 +1,12 @@
-"""``rnamsm search QUERY.fa --db DB [DB ...] --out-dir DIR``: homolog search and MSA construction."""
+"""``rnamsm search QUERY.fa --db DB [DB ...] --out-dir DIR``: homolog search and MSA construction;
+``rnamsm import-msa ALIGNMENT --query QUERY.fa --out-dir DIR``: the same files from the user's alignment."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from rnamsm.homology.import_msa import import_msa
 from rnamsm.homology.pipeline import run_search
 from rnamsm.homology.settings import DEFAULT_THREADS, search_options
 from rnamsm.settings import CONFIG_JSON_OPTION
@@ -25,8 +27,27 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    settings, _threads = search_options(args.config, args.config_json)
+    result = import_msa(args.alignment, args.query, args.out_dir, settings, record=args.record)
+    stats = result.stats
+    print(f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (from {args.alignment}) -> {args.out_dir}",
+          file=sys.stderr)
+    for warning in result.warnings:
+        print(f"rnamsm import-msa: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of parameter overrides")
+    parser.add_argument(
+        CONFIG_JSON_OPTION, action="append", metavar="JSON",
+        help="JSON object of parameter overrides (same keys as --config; may be repeated, applied in order)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``search`` subcommand."""
+    """Add the ``search`` and ``import-msa`` subcommands."""
     parser = subparsers.add_parser(
         "search",
         help="find homologs (nhmmer + CM rounds) and write the query's MSA",
@@ -39,10 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out-dir", required=True, help="output directory")
     parser.add_argument("--threads", type=int, default=None,
                         help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
-    parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of parameter overrides")
-    parser.add_argument(
-        CONFIG_JSON_OPTION, action="append", metavar="JSON",
-        help="JSON object of parameter overrides (same keys as --config; may be repeated, applied in order)",
-    )
+    _add_config(parser)
     parser.add_argument("--work-dir", default=None, help="keep intermediate Stockholm and CM files here")
     parser.set_defaults(func=_run)
+
+    imported = subparsers.add_parser(
+        "import-msa",
+        help="your own alignment as the query's MSA (instead of a search)",
+        description="Turn an alignment (A3M, A2M/.a2m_msa2, aligned FASTA, Stockholm; .gz too) into the files "
+        "a search writes: {id}.a3m, {id}.sto, {id}.a2m_msa2 and msa_stats.json in --out-dir. The query row "
+        "(found by its residues, or named by --record; placed with hmmalign when absent) goes first and only its "
+        "columns stay; the search's filter and neff settings apply.",
+    )
+    imported.add_argument("alignment", metavar="ALIGNMENT", help="the alignment file")
+    imported.add_argument("--query", required=True, metavar="QUERY.fa", help="FASTA file with the one query record")
+    imported.add_argument("--out-dir", required=True, help="output directory")
+    imported.add_argument("--record", default=None, help="name of the query's row in the alignment")
+    _add_config(imported)
+    imported.set_defaults(func=_import)

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from rnamsm.formats.msa import match_columns
 from rnamsm.homology.neff import encode
-from rnamsm.homology.rows import HitRow
+
+
+class Row(Protocol):
+    """What the filters read of a row: its name and its A3M row."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def a3m(self) -> str: ...
+
+
+R = TypeVar("R", bound=Row)
 
 
 @dataclass(frozen=True)
@@ -24,12 +37,12 @@ class FilterCounts:
 
 def filter_rows(
     query_row: str,
-    hits: Sequence[HitRow],
+    hits: Sequence[R],
     *,
     min_coverage: float,
     max_identity: float | None,
     max_rows: int,
-) -> tuple[list[HitRow], FilterCounts]:
+) -> tuple[list[R], FilterCounts]:
     """Filter included hits (in E-value order) for an MSA whose first row is ``query_row``.
 
     1. exact duplicates of the query's or an earlier row's match string, and repeated names;

@@ -41,6 +41,7 @@ from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
 from rnamsm.homology.stats import build_stats
+from rnamsm.layout import MsaFiles
 from rnamsm.settings import settings_to_mapping
 
 #: Rows passed to RNAalifold for the consensus structure of later CM rounds.
@@ -60,7 +61,7 @@ class _Timer:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
 
-def _read_query(path: str | os.PathLike[str]) -> Query:
+def read_query(path: str | os.PathLike[str]) -> Query:
     """The one query record of ``path`` in the search alphabet.
 
     The record id names the output files, so it must be safe as a file name (:func:`check_record_id`).
@@ -150,9 +151,9 @@ def run_search(
     if isinstance(threads, bool) or threads < 1:
         raise RnamsmError(f"threads must be a positive integer, got {threads}")
     timer = _Timer()
-    query = timer.run("prepare_query", lambda: _read_query(query_path))
-    check_output_targets(*(Path(out_dir) / f"{query.id}.{suffix}" for suffix in ("a3m", "sto", "a2m_msa2")),
-                         Path(out_dir) / "msa_stats.json")
+    query = timer.run("prepare_query", lambda: read_query(query_path))
+    files = MsaFiles(Path(out_dir), query.id)
+    check_output_targets(files.a3m, files.sto, files.a2m_msa2, files.stats)
     if work_dir is not None:
         ensure_directory(work_dir)
     length = len(query)
@@ -288,7 +289,7 @@ def run_search(
         warnings=warnings,
         version=__version__,
     )
-    paths["stats"] = out_dir / "msa_stats.json"
+    paths["stats"] = files.stats
     write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
     return SearchResult(query, rounds, final, paths, stats, warnings)
 

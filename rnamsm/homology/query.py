@@ -15,14 +15,13 @@ import RNA
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats.query import Query
+from rnamsm.formats.structure import first_level_dbn
 from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
 SHORT_QUERY = 30
 #: Queries whose per-base Shannon entropy is below this (bits, max 2) are low-complexity.
 LOW_COMPLEXITY_ENTROPY = 1.0
-
-_PSEUDOKNOT = set("[]{}<>")
 
 
 def query_warnings(query: Query) -> list[str]:
@@ -49,28 +48,6 @@ def sequence_entropy(sequence: str) -> float:
     return -sum(n / total * math.log2(n / total) for n in counts.values()) if total else 0.0
 
 
-def nested_structure(structure: str) -> str:
-    """Keep only ``()`` pairs of a dot-bracket string (pseudoknot brackets become ``.``); check nesting."""
-    out = []
-    stack: list[int] = []
-    for position, char in enumerate(structure):
-        if char in _PSEUDOKNOT:
-            out.append(".")
-            continue
-        if char == "(":
-            stack.append(position)
-        elif char == ")":
-            if not stack:
-                raise ValueError(f"unmatched ')' at position {position + 1}")
-            stack.pop()
-        elif char not in ".-,:_~":
-            raise ValueError(f"invalid character {char!r} at position {position + 1}")
-        out.append(char if char in "()" else ".")
-    if stack:
-        raise ValueError(f"unmatched '(' at position {stack[-1] + 1}")
-    return "".join(out)
-
-
 def fold(sequence: str) -> str:
     """ViennaRNA MFE structure of ``sequence`` (dot-bracket, nested)."""
     structure, _mfe = RNA.fold(sequence)
@@ -80,7 +57,7 @@ def fold(sequence: str) -> str:
 def alifold(rows: Sequence[str]) -> str:
     """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps)."""
     structure, _energy = RNA.alifold(list(rows))
-    return nested_structure(structure)
+    return first_level_dbn(structure, "RNAalifold")
 
 
 def read_structure(path: str | os.PathLike[str], length: int) -> str:
@@ -94,7 +71,4 @@ def read_structure(path: str | os.PathLike[str], length: int) -> str:
     structure = candidates[-1]
     if len(structure) != length:
         raise RnamsmError(f"{path}: structure is {len(structure)} characters, the query is {length} nt")
-    try:
-        return nested_structure(structure)
-    except ValueError as error:
-        raise RnamsmError(f"{path}: invalid structure: {error}") from error
+    return first_level_dbn(structure, f"{path}: invalid structure")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaStats, RoundStats, SearchSpace
+from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaSource, MsaStats, RoundStats, SearchSpace
 from rnamsm.formats.query import Query
 from rnamsm.homology.database import DatabaseSummary
 from rnamsm.homology.result import Round
@@ -41,8 +41,9 @@ def build_stats(
     timings: dict[str, float],
     warnings: list[str],
     version: str,
+    source: MsaSource | None = None,
 ) -> MsaStats:
-    """The ``msa_stats.json`` record of a finished search (values rounded for stable JSON text)."""
+    """The ``msa_stats.json`` record of a finished search or import (values rounded for stable JSON text)."""
     depth = len(final.rows) + 1
     hits = tuple(
         HitStats(
@@ -108,6 +109,7 @@ def build_stats(
         warnings=tuple(warnings),
         parameters=parameters,
         rnamsm_version=version,
+        source=source,
     )
 
 

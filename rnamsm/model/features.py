@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+import torch
+
 from rnamsm import __version__
 from rnamsm.atomic import check_output_targets
 from rnamsm.checksums import file_sha256
@@ -40,7 +42,9 @@ def run_features(msa_path: str | os.PathLike[str], out: str | os.PathLike[str],
     settings = settings or ModelSettings()
     check_output_targets(out)
     device = resolve_device(settings.device)
-    log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={settings.precision}")
+    threads = torch.get_num_threads()  # the CPU sums depend on it: recorded (docs/model.md, "Determinism")
+    log(f"device={device} CUDA_VISIBLE_DEVICES={cuda_visible_devices()} precision={settings.precision} "
+        f"threads={threads}")
     msa = read_msa(msa_path)
     if query is not None:
         check_query(msa, query_format.read(query).sequence, str(query))
@@ -82,6 +86,7 @@ def run_features(msa_path: str | os.PathLike[str], out: str | os.PathLike[str],
             depth_filter_survivors=reduction.survivors,
             device=str(device),
             precision=settings.precision,
+            threads=threads,
             num_layers=model.config.num_layers,
             num_heads=model.config.num_heads,
             rnamsm_version=__version__,

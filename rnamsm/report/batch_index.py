@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnamsm.errors import RnamsmError
+from rnamsm.layout import is_sample_id, sample_layout
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
@@ -21,8 +22,6 @@ from rnamsm.report.settings import ReportSettings
 from rnamsm.sheets import read_sheet
 from rnamsm.textfile import read_text
 
-#: Sample ids as the workflow's sample schema allows them (no path separators or dots, at most 128 characters).
-SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 #: Status words of the status TSV (e.g. ok, failed, skipped).
 STATUS_WORD = re.compile(r"[a-z][a-z0-9_-]*")
 
@@ -59,7 +58,7 @@ def read_sheet_samples(path: Path) -> dict[str, str]:
     samples: dict[str, str] = {}
     for number, row in sheet.iterrows():
         sample = row["sample_id"] if pd.notna(row["sample_id"]) else ""
-        if not SAMPLE_ID.fullmatch(sample):
+        if not is_sample_id(sample):
             shown = sample if len(sample) <= 40 else f"{sample[:40]}... ({len(sample)} characters)"
             raise RnamsmError(f"{path}: line {number}: invalid sample id {shown!r}")
         description = row.get("description", pd.NA)
@@ -91,13 +90,12 @@ def read_status(path: Path, samples: list[str]) -> dict[str, tuple[str, str]]:
 def index_row(results_dir: Path, sample: str, description: str, status: tuple[str, str] | None, out: Path,
               settings: ReportSettings) -> IndexRow:
     """Summarise one sample from its output folder; ``description`` is the sample sheet's."""
-    data = load_summary(results_dir / sample)
+    data = load_summary(sample_layout(sample, results_dir))
     report = data.files.report
     state, reason = status or ("ok", "")
     if not report.is_file() and state == "ok":
         state, reason = "missing", "report.html not found"
     stats, rsa = data.msa_stats, data.rsa
-    pairs = data.structure.get("pairs") if data.structure else None
     return IndexRow(
         sample=sample,
         description=description,
@@ -106,11 +104,11 @@ def index_row(results_dir: Path, sample: str, description: str, status: tuple[st
         report_href=urllib.parse.quote(Path(os.path.relpath(report, out.parent)).as_posix())
         if report.is_file() else None,
         length=data.length,
-        depth=int(stats["depth"]) if stats else None,
-        neff=float(stats["neff"]) if stats else None,
-        pairs=len(pairs) if isinstance(pairs, list) else None,
-        mean_rsa=sum(rsa.rsa) / len(rsa.rsa) if rsa and rsa.rsa else None,
-        flags=tuple(raised_codes(qc_flags(data, settings.thresholds))),
+        depth=stats.depth if stats else None,
+        neff=stats.neff if stats else None,
+        pairs=len(data.structure.pairs) if data.structure else None,
+        mean_rsa=sum(rsa.rsa.tolist()) / len(rsa.rsa) if rsa else None,
+        flags=tuple(raised_codes(qc_flags(data, settings))),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnamsm.layout import SampleLayout, benchmarks_folder, index_file
 from rnamsm.report.batch_index import write_index
 from rnamsm.report.sample_report import write_report
 from rnamsm.report.settings import parse_config_json
@@ -46,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Entry point of ``rnamsm report``."""
     config, settings = parse_config_json(args.config_json, args.title)
-    out = args.out or args.sample_dir / "report.html"
-    benchmarks = args.benchmarks or args.sample_dir.resolve().parent / "benchmarks"
+    out = args.out or SampleLayout(args.sample_dir, args.sample_dir.name).report
+    benchmarks = args.benchmarks or benchmarks_folder(args.sample_dir.resolve().parent)
     write_report(args.sample_dir, out, config, settings, benchmarks, args.description)
     return 0
 
@@ -55,5 +56,5 @@ def run_report(args: argparse.Namespace) -> int:
 def run_index(args: argparse.Namespace) -> int:
     """Entry point of ``rnamsm index``."""
     _, settings = parse_config_json(args.config_json, args.title)
-    write_index(args.results_dir, args.samples, args.out or args.results_dir / "index.html", args.status, settings)
+    write_index(args.results_dir, args.samples, args.out or index_file(args.results_dir), args.status, settings)
     return 0

@@ -17,6 +17,7 @@ import RNA
 from matplotlib.figure import Figure
 from matplotlib.patches import Arc
 
+from rnamsm.formats.structure import nested_dbn
 from rnamsm.report.pairs import Pair
 
 #: Nucleotide colours shared by the figures and the alignment preview (``report.css``).
@@ -111,11 +112,11 @@ def arc_diagram(length: int, above: set[Pair], below: set[Pair]) -> str:
 
 
 def structure_drawing(sequence: str, pairs: set[Pair]) -> str:
-    """2D drawing with ViennaRNA's naview layout of the nested part of the structure.
+    """2D drawing with ViennaRNA's naview layout of the nested part of the structure (its first dot-bracket level).
 
     Pairs that cross others (pseudoknots) are drawn as dashed chords on the same layout.
     """
-    nested = _nested_dbn(len(sequence), pairs)
+    nested = nested_dbn(pairs, len(sequence))
     coordinates = RNA.naview_xy_coordinates(nested)
     x = np.array([coordinates[k].X for k in range(len(sequence))])
     y = np.array([coordinates[k].Y for k in range(len(sequence))])
@@ -135,17 +136,6 @@ def structure_drawing(sequence: str, pairs: set[Pair]) -> str:
     axes.set_aspect("equal")
     axes.set_axis_off()
     return svg_uri(figure)
-
-
-def _nested_dbn(length: int, pairs: set[Pair]) -> str:
-    """Dot-bracket of the largest greedy nested subset of ``pairs`` (inner-first order)."""
-    symbols = ["."] * length
-    taken: list[Pair] = []
-    for i, j in sorted(pairs, key=lambda pair: (pair[1] - pair[0], pair)):
-        if all(not (a < i < b < j or i < a < j < b) for a, b in taken):
-            taken.append((i, j))
-            symbols[i - 1], symbols[j - 1] = "(", ")"
-    return "".join(symbols)
 
 
 def rsa_profile(rsa: Sequence[float], nucleotides: Sequence[str]) -> str:

@@ -5,15 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnamsm.report.sample import SampleData
-
-
-@dataclass(frozen=True)
-class QcThresholds:
-    """Thresholds of the QC flags (config section ``report``)."""
-
-    min_neff: float = 50.0
-    min_length: int = 30
-    max_window: int = 1023
+from rnamsm.report.settings import ReportSettings
 
 
 @dataclass(frozen=True)
@@ -26,32 +18,32 @@ class QcFlag:
     detail: str
 
 
-def qc_flags(data: SampleData, thresholds: QcThresholds) -> list[QcFlag]:
-    """Evaluate every QC check of a sample, in a fixed order."""
+def qc_flags(data: SampleData, settings: ReportSettings) -> list[QcFlag]:
+    """Evaluate every QC check of a sample, in a fixed order, with the thresholds of the report settings."""
     stats, length = data.msa_stats, data.length
     flags: list[QcFlag] = []
     if stats is None:
         flags.append(QcFlag("no_hits", "No hits", None, "MSA statistics not available"))
         flags.append(QcFlag("shallow_msa", "Shallow MSA", None, "MSA statistics not available"))
     else:
-        depth, neff = int(stats["depth"]), float(stats["neff"])
+        depth, neff = stats.depth, stats.neff
         flags.append(QcFlag("no_hits", "No hits", depth <= 1, f"depth {depth} (query only when ≤ 1)"))
         flags.append(QcFlag(
-            "shallow_msa", "Shallow MSA", neff < thresholds.min_neff,
-            f"Neff {neff:.1f} {'<' if neff < thresholds.min_neff else '≥'} {thresholds.min_neff:g}",
+            "shallow_msa", "Shallow MSA", neff < settings.min_neff,
+            f"Neff {neff:.1f} {'<' if neff < settings.min_neff else '≥'} {settings.min_neff:g}",
         ))
     if length is None:
         flags.append(QcFlag("short_query", "Query too short", None, "query not available"))
         flags.append(QcFlag("length_windowed", "Length windowed", None, "query not available"))
     else:
-        short = length < thresholds.min_length
-        windowed = length > thresholds.max_window
+        short = length < settings.min_length
+        windowed = length > settings.max_window
         flags.append(QcFlag(
             "short_query", "Query too short", short,
-            f"L = {length} {'<' if short else '≥'} {thresholds.min_length} nt",
+            f"L = {length} {'<' if short else '≥'} {settings.min_length} nt",
         ))
-        coverage = data.features.get("attention_coverage") if data.features is not None else None
-        window_detail = f"L = {length} {'>' if windowed else '≤'} {thresholds.max_window} nt"
+        coverage = data.features.coverage_fraction if data.features is not None else None
+        window_detail = f"L = {length} {'>' if windowed else '≤'} {settings.max_window} nt"
         if windowed and coverage is not None:
             window_detail += f"; {coverage:.1%} of pairs share a window"
         flags.append(QcFlag("length_windowed", "Length windowed", windowed, window_detail))

@@ -7,91 +7,48 @@ report shows in place of the section.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import baselines as baselines_json
+from rnamsm.formats import features as features_file
+from rnamsm.formats import msa_stats as msa_stats_json
+from rnamsm.formats import query as query_format
+from rnamsm.formats import rsa_table, ss_summary
+from rnamsm.formats.baselines import Baselines
+from rnamsm.formats.features import FeaturesInfo
+from rnamsm.formats.msa_stats import MsaStats
+from rnamsm.formats.query import Query
+from rnamsm.formats.rsa_table import RsaChain
+from rnamsm.formats.ss_summary import SsSummary
+from rnamsm.formats.structure import read_prob_npy
+from rnamsm.layout import SampleLayout, benchmark_file
 from rnamsm.report import readers
-from rnamsm.report.readers import Query, RsaProfile
-from rnamsm.textfile import read_json_object
 
 T = TypeVar("T")
 
-#: Required keys of the JSON inputs; a file lacking one is reported as unreadable.
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "msa_stats": ("query_length", "depth", "neff", "coverage", "identity_to_query", "rounds", "hits"),
-    "structure": ("sequence", "dbn", "pairs"),
-    "baselines": ("rnafold", "rnaalifold"),
-}
-
-
-@dataclass(frozen=True)
-class SampleFiles:
-    """Paths of one sample's outputs (the fixed per-sample layout)."""
-
-    directory: Path
-    sample: str
-
-    @property
-    def query(self) -> Path:
-        return self.directory / "query.fa"
-
-    @property
-    def msa_stats(self) -> Path:
-        return self.directory / "msa" / "msa_stats.json"
-
-    @property
-    def alignments(self) -> tuple[Path, ...]:
-        """Alignment files in order of preference for the alignment preview."""
-        return tuple(self.directory / "msa" / f"{self.sample}{suffix}" for suffix in (".a3m", ".a2m_msa2"))
-
-    @property
-    def features(self) -> Path:
-        return self.directory / "features" / "features.npz"
-
-    @property
-    def structure(self) -> Path:
-        return self.directory / "structure" / "ss.json"
-
-    @property
-    def structure_prob(self) -> Path:
-        return self.directory / "structure" / f"{self.sample}.prob.npy"
-
-    @property
-    def baselines(self) -> Path:
-        return self.directory / "baselines" / "baselines.json"
-
-    @property
-    def rnafold_bpp(self) -> Path:
-        return self.directory / "baselines" / f"{self.sample}.rnafold_bpp.npy"
-
-    @property
-    def rsa(self) -> Path:
-        return self.directory / "rsa" / f"{self.sample}.rsa.tsv"
-
-    @property
-    def report(self) -> Path:
-        return self.directory / "report.html"
+#: Provenance fields of ``features.npz`` that the report shows (a file without one is not shown).
+FEATURE_PROVENANCE: tuple[str, ...] = ("checkpoint_sha256", "msa_depth", "msa_sha256", "weights_untrained", "device",
+                                       "num_layers", "num_heads", "depth_reduction")
 
 
 @dataclass
 class SampleData:
     """The parsed inputs of one sample; ``None`` where a file is missing or unreadable."""
 
-    files: SampleFiles
+    files: SampleLayout
     query: Query | None = None
-    msa_stats: dict[str, Any] | None = None
-    features: dict[str, Any] | None = None
-    structure: dict[str, Any] | None = None
-    baselines: dict[str, Any] | None = None
-    rsa: RsaProfile | None = None
+    msa_stats: MsaStats | None = None
+    features: FeaturesInfo | None = None
+    structure: SsSummary | None = None
+    baselines: Baselines | None = None
+    rsa: RsaChain | None = None
     alignment: list[tuple[str, str]] | None = None
     alignment_file: Path | None = None
     structure_prob: np.ndarray | None = None  # (L, L)
@@ -108,106 +65,33 @@ class SampleData:
         """The query sequence from the first input that carries it."""
         if self.query is not None:
             return self.query.sequence
-        for source in (self.structure, self.baselines):
-            if source is not None and isinstance(source.get("sequence"), str):
-                return source["sequence"]
-        return None
+        if self.structure is not None:
+            return self.structure.sequence
+        return None if self.baselines is None else self.baselines.sequence
 
     @property
     def length(self) -> int | None:
         """Query length L."""
         if self.sequence is not None:
             return len(self.sequence)
-        return None if self.msa_stats is None else int(self.msa_stats["query_length"])
+        return None if self.msa_stats is None else self.msa_stats.query_length
 
     @property
     def weights_untrained(self) -> bool:
         """True when any stage reports untrained (demo) weights."""
         return bool(
-            (self.features is not None and self.features["weights_untrained"])
-            or (self.structure is not None and self.structure.get("weights_untrained"))
+            (self.features is not None and self.features.provenance.weights_untrained)
+            or (self.structure is not None and self.structure.weights_untrained)
             or (self.rsa is not None and self.rsa.untrained)
         )
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _optional_number(value: Any) -> bool:
-    return value is None or _number(value)
-
-
-def _numbers(value: Any) -> bool:
-    return isinstance(value, list) and all(_number(item) for item in value)
-
-
-def _records_with(numbers: tuple[str, ...]) -> Callable[[Any], bool]:
-    """A list whose object entries hold numbers (or null) under ``numbers``."""
-    return lambda value: isinstance(value, list) and all(
-        _optional_number(record.get(key)) for record in value if isinstance(record, dict) for key in numbers
-    )
-
-
-def _object_with(checks: dict[str, Callable[[Any], bool]]) -> Callable[[Any], bool]:
-    """An object whose keys in ``checks`` (when present) pass them."""
-    return lambda value: isinstance(value, dict) and all(
-        check(value[key]) for key, check in checks.items() if key in value
-    )
-
-
-def _string(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-#: What the reports need of each key of the JSON inputs (checked when the key is present; required keys
-#: are in REQUIRED_KEYS), with the description used in the error message.
-VALUE_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "msa_stats": {
-        "query_length": (_count, "a count"),
-        "depth": (_count, "a count"),
-        "neff": (_number, "a finite number"),
-        "coverage": (_numbers, "a list of finite numbers"),
-        "identity_to_query": (_numbers, "a list of finite numbers"),
-        "rounds": (_records_with(("neff", "seconds")), "a list of rounds with numeric neff and seconds"),
-        "hits": (_records_with(("evalue",)), "a list of hits with numeric evalue"),
-        "warnings": (lambda value: isinstance(value, list), "a list"),
-        "databases": (lambda value: value is None or isinstance(value, list), "a list"),
-        "timings": (lambda value: value is None or (isinstance(value, dict) and all(map(_optional_number,
-                    value.values()))), "an object of numbers"),
-    },
-    "structure": {
-        "sequence": (_string, "a string"),
-        "dbn": (_string, "a string"),
-        "pairs": (lambda value: isinstance(value, list), "a list"),
-        "threshold": (_optional_number, "a number"),
-    },
-    "baselines": {
-        "sequence": (_string, "a string"),
-        "rnafold": (_object_with({"dbn": _string, "mfe": _optional_number}),
-                    "an object with a string dbn and a numeric mfe"),
-        "rnaalifold": (_object_with({"dbn": _string, "consensus_dbn": _string, "energy": _optional_number}),
-                       "an object with string dbn and consensus_dbn and a numeric energy"),
-    },
-}
-
-
-def _json_reader(kind: str) -> Callable[[Path], dict[str, Any]]:
-    def read(path: Path) -> dict[str, Any]:
-        data = read_json_object(path, f"a {kind} JSON file")
-        missing = [key for key in REQUIRED_KEYS[kind] if key not in data]
-        if missing:
-            raise RnamsmError(f"{path}: missing key(s) {', '.join(missing)}")
-        for key, (check, expected) in VALUE_CHECKS[kind].items():
-            if key in data and not check(data[key]):
-                raise RnamsmError(f"{path}: {key} must be {expected}, found {json.dumps(data[key])[:60]}")
-        return data
-
-    return read
+def _read_rsa(path: Path) -> RsaChain:
+    """The RSA table, which the report shows with its ASA column."""
+    table = rsa_table.read(path)
+    if table.asa is None:
+        raise RnamsmError(f"{path}: no ASA column")
+    return table
 
 
 def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -> T | None:
@@ -224,16 +108,16 @@ def _load(data: SampleData, key: str, path: Path, reader: Callable[[Path], T]) -
         return None
 
 
-def load_summary(directory: Path) -> SampleData:
+def load_summary(files: SampleLayout) -> SampleData:
     """Read the small inputs of a sample (query, JSON, RSA, feature scalars): enough for the index."""
-    files = SampleFiles(directory=directory, sample=directory.name)
     data = SampleData(files=files)
-    data.query = _load(data, "query", files.query, readers.read_query)
-    data.msa_stats = _load(data, "msa_stats", files.msa_stats, _json_reader("msa_stats"))
-    data.features = _load(data, "features", files.features, readers.read_feature_scalars)
-    data.structure = _load(data, "structure", files.structure, _json_reader("structure"))
-    data.baselines = _load(data, "baselines", files.baselines, _json_reader("baselines"))
-    data.rsa = _load(data, "rsa", files.rsa, readers.read_rsa)
+    data.query = _load(data, "query", files.query, query_format.read)
+    data.msa_stats = _load(data, "msa_stats", files.msa.stats, msa_stats_json.read)
+    data.features = _load(data, "features", files.features,
+                          lambda path: features_file.read_info(path, require=FEATURE_PROVENANCE))
+    data.structure = _load(data, "structure", files.structure.summary, ss_summary.read)
+    data.baselines = _load(data, "baselines", files.baselines.summary, baselines_json.read)
+    data.rsa = _load(data, "rsa", files.rsa, _read_rsa)
     return data
 
 
@@ -245,8 +129,8 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     """
     if not directory.is_dir():
         raise RnamsmError(f"{directory}: sample folder does not exist")
-    data = load_summary(directory)
-    files = data.files
+    files = SampleLayout(directory=directory, sample=directory.name)
+    data = load_summary(files)
     alignment_file = next((path for path in files.alignments if path.is_file()), files.alignments[0])
     data.alignment = _load(
         data, "alignment", alignment_file, lambda path: readers.read_alignment_rows(path, alignment_rows)
@@ -255,13 +139,13 @@ def load_sample(directory: Path, benchmarks_dir: Path | None, alignment_rows: in
     length = data.length
     if length is not None:
         data.structure_prob = _load(
-            data, "structure_prob", files.structure_prob, lambda path: readers.read_matrix(path, length)
+            data, "structure_prob", files.structure.prob, lambda path: read_prob_npy(path, length)
         )
         data.rnafold_bpp = _load(
-            data, "rnafold_bpp", files.rnafold_bpp, lambda path: readers.read_matrix(path, length)
+            data, "rnafold_bpp", files.baselines.rnafold_bpp, lambda path: read_prob_npy(path, length)
         )
     if benchmarks_dir is not None and benchmarks_dir.is_dir():
-        for path in sorted(benchmarks_dir.glob(f"*/{files.sample}.tsv")):
+        for path in sorted(benchmarks_dir.glob(benchmark_file("*", files.sample, Path()).as_posix())):
             try:
                 data.benchmarks[path.parent.name] = readers.read_benchmark(path)
             except (RnamsmError, OSError, ValueError) as error:

@@ -8,6 +8,7 @@ import math
 import os
 import stat
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,7 @@ import numpy as np
 
 from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.checksums import file_sha256
-from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import dbn_to_pairs
+from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.report import figures
 from rnamsm.report.html import generation_time, write_page
 from rnamsm.report.pairs import Pair, agreements
@@ -26,7 +26,7 @@ from rnamsm.report.settings import ReportSettings
 
 #: Benchmark TSV columns shown in the provenance block.
 BENCHMARK_COLUMNS: tuple[str, ...] = ("s", "h:m:s", "max_rss", "cpu_time", "mean_load")
-#: Keys of the ``msa_stats.json`` records shown in tables (absent keys show as blanks).
+#: Fields of the ``msa_stats.json`` records shown in tables.
 ROUND_KEYS: tuple[str, ...] = ("round", "method", "hits", "depth", "neff", "seconds")
 HIT_KEYS: tuple[str, ...] = ("name", "accession", "description", "start", "end", "strand", "evalue", "round",
                              "included")
@@ -47,9 +47,9 @@ def residue_runs(row: str) -> list[tuple[str, str]]:
     return runs
 
 
-def _records(raw: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """JSON records restricted to ``keys`` (missing keys become None), skipping non-objects."""
-    return [{key: record.get(key) for key in keys} for record in raw or [] if isinstance(record, dict)]
+def _records(records: Sequence[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The ``keys`` fields of each record, as the template's table rows."""
+    return [{key: getattr(record, key) for key in keys} for record in records]
 
 
 def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
@@ -59,40 +59,23 @@ def _pairs_matrix(length: int, pairs: set[Pair]) -> np.ndarray:
     return matrix
 
 
-def _checked_pairs(raw: Any, length: int, where: str) -> set[Pair]:
-    """Validate ``ss.json`` pairs: 1-based ``[i, j]`` inside the query."""
-    pairs: set[Pair] = set()
-    for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, int) for v in entry)):
-            raise RnamsmError(f"{where}: pair {entry!r} is not [i, j]")
-        i, j = sorted(entry)
-        if i < 1 or j > length or i == j:
-            raise RnamsmError(f"{where}: pair {entry!r} outside 1..{length}")
-        pairs.add((i, j))
-    return pairs
-
-
 def _predictions(data: SampleData, length: int) -> dict[str, set[Pair]]:
     """Pair sets of each available predictor; problems go to ``data.notes``."""
     predictions: dict[str, set[Pair]] = {}
-    sources: list[tuple[str, str, Any]] = []
     if data.structure is not None:
-        sources.append(("RNA-MSM", "structure/ss.json", data.structure["pairs"]))
+        if len(data.structure.sequence) == length:
+            predictions["RNA-MSM"] = set(data.structure.pairs)
+        else:
+            data.notes["RNA-MSM"] = (f"not available: structure/ss.json: the sequence has "
+                                     f"{len(data.structure.sequence)} nt, the query {length}")
     if data.baselines is not None:
-        sources.append(("RNAfold MFE", "baselines/baselines.json rnafold.dbn",
-                        (data.baselines.get("rnafold") or {}).get("dbn")))
-        sources.append(("RNAalifold", "baselines/baselines.json rnaalifold.dbn",
-                        (data.baselines.get("rnaalifold") or {}).get("dbn")))
-    for name, where, raw in sources:
-        try:
-            if name == "RNA-MSM":
-                predictions[name] = _checked_pairs(raw, length, where)
-            elif not isinstance(raw, str) or len(raw) != length:
-                raise RnamsmError(f"{where}: expected a dot-bracket of length {length}")
+        for name, key, dbn in (("RNAfold MFE", "rnafold.dbn", data.baselines.rnafold.dbn),
+                               ("RNAalifold", "rnaalifold.dbn", data.baselines.rnaalifold.dbn)):
+            if len(dbn) == length:
+                predictions[name] = dbn_to_pairs(dbn, key)  # checked when baselines.json was read
             else:
-                predictions[name] = dbn_to_pairs(raw, where)
-        except RnamsmError as error:
-            data.notes[name] = f"not available: {error}"
+                data.notes[name] = (f"not available: baselines/baselines.json {key}: "
+                                    f"expected a dot-bracket of length {length}")
     return predictions
 
 
@@ -118,16 +101,14 @@ def _structure_context(data: SampleData) -> dict[str, Any] | None:
          "note": next((data.notes[key] for key in keys if key in data.notes), "not available")}
         for title, matrix, pairs, keys, caption in maps
     ]
-    rnafold = data.baselines.get("rnafold", {}) if data.baselines else {}
-    alifold_info = data.baselines.get("rnaalifold", {}) if data.baselines else {}
     return {
         "maps": panels,
         "msm": None if data.structure is None else {
-            "dbn": data.structure["dbn"], "pairs": len(msm) if msm is not None else None,
-            "threshold": data.structure.get("threshold"),
+            "dbn": data.structure.dbn, "pairs": len(msm) if msm is not None else None,
+            "threshold": data.structure.threshold,
         },
-        "rnafold": rnafold if rnafold.get("dbn") else None,
-        "rnaalifold": alifold_info if alifold_info.get("dbn") else None,
+        "rnafold": data.baselines.rnafold if data.baselines else None,
+        "rnaalifold": data.baselines.rnaalifold if data.baselines else None,
         "arcs": figures.arc_diagram(length, msm or set(), predictions.get("RNAfold MFE", set()))
         if msm is not None or "RNAfold MFE" in predictions else None,
         "drawing": figures.structure_drawing(sequence, msm) if msm is not None else None,
@@ -140,19 +121,19 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
     stats = data.msa_stats
     if stats is None:
         return None
-    length = int(stats["query_length"])
-    neff = float(stats["neff"])
+    length, neff = stats.query_length, stats.neff
     return {
-        "depth": int(stats["depth"]),
+        "depth": stats.depth,
         "neff": neff,
         "nf": neff / math.sqrt(length) if length > 0 else None,
-        "rounds": _records(stats["rounds"], ROUND_KEYS),
-        "coverage": figures.coverage_plot(stats["coverage"]) if stats["coverage"] else None,
-        "identity": figures.identity_histogram(stats["identity_to_query"]) if stats["identity_to_query"] else None,
-        "rows": len(stats["identity_to_query"]),
-        "warnings": stats.get("warnings", []),
-        "hits": _records(stats["hits"][: settings.max_hits], HIT_KEYS),
-        "hits_total": len(stats["hits"]),
+        "rounds": _records(stats.rounds, ROUND_KEYS),
+        "coverage": figures.coverage_plot(stats.coverage) if stats.coverage else None,
+        "identity": figures.identity_histogram(stats.identity_to_query) if stats.identity_to_query else None,
+        "rows": len(stats.identity_to_query),
+        "warnings": stats.warnings,
+        "hits": _records(stats.hits[: settings.max_hits], HIT_KEYS),
+        "hits_total": len(stats.hits),
+        "source": stats.source,
         "alignment": None if data.alignment is None else [
             {"name": name, "runs": residue_runs(row)} for name, row in data.alignment
         ],
@@ -161,19 +142,19 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
 
 def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    stats = data.msa_stats or {}
+    stats = data.msa_stats
     return {
         "version": __version__,
         "stage_versions": sorted(STAGE_VERSIONS.items()),
         "config": json.dumps(config, sort_keys=True, indent=2) if config else None,
         "config_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest() if config else None,
-        "search_version": stats.get("rnamsm_version"),
-        "search_parameters": json.dumps(stats["parameters"], sort_keys=True, indent=2)
-        if stats.get("parameters") else None,
+        "search_version": stats.rnamsm_version if stats else None,
+        "search_parameters": json.dumps(stats.parameters, sort_keys=True, indent=2)
+        if stats and stats.parameters else None,
         "features": data.features,
-        "head_sha256": data.structure.get("head_sha256") if data.structure else None,
-        "databases": _records(stats.get("databases"), DATABASE_KEYS),
-        "timings": sorted((stats.get("timings") or {}).items()),
+        "head_sha256": data.structure.head_sha256 if data.structure else None,
+        "databases": _records(stats.databases, DATABASE_KEYS) if stats else [],
+        "timings": sorted(stats.timings.items()) if stats else [],
         "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
                        for rule, row in sorted(data.benchmarks.items())],
         "benchmark_columns": BENCHMARK_COLUMNS,
@@ -218,15 +199,16 @@ def build_context(data: SampleData, out: Path, config: dict[str, Any], settings:
         "sequence": data.sequence,
         "length": data.length,
         "untrained": data.weights_untrained,
-        "flags": qc_flags(data, settings.thresholds),
-        "thresholds": settings.thresholds,
+        "flags": qc_flags(data, settings),
+        "thresholds": settings,
         "msa": _msa_context(data, settings),
         "alignment_file": data.alignment_file.name if data.alignment_file else None,
         "structure": _structure_context(data),
         "rsa": None if rsa is None else {
-            "plot": figures.rsa_profile(rsa.rsa, rsa.nucleotides) if rsa.rsa else None,
-            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.nucleotides, rsa.asa, rsa.rsa, strict=True)),
-            "mean": float(np.mean(rsa.rsa)) if rsa.rsa else None,
+            "plot": figures.rsa_profile(rsa.rsa.tolist(), list(rsa.sequence)),
+            "rows": list(zip(range(1, len(rsa.rsa) + 1), rsa.sequence, rsa.asa.tolist(), rsa.rsa.tolist(),
+                             strict=True)),
+            "mean": float(np.mean(rsa.rsa)),
         },
         "provenance": _provenance(data, config),
         "files": files,

@@ -1,70 +1,48 @@
-"""Report settings from the workflow's ``--config-json`` (its ``report`` section)."""
+"""Report settings: the workflow config's ``report`` section, from ``--config-json``."""
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from rnamsm.errors import RnamsmError
-from rnamsm.report.qc import QcThresholds
-
-#: ``report`` keys this package reads, with their types.
-SETTING_TYPES: dict[str, tuple[type, ...]] = {
-    "title": (str,),
-    "min_neff": (int, float),
-    "min_length": (int,),
-    "max_window": (int,),
-    "alignment_rows": (int,),
-    "max_hits": (int,),
-}
+from rnamsm.options import check_at_least
+from rnamsm.settings import CONFIG_JSON_OPTION, parse_section_json, settings_from_mapping
 
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """What the reports show and the QC thresholds they apply."""
+    """What the reports show and the QC thresholds they apply (``report`` section of the config schema)."""
 
+    #: Title of the reports and the index; None: ``RNA-MSM report: <sample>`` and ``RNA-MSM results``.
     title: str | None = None
-    thresholds: QcThresholds = field(default_factory=QcThresholds)
+    #: Neff below which a sample is flagged as a shallow MSA.
+    min_neff: float = 50.0
+    #: Query length (nt) below which a sample is flagged as too short.
+    min_length: int = 30
+    #: Query length (nt) above which a sample is flagged as windowed.
+    max_window: int = 1023
+    #: Alignment rows shown in a report.
     alignment_rows: int = 30
+    #: Hits listed in a report.
     max_hits: int = 50
+
+    def __post_init__(self) -> None:
+        if self.min_neff < 0:
+            raise RnamsmError(f"min_neff must be at least 0, got {self.min_neff}")
+        for name in ("min_length", "max_window", "alignment_rows", "max_hits"):
+            check_at_least(getattr(self, name), 1, name)
 
 
 def parse_config_json(text: str | None, title: str | None = None) -> tuple[dict[str, Any], ReportSettings]:
-    """Parse ``--config-json``: the whole workflow config or only its ``report`` section.
+    """Parse ``--config-json``: the config's ``report`` section, or the whole workflow config.
 
-    Returns the parsed config (shown in the provenance block) and the report settings read from
-    its ``report`` key when present, else from the top level; ``title`` (from ``--title``) wins
-    over the config's. Unknown keys are ignored; known keys of the wrong type are an error.
+    Returns the parsed JSON (shown in the provenance block) and the settings read from its ``report``
+    key when that holds an object, else from the top level; ``title`` (from ``--title``) wins over the
+    config's.
     """
-    if not text:
-        return {}, ReportSettings(title=title)
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RnamsmError(f"--config-json: not valid JSON: {error}") from error
-    if not isinstance(config, dict):
-        raise RnamsmError("--config-json: expected a JSON object")
+    config = parse_section_json(text) if text else {}
     section = config["report"] if isinstance(config.get("report"), dict) else config
-    values: dict[str, Any] = {}
-    for key, types in SETTING_TYPES.items():
-        if key not in section or section[key] is None:
-            continue
-        value = section[key]
-        if not isinstance(value, types) or isinstance(value, bool):
-            raise RnamsmError(f"--config-json: report.{key}: expected {types[0].__name__}, got {value!r}")
-        if key != "title" and not (math.isfinite(value) and value >= 0):
-            raise RnamsmError(f"--config-json: report.{key}: must be a finite number >= 0, got {value!r}")
-        values[key] = value
-    thresholds = QcThresholds(
-        min_neff=float(values.get("min_neff", QcThresholds.min_neff)),
-        min_length=values.get("min_length", QcThresholds.min_length),
-        max_window=values.get("max_window", QcThresholds.max_window),
-    )
-    return config, ReportSettings(
-        title=title or values.get("title"),
-        thresholds=thresholds,
-        alignment_rows=values.get("alignment_rows", ReportSettings.alignment_rows),
-        max_hits=values.get("max_hits", ReportSettings.max_hits),
-    )
+    settings = settings_from_mapping(ReportSettings, section, f"{CONFIG_JSON_OPTION}: report")
+    return config, dataclasses.replace(settings, title=title) if title else settings

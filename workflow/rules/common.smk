@@ -1,17 +1,30 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
 import json
+import os
 import shlex
 from pathlib import Path
 
 import pandas as pd
 
 from rnamsm import STAGE_VERSIONS
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
+from rnamsm.layout import (
+    BATCH_STATUS,
+    DEMO_CHECKPOINT,
+    DEMO_HEADS,
+    INDEX,
+    RESULTS,
+    SAMPLE_ID_PATTERN,
+    benchmark_file,
+    log_file,
+    sample_layout,
+)
 from rnamsm.sheets import load_samples, validate_config
 
-#: Allowed sample ids; workflow/schemas/samples.schema.yaml uses the same pattern.
-SAMPLE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
+#: Every per-sample output as a pattern with the `{sample}` wildcard (rnamsm.layout names them all).
+SAMPLE = sample_layout("{sample}")
 
 
 wildcard_constraints:
@@ -59,12 +72,31 @@ def query_source_args(wildcards):
     return shlex.quote(fasta) + (f" --id {shlex.quote(record)}" if record else "")
 
 
-#: Where the workflow writes the random weights of a demo run (`model.checkpoint: demo`, `heads.*: demo`).
-DEMO_CHECKPOINT = "results/.weights/demo-checkpoint"
-DEMO_HEADS = "results/.weights/demo-heads"
-#: Size of the demo checkpoint's features (2 layers x 4 heads, hidden 64) and of the released RNA-MSM.
-DEMO_FEATURE_SIZE = {"num_maps": 8, "embed_dim": 64}
-RNAMSM_FEATURE_SIZE = {"num_maps": 120, "embed_dim": 768}
+def _alternatives(samples):
+    """A wildcard pattern matching exactly these sample ids (nothing when there are none)."""
+    return "|".join(samples) if samples else "(?!)"
+
+
+#: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
+IMPORTED = [sample for sample in SAMPLES.index if sample_value(sample, "msa")]
+IMPORTED_SAMPLES = _alternatives(IMPORTED)
+SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample not in IMPORTED])
+
+
+def sample_msa(wildcards):
+    """The sample's own alignment file (`msa` column)."""
+    return sample_value(wildcards.sample, "msa")
+
+
+def sample_msa_sha256(wildcards):
+    """SHA-256 of the sample's alignment: a params value, so new content reruns the sample whatever the mtime."""
+    path = sample_msa(wildcards)
+    return file_sha256(path) if Path(path).is_file() else "missing"
+
+
+def msa_rule(sample):
+    """Which of import_msa (an `msa` given) and homology_search makes the sample's MSA."""
+    return "import_msa" if sample in IMPORTED else "homology_search"
 
 
 def sample_databases(wildcards):
@@ -77,6 +109,17 @@ def sample_databases(wildcards):
             "sample's `database` column)"
         )
     return databases
+
+
+def input_mb(input):
+    """Size of a job's input files in MB (os.stat), for the resource estimates of the rules.
+
+    The sum Snakemake's `input.size_mb` gives, without the event loop it starts on every call (five
+    estimates per sample were a quarter of the planning time of a large batch). An input that does not
+    exist yet raises FileNotFoundError: Snakemake shows the estimate as <TBD> and evaluates it again
+    before the job runs.
+    """
+    return sum(os.path.getsize(path) for path in input) / 2**20
 
 
 def scaled(floor, estimate, cap, attempt):
@@ -96,12 +139,6 @@ def checkpoint_argument(wildcards):
     """What `rnamsm features --checkpoint` gets: the demo folder, a local path, or a hub id."""
     weights = config["model"]["checkpoint"]
     return DEMO_CHECKPOINT if weights == "demo" else weights
-
-
-def demo_head_dimensions(wildcards):
-    """Sizes of demo heads that fit the configured checkpoint's features."""
-    size = DEMO_FEATURE_SIZE if config["model"]["checkpoint"] == "demo" else RNAMSM_FEATURE_SIZE
-    return f"--num-maps {size['num_maps']} --embed-dim {size['embed_dim']}"
 
 
 def ss_head_input(wildcards):
@@ -125,27 +162,12 @@ def rsa_stats_inputs(wildcards):
 
 def sample_outputs(wildcards):
     """Every data output of a sample: what its report reads."""
-    sample = wildcards.sample
-    return [
-        f"results/{sample}/query.fa",
-        f"results/{sample}/msa/msa_stats.json",
-        f"results/{sample}/features/features.npz",
-        f"results/{sample}/structure/ss.json",
-        f"results/{sample}/rsa/{sample}.rsa.tsv",
-        f"results/{sample}/baselines/baselines.json",
-    ]
+    return list(sample_layout(wildcards.sample).report_inputs())
 
 
-#: Each stage: (its rule name, the output that shows it finished), in workflow order, for the batch status.
-STAGE_OUTPUTS = (
-    ("validate_input", "results/{sample}/query.fa"),
-    ("homology_search", "results/{sample}/msa/msa_stats.json"),
-    ("run_model", "results/{sample}/features/features.npz"),
-    ("predict_ss", "results/{sample}/structure/ss.json"),
-    ("predict_rsa", "results/{sample}/rsa/{sample}.rsa.tsv"),
-    ("baselines", "results/{sample}/baselines/baselines.json"),
-    ("sample_report", "results/{sample}/report.html"),
-)
+def sample_folder(wildcards, name):
+    """A stage's output folder of the sample (`msa`, `structure`, `baselines`), for `--out-dir`."""
+    return getattr(sample_layout(wildcards.sample), name).folder
 
 
 def last_log_line(path):
@@ -162,10 +184,11 @@ def write_batch_status(path):
     rows = ["sample\tstatus\treason"]
     for sample in SAMPLES.index:
         status, reason = "ok", ""
-        for stage_rule, output in STAGE_OUTPUTS:
-            if not Path(output.format(sample=sample)).exists():
-                log = f"logs/{stage_rule}/{sample}.log"
-                message = last_log_line(log) if Path(log).exists() else "not run (an earlier job failed)"
+        for stage_rule, output in sample_layout(sample).stage_outputs():
+            stage_rule = msa_rule(sample) if stage_rule == "homology_search" else stage_rule
+            if not output.exists():
+                log = log_file(stage_rule, sample)
+                message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
                 status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
                 break
         rows.append(f"{sample}\t{status}\t{reason}")
@@ -175,4 +198,4 @@ def write_batch_status(path):
 
 def all_outputs():
     """Every final output: each sample's report and the batch index."""
-    return expand("results/{sample}/report.html", sample=SAMPLES.index) + ["results/index.html"]
+    return [sample_layout(sample).report for sample in SAMPLES.index] + [INDEX]

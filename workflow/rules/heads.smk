@@ -1,12 +1,14 @@
 rule demo_heads:
+    input:
+        checkpoint=checkpoint_input,
     output:
-        ss="results/.weights/demo-heads/ss.safetensors",
-        rsa=expand("results/.weights/demo-heads/rsa_{index}.safetensors", index=range(3)),
+        ss=f"{DEMO_HEADS}/ss.safetensors",
+        rsa=expand(f"{DEMO_HEADS}/rsa_{{index}}.safetensors", index=range(3)),
     params:
-        dimensions=demo_head_dimensions,
+        checkpoint=checkpoint_argument,
         seed=0,
     log:
-        "logs/demo_heads/demo_heads.log",
+        log_file("demo_heads", "demo_heads"),
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -14,54 +16,53 @@ rule demo_heads:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m rnamsm make-demo-heads results/.weights/demo-heads {params.dimensions} --seed {params.seed} > {log:q} 2>&1"
+        "python -m rnamsm make-demo-heads {DEMO_HEADS:q} --like-checkpoint {params.checkpoint:q} --seed {params.seed}"
+        " > {log:q} 2>&1"
 
 
 rule predict_ss:
     input:
-        features="results/{sample}/features/features.npz",
+        features=SAMPLE.features,
         head=ss_head_input,
     output:
-        bpseq="results/{sample}/structure/{sample}.bpseq",
-        ct="results/{sample}/structure/{sample}.ct",
-        dbn="results/{sample}/structure/{sample}.dbn",
-        prob="results/{sample}/structure/{sample}.prob.npy",
-        summary="results/{sample}/structure/ss.json",
+        bpseq=SAMPLE.structure.bpseq,
+        ct=SAMPLE.structure.ct,
+        dbn=SAMPLE.structure.dbn,
+        prob=SAMPLE.structure.prob,
+        summary=SAMPLE.structure.summary,
     params:
-        threshold=config["heads"]["threshold"],
-        canonical_only="--canonical-only" if config["heads"]["canonical_only"] else "",
-        min_hairpin=config["heads"]["min_hairpin"],
+        out_dir=lambda wildcards: sample_folder(wildcards, "structure"),
+        cfg=cfg_json("heads"),
         stage=STAGE_VERSIONS["predict_ss"],
     log:
-        "logs/predict_ss/{sample}.log",
+        log_file("predict_ss"),
     benchmark:
-        "results/benchmarks/predict_ss/{sample}.tsv"
+        benchmark_file("predict_ss")
     conda:
         "../../envs/model.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(2000, 20 * input.size_mb, 32000, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(2000, 20 * input_mb(input), 32000, attempt),
         runtime=30,
     shell:
-        "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir results/{wildcards.sample}/structure"
-        " --id {wildcards.sample} --threshold {params.threshold} --min-hairpin {params.min_hairpin}"
-        " {params.canonical_only} --device cpu > {log:q} 2>&1"
+        "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir {params.out_dir:q}"
+        " --id {wildcards.sample} --config-json {params.cfg:q} --device cpu > {log:q} 2>&1"
 
 
 rule predict_rsa:
     input:
-        features="results/{sample}/features/features.npz",
+        features=SAMPLE.features,
         heads=rsa_head_inputs,
         stats=rsa_stats_inputs,
     output:
-        "results/{sample}/rsa/{sample}.rsa.tsv",
+        SAMPLE.rsa,
     params:
         stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
         stage=STAGE_VERSIONS["predict_rsa"],
     log:
-        "logs/predict_rsa/{sample}.log",
+        log_file("predict_rsa"),
     benchmark:
-        "results/benchmarks/predict_rsa/{sample}.tsv"
+        benchmark_file("predict_rsa")
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -75,20 +76,21 @@ rule predict_rsa:
 
 rule baselines:
     input:
-        query="results/{sample}/query.fa",
-        msa="results/{sample}/msa/{sample}.a2m_msa2",
+        query=SAMPLE.query,
+        msa=SAMPLE.msa.a2m_msa2,
     output:
-        rnafold="results/{sample}/baselines/{sample}.rnafold.dbn",
-        bpp="results/{sample}/baselines/{sample}.rnafold_bpp.npy",
-        rnaalifold="results/{sample}/baselines/{sample}.rnaalifold.dbn",
-        summary="results/{sample}/baselines/baselines.json",
+        rnafold=SAMPLE.baselines.rnafold_dbn,
+        bpp=SAMPLE.baselines.rnafold_bpp,
+        rnaalifold=SAMPLE.baselines.rnaalifold_dbn,
+        summary=SAMPLE.baselines.summary,
     params:
-        max_rows=config["baselines"]["max_rows"],
+        cfg=cfg_json("baselines"),
+        out_dir=lambda wildcards: sample_folder(wildcards, "baselines"),
         stage=STAGE_VERSIONS["baselines"],
     log:
-        "logs/baselines/{sample}.log",
+        log_file("baselines"),
     benchmark:
-        "results/benchmarks/baselines/{sample}.tsv"
+        benchmark_file("baselines")
     conda:
         "../../envs/homology.yaml"
     threads: 1
@@ -96,5 +98,5 @@ rule baselines:
         mem_mb=2000,
         runtime=30,
     shell:
-        "python -m rnamsm baselines {input.query:q} --msa {input.msa:q} --out-dir results/{wildcards.sample}/baselines"
-        " --max-rows {params.max_rows} > {log:q} 2>&1"
+        "python -m rnamsm baselines {input.query:q} --msa {input.msa:q} --out-dir {params.out_dir:q}"
+        " --config-json {params.cfg:q} > {log:q} 2>&1"

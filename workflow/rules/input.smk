@@ -2,13 +2,13 @@ rule validate_input:
     input:
         unpack(query_input),
     output:
-        "results/{sample}/query.fa",
+        SAMPLE.query,
     params:
         source=query_source_args,
         cfg=cfg_json("input"),
         stage=STAGE_VERSIONS["validate_input"],
     log:
-        "logs/validate_input/{sample}.log",
+        log_file("validate_input"),
     conda:
         "../../envs/homology.yaml"
     threads: 1

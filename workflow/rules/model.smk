@@ -1,10 +1,10 @@
 rule demo_checkpoint:
     output:
-        directory("results/.weights/demo-checkpoint"),
+        directory(DEMO_CHECKPOINT),
     params:
         seed=0,
     log:
-        "logs/demo_checkpoint/demo_checkpoint.log",
+        log_file("demo_checkpoint", "demo_checkpoint"),
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -17,26 +17,26 @@ rule demo_checkpoint:
 
 rule run_model:
     input:
-        msa="results/{sample}/msa/{sample}.a2m_msa2",
-        query="results/{sample}/query.fa",
+        msa=SAMPLE.msa.a2m_msa2,
+        query=SAMPLE.query,
         checkpoint=checkpoint_input,
     output:
-        "results/{sample}/features/features.npz",
+        SAMPLE.features,
     params:
         checkpoint=checkpoint_argument,
         cfg=cfg_json("model"),
         stage=STAGE_VERSIONS["run_model"],
     log:
-        "logs/run_model/{sample}.log",
+        log_file("run_model"),
     benchmark:
-        "results/benchmarks/run_model/{sample}.tsv"
+        benchmark_file("run_model")
     conda:
         "../../envs/model.yaml"
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input.size_mb, 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input.size_mb, 12 * 60, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb(input), 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb(input), 12 * 60, attempt),
     shell:
         "python -m rnamsm features {input.msa:q} --query {input.query:q} --out {output:q}"
         " --config-json {params.cfg:q} --checkpoint {params.checkpoint:q} > {log:q} 2>&1"

@@ -3,17 +3,18 @@ rule sample_report:
         sample_outputs,
     output:
         report(
-            "results/{sample}/report.html",
+            SAMPLE.report,
             caption="../report/sample_report.rst",
             category="Samples",
             labels={"sample": "{sample}"},
         ),
     params:
         cfg=cfg_json("report"),
+        sample_dir=lambda wildcards: sample_layout(wildcards.sample).directory,
         description=sample_description,
         stage=STAGE_VERSIONS["report"],
     log:
-        "logs/sample_report/{sample}.log",
+        log_file("sample_report"),
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -21,21 +22,21 @@ rule sample_report:
         mem_mb=2000,
         runtime=15,
     shell:
-        "python -m rnamsm report results/{wildcards.sample} --out {output:q} --config-json {params.cfg:q}"
+        "python -m rnamsm report {params.sample_dir:q} --out {output:q} --config-json {params.cfg:q}"
         " --description={params.description:q} > {log:q} 2>&1"
 
 
 rule batch_index:
     input:
-        reports=expand("results/{sample}/report.html", sample=SAMPLES.index),
+        reports=[sample_layout(sample).report for sample in SAMPLES.index],
         samples=config["samples"],
     output:
-        report("results/index.html", caption="../report/batch_index.rst", category="Batch"),
+        report(INDEX, caption="../report/batch_index.rst", category="Batch"),
     params:
         cfg=cfg_json("report"),
         stage=STAGE_VERSIONS["report"],
     log:
-        "logs/batch_index/batch_index.log",
+        log_file("batch_index", "batch_index"),
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -43,5 +44,5 @@ rule batch_index:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python -m rnamsm index results --samples {input.samples:q} --out {output:q} --config-json {params.cfg:q}"
+        "python -m rnamsm index {RESULTS:q} --samples {input.samples:q} --out {output:q} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rnamsm.arrays import npy_bytes, read_npy
 from rnamsm.atomic import write_files
 from rnamsm.errors import RnamsmError
+from rnamsm.formats.query import normalise_sequence
 from rnamsm.textfile import read_text
 
 Pair = tuple[int, int]
@@ -43,11 +45,6 @@ class Structure:
     def sorted_pairs(self) -> list[Pair]:
         """The pairs in order of ``i`` then ``j``."""
         return sorted(self.pairs)
-
-
-def normalise_sequence(sequence: str) -> str:
-    """Upper-case a sequence and turn DNA into RNA (``T`` -> ``U``)."""
-    return sequence.strip().upper().replace("T", "U")
 
 
 def normalise_pairs(pairs: Iterable[Iterable[int]], length: int, source: str) -> set[Pair]:
@@ -227,22 +224,42 @@ def _maximum_nested_subset(pairs: list[Pair], length: int) -> set[Pair]:
     return chosen
 
 
-def pairs_to_dbn(pairs: Iterable[Pair], length: int) -> str:
-    """Dot-bracket with pseudoknot levels ``() [] {} <> Aa Bb ...``; refuses multiplets.
+def nested_pairs(pairs: Iterable[Pair], length: int) -> set[Pair]:
+    """The nested part of a structure: the first dot-bracket level; refuses multiplets.
 
-    The first level is a maximum non-crossing subset (a greedy one above 2,000 nt); each remaining
-    pair goes, in order of ``i``, to the first level where it crosses nothing already placed.
+    A maximum non-crossing subset (interval dynamic programming), a greedy one above
+    :data:`MAX_EXACT_DBN_LENGTH` nt (pairs taken in order of ``i`` when they cross nothing taken).
     """
     ordered = sorted(pairs)
     if multiplet_bases(ordered):
         raise RnamsmError("dot-bracket cannot represent a base in more than one pair")
     if length <= MAX_EXACT_DBN_LENGTH:
-        first = _maximum_nested_subset(ordered, length)
-    else:
-        first = set()
-        for pair in ordered:
-            if not any(_crosses(pair, other) for other in first):
-                first.add(pair)
+        return _maximum_nested_subset(ordered, length)
+    first: set[Pair] = set()
+    for pair in ordered:
+        if not any(_crosses(pair, other) for other in first):
+            first.add(pair)
+    return first
+
+
+def _render(length: int, levels: Iterable[Iterable[Pair]]) -> str:
+    """Dot-bracket text: the pairs of level k drawn with the k-th bracket pair of :data:`BRACKET_LEVELS`."""
+    chars = ["."] * length
+    for (opening, closing), level in zip(BRACKET_LEVELS, levels):
+        for i, j in level:
+            chars[i - 1] = opening
+            chars[j - 1] = closing
+    return "".join(chars)
+
+
+def pairs_to_dbn(pairs: Iterable[Pair], length: int) -> str:
+    """Dot-bracket with pseudoknot levels ``() [] {} <> Aa Bb ...``; refuses multiplets.
+
+    The first level is :func:`nested_pairs`; each remaining pair goes, in order of ``i``, to the first
+    level where it crosses nothing already placed.
+    """
+    ordered = sorted(pairs)
+    first = nested_pairs(ordered, length)
     levels: list[list[Pair]] = [sorted(first)]
     for pair in ordered:
         if pair in first:
@@ -255,19 +272,19 @@ def pairs_to_dbn(pairs: Iterable[Pair], length: int) -> str:
             levels.append([pair])
     if len(levels) > len(BRACKET_LEVELS):
         raise RnamsmError(f"dot-bracket: {len(levels)} pseudoknot levels exceed the {len(BRACKET_LEVELS)} available")
-    chars = ["."] * length
-    for (opening, closing), level in zip(BRACKET_LEVELS, levels):
-        for i, j in level:
-            chars[i - 1] = opening
-            chars[j - 1] = closing
-    return "".join(chars)
+    return _render(length, levels)
 
 
-def dbn_to_pairs(dbn: str, source: str) -> set[Pair]:
-    """Pairs of a dot-bracket string (one stack per bracket type); unbalanced brackets are an error."""
+def nested_dbn(pairs: Iterable[Pair], length: int) -> str:
+    """Dot-bracket of the nested part (:func:`nested_pairs`) alone, in ``()``; refuses multiplets."""
+    return _render(length, [nested_pairs(pairs, length)])
+
+
+def _pairs_by_bracket(dbn: str, source: str) -> dict[str, set[Pair]]:
+    """Pairs of a dot-bracket string by opening bracket (one stack per bracket type); unbalanced is an error."""
     opening_of = {closing: opening for opening, closing in BRACKET_LEVELS}
     stacks: dict[str, list[int]] = {opening: [] for opening, _ in BRACKET_LEVELS}
-    pairs: set[Pair] = set()
+    pairs: dict[str, set[Pair]] = {opening: set() for opening, _ in BRACKET_LEVELS}
     for position, char in enumerate(dbn, 1):
         if char in stacks:
             stacks[char].append(position)
@@ -275,13 +292,23 @@ def dbn_to_pairs(dbn: str, source: str) -> set[Pair]:
             stack = stacks[opening_of[char]]
             if not stack:
                 raise RnamsmError(f"{source}: unbalanced '{char}' at position {position}")
-            pairs.add((stack.pop(), position))
+            pairs[opening_of[char]].add((stack.pop(), position))
         elif char not in ".-_,:~":
             raise RnamsmError(f"{source}: invalid dot-bracket character '{char}' at position {position}")
     for opening, stack in stacks.items():
         if stack:
             raise RnamsmError(f"{source}: unbalanced '{opening}' at position {stack[-1]}")
     return pairs
+
+
+def dbn_to_pairs(dbn: str, source: str) -> set[Pair]:
+    """Pairs of a dot-bracket string (one stack per bracket type); unbalanced brackets are an error."""
+    return set().union(*_pairs_by_bracket(dbn, source).values())
+
+
+def first_level_dbn(dbn: str, source: str) -> str:
+    """Only the ``()`` pairs of a dot-bracket string (pseudoknot brackets become ``.``); the whole is checked."""
+    return _render(len(dbn), [_pairs_by_bracket(dbn, source)["("]])
 
 
 def format_dbn(structure: Structure) -> str:
@@ -354,6 +381,21 @@ def write_structure_files(structure: Structure, out_dir: str | os.PathLike[str])
     texts = structure_texts(structure, out_dir)
     write_files(texts)
     return {path.suffix[1:]: path for path in texts}
+
+
+def prob_npy_bytes(matrix: np.ndarray) -> bytes:
+    """An (L, L) probability matrix as the bytes of a float32 ``.npy`` file (``{name}.prob.npy``)."""
+    return npy_bytes(np.ascontiguousarray(matrix, dtype=np.float32))
+
+
+def read_prob_npy(path: str | os.PathLike[str], length: int) -> np.ndarray:
+    """Read an (L, L) probability matrix ``.npy`` (``{name}.prob.npy``, or a baseline's) for a query of ``length``."""
+    matrix = read_npy(path, "a probability matrix (.npy)")
+    if matrix.dtype.kind not in "biuf":
+        raise RnamsmError(f"{path}: matrix must hold numbers, found {matrix.dtype}")
+    if matrix.shape != (length, length):
+        raise RnamsmError(f"{path}: shape {matrix.shape} does not match the query length {length}")
+    return matrix.astype(np.float64)  # (L, L)
 
 
 def read_prob_text(path: str | os.PathLike[str]) -> np.ndarray:

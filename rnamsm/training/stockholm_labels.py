@@ -14,7 +14,8 @@ from pathlib import Path
 import pyhmmer.easel
 
 from rnamsm.errors import RnamsmError
-from rnamsm.heads.structure import Structure, dbn_to_pairs, normalise_sequence
+from rnamsm.formats.query import normalise_sequence
+from rnamsm.formats.structure import Structure, dbn_to_pairs
 
 _GAPS = frozenset(".-_~")
 

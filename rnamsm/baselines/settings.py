@@ -1,0 +1,18 @@
+"""Settings of ``rnamsm baselines``: the workflow config's ``baselines`` section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnamsm.options import check_at_least
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """The ``baselines`` section (defaults and documentation: ``workflow/schemas/config.schema.yaml``)."""
+
+    #: Most MSA rows (the first ones, query included) given to RNAalifold.
+    max_rows: int = 500
+
+    def __post_init__(self) -> None:
+        check_at_least(self.max_rows, 1, "max_rows")  # RNAalifold crashes the process on an empty alignment

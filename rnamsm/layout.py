@@ -1,0 +1,218 @@
+"""The per-sample output layout of the workflow: the one place that names the ``results/{sample}/...`` paths.
+
+The workflow's rules (``workflow/rules/*.smk``), the report and the batch index take their paths from
+here; with ``sample="{sample}"`` the same functions give the rules' wildcard patterns. Sample id =
+query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``::
+
+    results/{sample}/query.fa
+    results/{sample}/msa/{sample}.a3m|.sto|.a2m_msa2, msa/msa_stats.json
+    results/{sample}/features/features.npz
+    results/{sample}/structure/{sample}.bpseq|.ct|.dbn|.prob.npy, structure/ss.json
+    results/{sample}/rsa/{sample}.rsa.tsv
+    results/{sample}/baselines/{sample}.rnafold.dbn|.rnafold_bpp.npy|.rnaalifold.dbn, baselines/baselines.json
+    results/{sample}/report.html, results/index.html, results/batch_status.tsv
+    results/benchmarks/{rule}/{sample}.tsv, logs/{rule}/{sample}.log
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnamsm.errors import RnamsmError
+
+#: Allowed sample ids (the workflow's wildcard constraint; workflow/schemas/samples.schema.yaml agrees).
+SAMPLE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
+#: Longest sample id (the sample sheet schema's ``maxLength``).
+MAX_SAMPLE_ID_LENGTH = 128
+#: Folder of the workflow's outputs, relative to the working directory.
+RESULTS = Path("results")
+#: Folder of the rules' logs.
+LOGS = Path("logs")
+
+
+def index_file(results: Path = RESULTS) -> Path:
+    """The batch index page of a results folder."""
+    return Path(results) / "index.html"
+
+
+#: The workflow's batch index page, and the status of every sample that it shows after a failed run.
+INDEX = index_file()
+BATCH_STATUS = RESULTS / "batch_status.tsv"
+#: Where a demo run writes its random weights (`model.checkpoint: demo`, `heads.*: demo`).
+DEMO_CHECKPOINT = RESULTS / ".weights" / "demo-checkpoint"
+DEMO_HEADS = RESULTS / ".weights" / "demo-heads"
+
+_SAMPLE_ID = re.compile(SAMPLE_ID_PATTERN)
+
+
+def is_sample_id(text: str) -> bool:
+    """True when ``text`` is a valid sample id (safe as a file and folder name)."""
+    return len(text) <= MAX_SAMPLE_ID_LENGTH and _SAMPLE_ID.fullmatch(text) is not None
+
+
+def check_sample_id(sample_id: str) -> str:
+    """Return ``sample_id`` if it is a valid sample id, else raise :class:`RnamsmError`."""
+    if not is_sample_id(sample_id):
+        raise RnamsmError(f"sample id {sample_id!r} must match {SAMPLE_ID_PATTERN} "
+                          f"(at most {MAX_SAMPLE_ID_LENGTH} characters)")
+    return sample_id
+
+
+@dataclass(frozen=True)
+class MsaFiles:
+    """``rnamsm search`` outputs in ``folder``."""
+
+    folder: Path
+    sample: str
+
+    @property
+    def a3m(self) -> Path:
+        return self.folder / f"{self.sample}.a3m"
+
+    @property
+    def sto(self) -> Path:
+        return self.folder / f"{self.sample}.sto"
+
+    @property
+    def a2m_msa2(self) -> Path:
+        return self.folder / f"{self.sample}.a2m_msa2"
+
+    @property
+    def stats(self) -> Path:
+        return self.folder / "msa_stats.json"
+
+    @property
+    def work(self) -> Path:
+        """Scratch folder of the search (removed when the job ends)."""
+        return self.folder / "work"
+
+
+@dataclass(frozen=True)
+class StructureFiles:
+    """``rnamsm predict-ss`` outputs in ``folder``."""
+
+    folder: Path
+    sample: str
+
+    @property
+    def bpseq(self) -> Path:
+        return self.folder / f"{self.sample}.bpseq"
+
+    @property
+    def ct(self) -> Path:
+        return self.folder / f"{self.sample}.ct"
+
+    @property
+    def dbn(self) -> Path:
+        return self.folder / f"{self.sample}.dbn"
+
+    @property
+    def prob(self) -> Path:
+        return self.folder / f"{self.sample}.prob.npy"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "ss.json"
+
+
+@dataclass(frozen=True)
+class BaselineFiles:
+    """``rnamsm baselines`` outputs in ``folder``."""
+
+    folder: Path
+    sample: str
+
+    @property
+    def rnafold_dbn(self) -> Path:
+        return self.folder / f"{self.sample}.rnafold.dbn"
+
+    @property
+    def rnafold_bpp(self) -> Path:
+        return self.folder / f"{self.sample}.rnafold_bpp.npy"
+
+    @property
+    def rnaalifold_dbn(self) -> Path:
+        return self.folder / f"{self.sample}.rnaalifold.dbn"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "baselines.json"
+
+
+@dataclass(frozen=True)
+class SampleLayout:
+    """Every output path of one sample, under its folder ``directory`` (``results/{sample}``)."""
+
+    directory: Path
+    sample: str
+
+    @property
+    def query(self) -> Path:
+        return self.directory / "query.fa"
+
+    @property
+    def msa(self) -> MsaFiles:
+        return MsaFiles(self.directory / "msa", self.sample)
+
+    @property
+    def alignments(self) -> tuple[Path, ...]:
+        """Alignment files in order of preference for the report's alignment preview."""
+        return (self.msa.a3m, self.msa.a2m_msa2)
+
+    @property
+    def features(self) -> Path:
+        return self.directory / "features" / "features.npz"
+
+    @property
+    def structure(self) -> StructureFiles:
+        return StructureFiles(self.directory / "structure", self.sample)
+
+    @property
+    def rsa(self) -> Path:
+        return self.directory / "rsa" / f"{self.sample}.rsa.tsv"
+
+    @property
+    def baselines(self) -> BaselineFiles:
+        return BaselineFiles(self.directory / "baselines", self.sample)
+
+    @property
+    def report(self) -> Path:
+        return self.directory / "report.html"
+
+    def stage_outputs(self) -> tuple[tuple[str, Path], ...]:
+        """Each stage's rule and the output that shows it finished, in workflow order."""
+        return (
+            ("validate_input", self.query),
+            ("homology_search", self.msa.stats),
+            ("run_model", self.features),
+            ("predict_ss", self.structure.summary),
+            ("predict_rsa", self.rsa),
+            ("baselines", self.baselines.summary),
+            ("sample_report", self.report),
+        )
+
+    def report_inputs(self) -> tuple[Path, ...]:
+        """Every data output of the sample (what its report reads), in workflow order."""
+        return tuple(path for rule, path in self.stage_outputs() if rule != "sample_report")
+
+
+def sample_layout(sample: str, results: Path = RESULTS) -> SampleLayout:
+    """The layout of ``sample`` under ``results``; ``sample="{sample}"`` gives the wildcard patterns."""
+    return SampleLayout(Path(results) / sample, sample)
+
+
+def benchmarks_folder(results: Path = RESULTS) -> Path:
+    """Folder of the Snakemake benchmark TSVs of a results folder."""
+    return Path(results) / "benchmarks"
+
+
+def benchmark_file(rule: str, sample: str = "{sample}", folder: Path | None = None) -> Path:
+    """Benchmark TSV of one rule's job for ``sample`` in the benchmarks ``folder`` (default: the workflow's)."""
+    return (benchmarks_folder() if folder is None else Path(folder)) / rule / f"{sample}.tsv"
+
+
+def log_file(rule: str, sample: str = "{sample}") -> Path:
+    """Log of one rule's job for ``sample``."""
+    return LOGS / rule / f"{sample}.log"
