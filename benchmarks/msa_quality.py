@@ -47,9 +47,10 @@ import RNA
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnamsm.atomic import atomic_open  # noqa: E402
-from rnamsm.baselines import DEFAULT_ALIFOLD_ROWS, rnaalifold, rnafold  # noqa: E402
+from rnamsm.baselines.settings import BaselineSettings  # noqa: E402
+from rnamsm.baselines.vienna import rnaalifold, rnafold  # noqa: E402
 from rnamsm.evaluation.structure_metrics import score_sequence, scores  # noqa: E402
-from rnamsm.heads.structure import Structure, dbn_to_pairs  # noqa: E402
+from rnamsm.formats.structure import Structure, dbn_to_pairs  # noqa: E402
 from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
 from rnamsm.homology.settings import SearchSettings  # noqa: E402
@@ -57,6 +58,7 @@ from rnamsm.model.msa import read_msa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
+LONG_RESULTS = ROOT / "benchmarks" / "results" / "long_queries.json"
 GENOME = ROOT / "tests" / "data" / "infernal" / "mrum-genome.fa.gz"
 RNACMAP3 = ROOT / "benchmarks" / "rnacmap3.py"
 #: Programs the benchmark runs; ``make msa-quality`` installs them (Debian packages).
@@ -107,6 +109,17 @@ ALIFOLD_OPTIONS: dict[str, dict[str, float]] = {
     "ribosum_cf0.6_nf0.5": {"ribo": 1, "cv_fact": 0.6, "nc_fact": 0.5},
 }
 METHODS = ("rnamsm", "rnacmap3")
+#: Rows given to RNAalifold: ``rnamsm baselines``' default.
+ALIFOLD_ROWS = BaselineSettings().max_rows
+#: Long-query timing (``--long-queries``): rnaseP-eubact members of about these lengths and a 1,000-nt
+#: window of the genome (no family; timing only), against the genome and the family's other members,
+#: with one calibrated CM round forced and at the defaults.
+LONG_LENGTHS = (300, 400, 486)
+LONG_WINDOW = (1_000_000, 1_001_000)
+LONG_SETTINGS: dict[str, str | None] = {
+    "cm_round": json.dumps({"cm": {"min_rounds": 1, "max_rounds": 1}, "align": "cmalign", "hmm_only_above": 1000}),
+    "defaults": None,
+}
 
 
 @dataclass(frozen=True)
@@ -276,7 +289,7 @@ def score_msa(path: Path, query: Member, options: tuple[str, ...] = tuple(ALIFOL
     result: dict = {"rows": msa.depth, "neff": round(neff(encode(list(msa.rows)), 0.8)[0], 2), "alifold": {}}
     for label in options:
         with vienna_options(ALIFOLD_OPTIONS[label]):
-            _consensus, _energy, projected = rnaalifold(msa, DEFAULT_ALIFOLD_ROWS)
+            _consensus, _energy, projected = rnaalifold(msa, ALIFOLD_ROWS)
         result["alifold"][label] = score(projected, query)
     result.update(result["alifold"]["default"])
     return result
@@ -295,27 +308,54 @@ def run_ours(query_fa: Path, database: Path, folder: Path, threads: int, timeout
         command += ["--config-json", config_json]
     record = measured(command, folder / f"{out.name}.log", timeout)
     record.update(code=code_version(), **({} if config_json is None else {"config": json.loads(config_json)}))
-    if record["status"] != "ok":
-        return record
+    if record["status"] == "ok":
+        record.update(score_ours(out, query_fa.stem, query))
+    return record
+
+
+def score_ours(out: Path, query_id: str, query: Member) -> dict:
+    """Scores of an ``rnamsm search`` output folder: the final MSA, and each round's own alignment."""
     stats = json.loads((out / "msa_stats.json").read_text())
-    record.update(score_msa(out / f"{query_fa.stem}.a2m_msa2", query))
-    record.update({key: stats[key] for key in ("final_alignment", "final_reason") if key in stats})
-    record.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
+    result = score_msa(out / f"{query_id}.a2m_msa2", query)
+    result.update({key: stats[key] for key in ("final_alignment", "final_reason") if key in stats})
+    result.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
+    realigned = stats.get("final_alignment") == "cmalign"
     for entry in stats["rounds"]:
         summary = {key: entry[key] for key in ("round", "method", "depth", "neff", "seconds")}
-        # an earlier round's rows are the input alignment of the next round's CM (kept in the work folder)
-        later_input = out / "work" / f"round{entry['round'] + 1}.sto"
-        if entry["round"] == stats["final_round"]:
-            scored = record
-        elif later_input.exists():
-            scored = score_msa(later_input, query, ("default", "ribosum"))
+        # a round's rows as it aligned them are the input alignment of the next round's CM, or of the
+        # final realignment (both kept in the work folder)
+        inputs = [out / "work" / f"round{entry['round'] + 1}.sto"]
+        if entry["round"] == stats["final_round"] and realigned:
+            inputs.insert(0, out / "work" / "final.sto")
+        if entry["round"] == stats["final_round"] and not realigned:
+            scored = result
         else:
-            scored = {}
+            scored = next((score_msa(path, query, ("default", "ribosum")) for path in inputs if path.exists()), {})
         summary.update({key: scored[key] for key in ("f1", "mcc") if key in scored})
         if "alifold" in scored:
             summary["ribosum_f1"] = scored["alifold"]["ribosum"]["f1"]
-        record["rounds"].append(summary)
-    return record
+        result["rounds"].append(summary)
+    return result
+
+
+def score_theirs(out: Path, query_id: str, query: Member) -> dict:
+    """Scores of an RNAcmap3 runner's output folder (its final MSA)."""
+    stats = json.loads((out / "rnacmap3_stats.json").read_text())
+    result = score_msa(out / f"{query_id}.a2m_msa2", query)
+    result.update(final_round=stats["final_round"], rounds=stats["rounds"], timings=stats["timings"])
+    return result
+
+
+def rescore(queries: dict[str, dict], members: dict[str, Member], work: Path) -> None:
+    """Score every finished run again from the MSAs kept in ``work`` (after a change of the scoring)."""
+    for query_id, record in queries.items():
+        query = members[record["member"]]
+        for method, run in record.items():
+            if not isinstance(run, dict) or run.get("status") != "ok" or "cpu_seconds" not in run:
+                continue
+            out = work / "queries" / query_id / method.replace(":", "_")
+            run.update(score_theirs(out, query_id, query) if method.startswith("rnacmap3")
+                       else score_ours(out, query_id, query))
 
 
 def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member,
@@ -331,13 +371,10 @@ def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeo
                "--out-dir", str(out), "--threads", str(threads), "--calibrate-L", calibrate_length]
     record = measured(command, folder / f"{tag}.log", timeout)
     record["code"] = code_version()
-    if record["status"] != "ok":
-        if (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
-            record.update(json.loads((out / "progress.json").read_text()))
-        return record
-    stats = json.loads((out / "rnacmap3_stats.json").read_text())
-    record.update(score_msa(out / f"{query_fa.stem}.a2m_msa2", query))
-    record.update(final_round=stats["final_round"], rounds=stats["rounds"], timings=stats["timings"])
+    if record["status"] == "ok":
+        record.update(score_theirs(out, query_fa.stem, query))
+    elif (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
+        record.update(json.loads((out / "progress.json").read_text()))
     return record
 
 
@@ -488,12 +525,13 @@ def markdown_report(results: dict) -> str:
             lines.append(f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
                          f"| {ours['status']} | | {theirs['status']} | |")
             continue
-        final = next(entry for entry in ours["rounds"] if entry["round"] == ours["final_round"])
+        final = ours.get("final_alignment") or next(
+            entry["method"] for entry in ours["rounds"] if entry["round"] == ours["final_round"])
         by_round = ", ".join(f"{entry['round']} {entry['method']}: {number(entry.get('f1'))}"
                              for entry in ours["rounds"])
         lines.append(
             f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
-            f"| {number(ours['f1'])} ({ours['final_round']}, {final['method']}) | {by_round} "
+            f"| {number(ours['f1'])} ({ours['final_round']}, {final}) | {by_round} "
             f"| {number(theirs['f1'])} ({theirs['final_round']}) | {ours['rows']} / {theirs['rows']} |")
     return "\n".join(lines) + "\n"
 
@@ -506,6 +544,44 @@ def tool_versions() -> dict[str, str]:
     return {"blastn": first_line("blastn", "-version"), "seqkit": first_line("seqkit", "version"),
             "infernal": infernal_version(), "viennarna": RNA.__version__, "pyhmmer": pyhmmer.__version__,
             "pyinfernal": pyinfernal.__version__}
+
+
+def long_queries(args: argparse.Namespace, family: list[Member]) -> dict:
+    """Step timings of ``rnamsm search`` for queries of 300 to 1,000 nt (``LONG_SETTINGS`` each)."""
+    genome = next(background_records(SEED))[1]
+    start, end = LONG_WINDOW
+    chosen = [min((m for m in family if set(m.sequence) <= set("ACGU")), key=lambda m: abs(len(m.sequence) - length))
+              for length in LONG_LENGTHS]
+    queries = [(f"rnaseP-{len(m.sequence)}", m.name, m.sequence) for m in chosen]
+    queries.append((f"mrum-window-{end - start}", f"mrum/{start + 1}-{end}", genome[start:end].replace("T", "U")))
+    runs = []
+    for query_id, name, sequence in queries:
+        folder = args.work_dir / "long" / query_id
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        (folder / "query.fa").write_text(f">{query_id} {name}\n{sequence}\n")
+        database = folder / "db.fa"
+        write_fasta(database, [("mrum", genome)] + [(m.name, m.sequence) for m in family if m.name != name])
+        for label, config_json in LONG_SETTINGS.items():
+            command = [sys.executable, "-m", "rnamsm", "search", str(folder / "query.fa"), "--db", str(database),
+                       "--out-dir", str(folder / label), "--threads", str(args.threads)]
+            command += [] if config_json is None else ["--config-json", config_json]
+            load_before = os.getloadavg()[0]
+            run = {"query": query_id, "length": len(sequence), "settings": label,
+                   **measured(command, folder / f"{label}.log", args.timeout)}
+            run["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            if run["status"] == "ok":
+                stats = json.loads((folder / label / "msa_stats.json").read_text())
+                run.update(rows=stats["depth"], neff=stats["neff"], final_alignment=stats["final_alignment"],
+                           timings={step: seconds for step, seconds in stats["timings"].items() if seconds >= 0.5})
+            print(f"msa_quality: long query {query_id} ({len(sequence)} nt), {label}: {run['status']}, "
+                  f"{run['wall_seconds']} s", file=sys.stderr)
+            runs.append(run)
+        database.unlink()
+    return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "tools": tool_versions(),
+            "database": f"the M. ruminantium genome and the other rnaseP-eubact members ({len(family) - 1})",
+            "settings": {label: None if value is None else json.loads(value) for label, value in LONG_SETTINGS.items()},
+            "runs": runs}
 
 
 def write_results(path: Path, setup: dict, queries: dict[str, dict]) -> None:
@@ -547,6 +623,10 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="discard the queries already in the results file")
     parser.add_argument("--merge", type=Path, default=None, metavar="RESULTS",
                         help="add the runs of another results file (same set-up) that this one lacks, and exit")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score every finished run again from the MSAs kept in --work-dir, and exit")
+    parser.add_argument("--long-queries", action="store_true",
+                        help=f"time rnamsm search on queries of 300-1,000 nt instead, into {LONG_RESULTS.name}")
     parser.add_argument("--report", action="store_true",
                         help="print the markdown tables of the results file and exit (runs nothing)")
     args = parser.parse_args()
@@ -562,6 +642,11 @@ def main() -> int:
                  "../shared/data (pass --shared DIR)")
     started = time.perf_counter()
     families = {family.name: read_family(args.shared, family) for family in FAMILIES}
+    if args.long_queries:
+        with atomic_open(LONG_RESULTS) as handle:
+            json.dump(long_queries(args, families["rnaseP-eubact"]), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        return 0
     members = [member for family in FAMILIES for member in families[family.name]]
     drawn = draw_queries(families, SEED)
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -575,13 +660,19 @@ def main() -> int:
                                  "mutation_rates": list(MUTATION_RATES)}},
         "threads": args.threads,
         "alifold_options": ALIFOLD_OPTIONS,
-        "alifold_rows": DEFAULT_ALIFOLD_ROWS,
+        "alifold_rows": ALIFOLD_ROWS,
         "calibrate_L": SearchSettings().calibrate_L,
     }
     previous = json.loads(args.results.read_text()) if args.results.exists() and not args.fresh else None
+    if previous is not None and args.rescore:
+        previous["setup"] = setup  # the scoring is what changes
     if previous is not None and previous["setup"] != setup:
         sys.exit(f"msa_quality: {args.results} was made with another set-up; rerun with --fresh to replace it")
     queries: dict[str, dict] = previous["queries"] if previous else {}
+    if args.rescore:
+        rescore(queries, {member.name: member for member in members}, args.work_dir)
+        write_results(args.results, setup, queries)
+        return 0
     if args.merge is not None:
         other = json.loads(args.merge.read_text())
         if other["setup"] != setup:
