@@ -28,9 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import REPO_ROOT  # noqa: E402
-from tests.test_workflow_batch import real_queries, write_sheet  # noqa: E402
-from tests.workflow_support import WORKFLOW_FILES, copy_workflow, run_command  # noqa: E402
+from tests.support.queries import real_queries, write_sheet  # noqa: E402
+from tests.support.workflow import REPO_ROOT, WORKFLOW_FILES, copy_workflow, run_command  # noqa: E402
 
 COMMAND = "snakemake -n --quiet rules"
 

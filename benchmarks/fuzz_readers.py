@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnamsm.errors import RnamsmError  # noqa: E402
-from tests.fuzzing import READERS, fuzz_inputs  # noqa: E402
+from tests.support.fuzzing import READERS, fuzz_inputs  # noqa: E402
 
 
 def fuzz(kind: str, suffix: str, reader: Callable[[Path], object], examples: int, workdir: Path) -> dict[str, float]:

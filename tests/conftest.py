@@ -54,11 +54,26 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
     """The README's demo command, run once per session in a fresh copy of the workflow."""
-    from tests.readme import readme_setup_commands
-    from tests.workflow_support import copy_workflow, run_command
+    from tests.support.readme import readme_setup_commands
+    from tests.support.workflow import copy_workflow, run_command
 
     workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
     demo_command = readme_setup_commands()[0]
     result = run_command(demo_command, workdir)
     assert result.returncode == 0, f"{demo_command} failed:\n{result.stdout[-8000:]}"
     return workdir
+
+
+#: Fixtures that bring up a system component: a test that takes one is marked ``system``.
+SYSTEM_FIXTURES = {"slurm_cluster", "page", "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Apply the declared markers: ``workflow`` to everything under tests/workflow/, ``system`` to tests
+    that take a system component's fixture (those that call ``require_program`` mark themselves)."""
+    workflow_dir = REPO_ROOT / "tests" / "workflow"
+    for item in items:
+        if workflow_dir in Path(item.path).parents:
+            item.add_marker(pytest.mark.workflow)
+        if SYSTEM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.system)

@@ -407,3 +407,17 @@ def read_prob_text(path: str | os.PathLike[str]) -> np.ndarray:
     if matrix.shape[0] != matrix.shape[1]:
         raise RnamsmError(f"{path}: probability matrix is {matrix.shape[0]} x {matrix.shape[1]}, not square")
     return matrix
+
+
+def read_dbn_line(path: str | os.PathLike[str], length: int) -> str:
+    """Read a user dot-bracket file (the last non-header line is the structure) for a query of ``length``."""
+    path = Path(path)
+    lines = [line.strip() for line in read_text(path, "a dot-bracket structure file").splitlines()]
+    candidates = [line.split()[0] for line in lines if line and not line.startswith(">")]
+    candidates = [line for line in candidates if set(line) <= set("().[]{}<>-,:_~")]
+    if not candidates:
+        raise RnamsmError(f"{path}: no dot-bracket structure line found")
+    structure = candidates[-1]
+    if len(structure) != length:
+        raise RnamsmError(f"{path}: structure is {len(structure)} characters, the query is {length} nt")
+    return first_level_dbn(structure, f"{path}: invalid structure")

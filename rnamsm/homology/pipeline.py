@@ -29,6 +29,7 @@ from rnamsm.formats import msa as msa_format
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
 from rnamsm.formats.query import Query
+from rnamsm.formats.structure import read_dbn_line
 from rnamsm.homology import infernal_cli
 from rnamsm.homology import query as query_mod
 from rnamsm.homology.cm_search import cm_search
@@ -89,7 +90,7 @@ def _first_structure(setting: str, query: Query, round1: list[HitRow], warnings:
             return query_mod.alifold(rows), "alifold"
         warnings.append("ss_first 'alifold' needs at least 2 round-1 rows; used the RNAfold MFE instead")
         return query_mod.fold(query.sequence), "rnafold"
-    return query_mod.read_structure(setting, len(query)), f"file:{setting}"
+    return read_dbn_line(setting, len(query)), f"file:{setting}"
 
 
 def _filter_round(

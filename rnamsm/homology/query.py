@@ -6,17 +6,13 @@ The query record itself is :class:`rnamsm.formats.query.Query`, read in the sear
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import RNA
 
-from rnamsm.errors import RnamsmError
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import first_level_dbn
-from rnamsm.textfile import read_text
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
 SHORT_QUERY = 30
@@ -58,17 +54,3 @@ def alifold(rows: Sequence[str]) -> str:
     """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps)."""
     structure, _energy = RNA.alifold(list(rows))
     return first_level_dbn(structure, "RNAalifold")
-
-
-def read_structure(path: str | os.PathLike[str], length: int) -> str:
-    """Read a user dot-bracket file (the last non-header line is the structure) for a query of ``length``."""
-    path = Path(path)
-    lines = [line.strip() for line in read_text(path, "a dot-bracket structure file").splitlines()]
-    candidates = [line.split()[0] for line in lines if line and not line.startswith(">")]
-    candidates = [line for line in candidates if set(line) <= set("().[]{}<>-,:_~")]
-    if not candidates:
-        raise RnamsmError(f"{path}: no dot-bracket structure line found")
-    structure = candidates[-1]
-    if len(structure) != length:
-        raise RnamsmError(f"{path}: structure is {len(structure)} characters, the query is {length} nt")
-    return first_level_dbn(structure, f"{path}: invalid structure")

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import msa as msa_format
 from rnamsm.model.msa import Msa
+from rnamsm.textfile import read_text
 
 #: Official defaults (``DataConfig.max_seqs_per_msa`` and the hhfilter call).
 DEFAULT_MAX_SEQS = 512
@@ -68,15 +70,15 @@ def hhfilter_indices(msa: Msa, max_seqs: int, binary: str = "hhfilter") -> list[
     with tempfile.TemporaryDirectory(prefix="rnamsm-hhfilter-") as tmp:
         source = Path(tmp) / "input.a2m"
         target = Path(tmp) / "output.a2m"
-        source.write_text("".join(f">{index}\n{row}\n" for index, row in enumerate(msa.rows)))
+        source.write_text(msa_format.format_fasta([str(index) for index in range(msa.depth)], msa.rows))
         command = [binary, "-i", str(source), "-M", "a2m", "-o", str(target), "-id", "90",
                    "-diff", str(max_seqs), "-cov", "0", "-qid", "0", "-qsc", "-20"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not target.exists():
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise RnamsmError(f"{msa.source}: hhfilter failed ({detail[-1] if detail else result.returncode})")
-        lines = target.read_text().splitlines()
-    indices = [int(line[1:].split()[0]) for line in lines if line.startswith(">")]
+        kept = msa_format.parse_fasta(read_text(target, "hhfilter output"), f"{msa.source}: hhfilter output")
+    indices = [int(name) for name in kept.names]
     if not indices or indices[0] != 0:
         raise RnamsmError(f"{msa.source}: hhfilter did not keep the query first")
     return indices[:max_seqs]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, require_system
-from tests.workflow_support import run_command
+from tests.support.workflow import run_command
 
 #: The script that starts and stops the test cluster.
 LOCAL_SLURM = REPO_ROOT / "tests" / "slurm" / "local-slurm.sh"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.outputs import differences
-from tests.readme import readme_commands
 from tests.slurm.fixtures import run_snakemake_on_slurm, sbatch_calls, sbatch_option, sbatch_rule
-from tests.workflow_support import copy_workflow
+from tests.support.outputs import differences
+from tests.support.readme import readme_commands
+from tests.support.workflow import copy_workflow
 
 SLURM_COMMAND = "snakemake --profile slurm"
 SLURM_SAMPLES = ("mrum-tRNA-1", "2DRB_1")

@@ -14,7 +14,7 @@ from rnamsm.model.settings import ModelSettings
 from rnamsm.settings import settings_from_json
 from tests.conftest import RNAMSM_EXAMPLE
 from tests.support.schema import assert_defaults_match
-from tests.workflow_support import copy_workflow, run_command
+from tests.support.workflow import copy_workflow, run_command
 
 MSA_2DRB = RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2"  # 1,176 rows
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.workflow_support import workflow_env
+from tests.support.workflow import workflow_env
 
 BIN = Path(sys.executable).parent
 

@@ -24,7 +24,7 @@ from rnamsm.cli import main
 from rnamsm.heads.demo import make_demo_heads
 from rnamsm.heads.head_file import load_safetensors_head, save_head
 from tests.conftest import INFERNAL_DATA, REPO_ROOT, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
-from tests.report_fixtures import build_2drb1
+from tests.support.report_fixtures import build_2drb1
 
 SEQUENCE = "GGGAAACUUCCC"
 BINARY = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00" * 8

@@ -5,32 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pyhmmer.easel
 import yaml
 
-from tests.conftest import INFERNAL_DATA
-from tests.workflow_support import copy_workflow, run_command
+from tests.support.queries import real_queries, write_sheet
+from tests.support.workflow import copy_workflow, run_command
 
 #: A cheap search for batch tests: one nhmmer round against the ten M. ruminantium tRNAs.
 BATCH_CONFIG = {
     "databases": ["resources/demo/queries/mrum-tRNAs10.fa"],
     "search": {"cm": {"max_rounds": 0}},
 }
-
-
-def real_queries() -> list[tuple[str, str]]:
-    """Real RNAs from Rfam seed alignments (Vault RNA, tRNA, HAV pseudoknot): (sample_id, sequence)."""
-    queries = []
-    for name in ("tRNA5", "PK-HAV", "Vault"):
-        with pyhmmer.easel.SequenceFile(str(INFERNAL_DATA / f"{name}.sto"), format="stockholm") as records:
-            for number, record in enumerate(records, start=1):
-                queries.append((f"{name}-{number}", record.sequence))
-    return queries
-
-
-def write_sheet(workdir: Path, queries: list[tuple[str, str]]) -> None:
-    lines = ["sample_id\tsequence"] + [f"{sample_id}\t{sequence}" for sample_id, sequence in queries]
-    (workdir / "config" / "samples.tsv").write_text("\n".join(lines) + "\n")
 
 
 def planned_jobs(workdir: Path) -> set[tuple[str, str]]:

@@ -15,8 +15,8 @@ from matplotlib.image import imread
 
 from rnamsm.report.batch_index import read_sheet_samples
 from tests.conftest import REPO_ROOT, require_program
-from tests.report_browser import CONSOLE_ERROR, DevToolsPage, run_cli
-from tests.report_fixtures import HOSTILE, REPORTED, STATUS, build_results
+from tests.support.report_browser import CONSOLE_ERROR, DevToolsPage, run_cli
+from tests.support.report_fixtures import HOSTILE, REPORTED, STATUS, build_results
 
 pytestmark = pytest.mark.system
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "report"

@@ -13,7 +13,7 @@ from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.cli import main
 from rnamsm.formats import baselines as baselines_json
 from rnamsm.layout import sample_layout
-from tests.workflow_support import run_command
+from tests.support.workflow import run_command
 
 DEMO_SAMPLES = ("mrum-tRNA-1", "mrum-tRNA-5", "Cobalamin", "2DRB_1")
 

@@ -22,7 +22,7 @@ import pytest
 from rnamsm.cli import main
 from rnamsm.heads.demo import make_demo_heads
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
-from tests.report_fixtures import build_2drb1
+from tests.support.report_fixtures import build_2drb1
 
 LENGTH = 64  # the prob.npy of predict-ss (16 KiB) needs more than three tmpfs pages, the text files one each
 PAGE = 4096

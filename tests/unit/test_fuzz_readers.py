@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from rnamsm.errors import RnamsmError
-from tests.fuzzing import READERS, fuzz_inputs
+from tests.support.fuzzing import READERS, fuzz_inputs
 
 
 @pytest.mark.parametrize("reader_name", sorted(READERS))

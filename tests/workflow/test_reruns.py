@@ -17,7 +17,7 @@ from rnamsm.formats import ss_summary
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from tests.conftest import REPO_ROOT
-from tests.workflow_support import run_command
+from tests.support.workflow import run_command
 
 DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report",
                         "batch_index"}

@@ -26,7 +26,7 @@ from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import SampleData
 from rnamsm.report.settings import ReportSettings
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
-from tests.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
+from tests.support.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
 from tests.support.schema import assert_defaults_match
 
 EPOCH = "1700000000"

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.readme import readme_commands, readme_setup_commands
-from tests.workflow_support import run_command
+from tests.support.readme import readme_commands, readme_setup_commands
+from tests.support.workflow import run_command
 
 #: README commands that other tests run: (command, the test that runs it).
 RUN_ELSEWHERE = {
     "make demo": "tests/conftest.py::demo_run (the session's demo run)",
     "make test": ".ci/run (CI runs the README's test command)",
-    "snakemake --profile slurm": "tests/test_workflow_slurm.py (on the local single-node Slurm)",
+    "snakemake --profile slurm": "tests/workflow/test_slurm_run.py (on the local single-node Slurm)",
     'snakemake -n --config "heads={threshold: 0.6}"':
-        "tests/test_reliability_workflow.py::test_readme_nested_config_command_reaches_the_jobs",
+        "tests/workflow/test_reliability.py::test_readme_nested_config_command_reaches_the_jobs",
 }
 
 

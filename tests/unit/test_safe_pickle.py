@@ -73,7 +73,7 @@ def test_plain_state_dict_loads_and_allowed_globals_become_inert_stubs(tmp_path)
     assert loaded.keys() == state.keys() and all(torch.equal(loaded[key], state[key]) for key in state)
     marker = tmp_path / "ran"
     torch.save({"config": Recorded(str(marker))}, tmp_path / "config.pt")
-    with pytest.raises(UnsafePickle, match="tests.test_safe_pickle.Recorded"):
+    with pytest.raises(UnsafePickle, match="tests.unit.test_safe_pickle.Recorded"):
         load_torch_file(tmp_path / "config.pt", allowed=())
     stub = load_torch_file(tmp_path / "config.pt", allowed={f"{__name__}.Recorded"})["config"]
     assert type(stub) is not Recorded and type(stub).__qualname__ == "Recorded"

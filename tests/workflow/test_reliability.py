@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
-from tests.outputs import differences
-from tests.readme import readme_commands
-from tests.workflow_support import copy_workflow, run_command, workflow_env
+from tests.support.outputs import differences
+from tests.support.readme import readme_commands
+from tests.support.workflow import copy_workflow, run_command, workflow_env
 
 #: One real tRNA query and a cheap search (one nhmmer round against the ten M. ruminantium tRNAs). The sheet
 #: has a comment line above its header, a commented-out row, and '#' and markup in its description.

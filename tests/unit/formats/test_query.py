@@ -14,7 +14,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import query as query_format
 from rnamsm.formats.query import IUPAC_NUCLEOTIDES, Query, model_residues, search_sequence
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
-from tests.fuzzing import fuzz_inputs
+from tests.support.fuzzing import fuzz_inputs
 
 
 def test_demo_query_reads_and_writes_back_byte_for_byte(tmp_path: Path) -> None:
