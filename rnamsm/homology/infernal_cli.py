@@ -6,12 +6,14 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyinfernal.cm import CM, CMFile
 
-from rnamsm.atomic import atomic_path
+from rnamsm.atomic import atomic_open, atomic_path
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import msa as msa_format
 
 #: Programs ``rnamsm search`` runs as subprocesses (``cmalign`` only with ``align: cmalign``).
 REQUIRED_PROGRAMS = ("cmbuild", "cmcalibrate")
@@ -55,11 +57,18 @@ def calibrate_cm(cm_path: str | os.PathLike[str], *, length_mb: float | None, th
 
 
 def align_to_cm(
-    cm_path: str | os.PathLike[str], sequences: str | os.PathLike[str], out: str | os.PathLike[str], *, threads: int
+    cm_path: str | os.PathLike[str], sequences: Sequence[tuple[str, str]], out: str | os.PathLike[str], *,
+    threads: int,
 ) -> None:
-    """``cmalign``: the FASTA ``sequences`` aligned to the CM (Infernal's defaults), Stockholm written to ``out``."""
-    _run(["cmalign", "--cpu", str(threads), "-o", os.fspath(out), os.fspath(cm_path), os.fspath(sequences)],
-         os.fspath(sequences))
+    """``cmalign`` (Infernal's defaults) of ``(name, residues)`` records to the CM; Stockholm written to ``out``.
+
+    The records go to ``out`` with the suffix ``.fa`` first (FASTA text from :mod:`rnamsm.formats.msa`).
+    """
+    fasta = Path(out).with_suffix(".fa")
+    with atomic_open(fasta) as handle:
+        handle.write(msa_format.format_fasta([name for name, _ in sequences], [row for _, row in sequences]))
+    _run(["cmalign", "--cpu", str(threads), "-o", os.fspath(out), os.fspath(cm_path), os.fspath(fasta)],
+         os.fspath(fasta))
 
 
 def _calibrate_command(length_mb: float | None, threads: int) -> list[str]:

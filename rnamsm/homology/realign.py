@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats.msa import Alignment, match_columns
@@ -31,18 +30,18 @@ def realign(
 ) -> list[HitRow]:
     """``rows`` realigned with cmalign to a CM built from them and ``structure``; order and hits unchanged.
 
-    Intermediate files go to ``work`` (``{prefix}.sto``, ``.cm``, ``.fa``, ``.cmalign.sto``).
+    Intermediate files go to ``work`` (``{prefix}.sto``, ``.cm``, ``.cmalign.fa``, ``.cmalign.sto``).
     """
     if not rows:
         return []
     alignment = Alignment((query.id, *(hit.name for hit in rows)), (query.sequence, *(hit.a3m for hit in rows)),
                           structure)
-    stockholm, cm, fasta, aligned = (work / f"{prefix}{suffix}" for suffix in (".sto", ".cm", ".fa", ".cmalign.sto"))
+    stockholm, cm, aligned = (work / f"{prefix}{suffix}" for suffix in (".sto", ".cm", ".cmalign.sto"))
     msa_format.write_stockholm(alignment, stockholm, query.id)
     infernal_cli.build_cm(stockholm, cm)
-    with atomic_open(fasta) as handle:  # numbered names: cmalign needs unique names, hit names need not be
-        handle.write("".join(f">r{index}\n{residues(hit.a3m)}\n" for index, hit in enumerate(rows)))
-    infernal_cli.align_to_cm(cm, fasta, aligned, threads=threads)
+    # numbered names: cmalign needs unique names, hit names need not be
+    infernal_cli.align_to_cm(cm, [(f"r{index}", residues(hit.a3m)) for index, hit in enumerate(rows)], aligned,
+                             threads=threads)
     result = msa_format.read(aligned)
     if list(result.names) != [f"r{index}" for index in range(len(rows))]:
         raise RnamsmError(f"{aligned}: cmalign returned other sequences than the {len(rows)} it was given")
