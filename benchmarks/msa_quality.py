@@ -21,6 +21,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -35,7 +36,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +53,7 @@ from rnamsm.evaluation.structure_metrics import score_sequence, scores  # noqa: 
 from rnamsm.formats.structure import Structure, dbn_to_pairs  # noqa: E402
 from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
-from rnamsm.homology.settings import SearchSettings  # noqa: E402
+from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,20 +97,20 @@ MIN_LENGTH_FRACTION = 0.8
 SHUFFLE_WINDOW = 100
 SHUFFLED_COPIES = 3
 MUTATION_RATES = (0.1, 0.2, 0.3)
-#: RNAalifold model options measured (ViennaRNA model-detail names, set as the library's global defaults,
-#: which ``RNA.alifold`` reads; RNAalifold's ``--noLP``, ``-r``, ``--cfactor``, ``--nfactor``). ``default`` is
-#: what rnamsm runs. (``--old``, ``oldAliEn``, is not a global default of the library, so it is not measured.)
-ALIFOLD_OPTIONS: dict[str, dict[str, float]] = {
-    "default": {},
-    "noLP": {"noLP": 1},
-    "ribosum": {"ribo": 1},
-    "ribosum_noLP": {"ribo": 1, "noLP": 1},
-    "cf0.6_nf0.5": {"cv_fact": 0.6, "nc_fact": 0.5},
-    "ribosum_cf0.6_nf0.5": {"ribo": 1, "cv_fact": 0.6, "nc_fact": 0.5},
+#: RNAalifold scorings measured (RNAalifold's ``-r``, ``--cfactor``, ``--nfactor``, ``--noLP``); ``plain`` is
+#: RNAalifold's own default. The headline score uses ``rnamsm baselines``' default scoring.
+ALIFOLD_OPTIONS: dict[str, AlifoldSettings] = {
+    "plain": AlifoldSettings(ribosum=False),
+    "noLP": AlifoldSettings(ribosum=False, no_lonely_pairs=True),
+    "ribosum": AlifoldSettings(ribosum=True),
+    "ribosum_noLP": AlifoldSettings(ribosum=True, no_lonely_pairs=True),
+    "cf0.6_nf0.5": AlifoldSettings(ribosum=False, cfactor=0.6, nfactor=0.5),
+    "ribosum_cf0.6_nf0.5": AlifoldSettings(ribosum=True, cfactor=0.6, nfactor=0.5),
 }
 METHODS = ("rnamsm", "rnacmap3")
-#: Rows given to RNAalifold: ``rnamsm baselines``' default.
+#: Rows given to RNAalifold and the scoring of the headline score: ``rnamsm baselines``' defaults.
 ALIFOLD_ROWS = BaselineSettings().max_rows
+HEADLINE = next(label for label, value in ALIFOLD_OPTIONS.items() if value == BaselineSettings().alifold)
 #: Long-query timing (``--long-queries``): rnaseP-eubact members of about these lengths and a 1,000-nt
 #: window of the genome (no family; timing only), against the genome and the family's other members,
 #: with one calibrated CM round forced and at the defaults.
@@ -260,19 +260,6 @@ def measured(command: list[str], log: Path, timeout: float) -> dict:
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
 
 
-@contextmanager
-def vienna_options(values: dict[str, float]) -> Iterator[None]:
-    """Set ViennaRNA's global model defaults (what ``RNA.alifold`` reads) for a block, then restore them."""
-    saved = {name: getattr(RNA.cvar, name) for name in values}
-    try:
-        for name, value in values.items():
-            setattr(RNA.cvar, name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(RNA.cvar, name, value)
-
-
 def score(predicted_dbn: str, query: Member) -> dict[str, float]:
     """F1 and MCC of a dot-bracket prediction (all pairs, exact matching: ``rnamsm evaluate``'s headline)."""
     reference = Structure(query.name, query.sequence, set(query.pairs))
@@ -288,10 +275,9 @@ def score_msa(path: Path, query: Member, options: tuple[str, ...] = tuple(ALIFOL
         raise SystemExit(f"{path}: the first row is not the query {query.name}")
     result: dict = {"rows": msa.depth, "neff": round(neff(encode(list(msa.rows)), 0.8)[0], 2), "alifold": {}}
     for label in options:
-        with vienna_options(ALIFOLD_OPTIONS[label]):
-            _consensus, _energy, projected = rnaalifold(msa, ALIFOLD_ROWS)
+        _consensus, _energy, projected = rnaalifold(msa, ALIFOLD_ROWS, ALIFOLD_OPTIONS[label])
         result["alifold"][label] = score(projected, query)
-    result.update(result["alifold"]["default"])
+    result.update(result["alifold"][HEADLINE])
     return result
 
 
@@ -330,10 +316,10 @@ def score_ours(out: Path, query_id: str, query: Member) -> dict:
         if entry["round"] == stats["final_round"] and not realigned:
             scored = result
         else:
-            scored = next((score_msa(path, query, ("default", "ribosum")) for path in inputs if path.exists()), {})
+            scored = next((score_msa(path, query, (HEADLINE, "plain")) for path in inputs if path.exists()), {})
         summary.update({key: scored[key] for key in ("f1", "mcc") if key in scored})
         if "alifold" in scored:
-            summary["ribosum_f1"] = scored["alifold"]["ribosum"]["f1"]
+            summary["plain_f1"] = scored["alifold"]["plain"]["f1"]
         result["rounds"].append(summary)
     return result
 
@@ -499,7 +485,7 @@ def markdown_report(results: dict) -> str:
         lines.append(f"| {method} | " + " | ".join(number(values[label]) for label in ALIFOLD_OPTIONS) + " |")
     variants = sorted({key for record in queries.values() for key in record if key.startswith("rnamsm:")})
     if variants:
-        lines += ["", "| variant (its queries) | queries | F1 variant / rnamsm / RNAcmap3 | F1 with RIBOSUM "
+        lines += ["", "| variant (its queries) | queries | F1 variant / rnamsm / RNAcmap3 | F1 plain RNAalifold "
                   "variant / rnamsm / RNAcmap3 | CPU s variant / rnamsm / RNAcmap3 |", "|---|---:|---:|---:|---:|"]
         for variant in variants:
             same = [r for r in queries.values() if all(m in r and r[m]["status"] == "ok" for m in (variant, *METHODS))]
@@ -509,14 +495,14 @@ def markdown_report(results: dict) -> str:
             def means(key: str, records: list[dict] = scored, methods: tuple[str, ...] = methods) -> str:
                 if key == "cpu_seconds":
                     return " / ".join(number(sum(r[m][key] for r in records), 0) for m in methods)
-                if key == "ribosum":
-                    return " / ".join(number(mean([r[m]["alifold"]["ribosum"]["f1"] for r in records]))
+                if key == "plain":
+                    return " / ".join(number(mean([r[m]["alifold"]["plain"]["f1"] for r in records]))
                                       for m in methods)
                 return " / ".join(number(mean([r[m][key] for r in records])) for m in methods)
 
             config = next(r[variant].get("config") for r in queries.values() if variant in r)
             lines.append(f"| `{variant}` `{json.dumps(config, sort_keys=True)}` | {len(same)} ({len(scored)}) "
-                         f"| {means('f1')} | {means('ribosum')} | {means('cpu_seconds', same)} |")
+                         f"| {means('f1')} | {means('plain')} | {means('cpu_seconds', same)} |")
     lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
               "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for query_id, record in queries.items():
@@ -659,7 +645,8 @@ def main() -> int:
         | {"background_recipe": {"shuffle_window": SHUFFLE_WINDOW, "shuffled_copies": SHUFFLED_COPIES,
                                  "mutation_rates": list(MUTATION_RATES)}},
         "threads": args.threads,
-        "alifold_options": ALIFOLD_OPTIONS,
+        "alifold_options": {label: dataclasses.asdict(value) for label, value in ALIFOLD_OPTIONS.items()},
+        "alifold_headline": HEADLINE,
         "alifold_rows": ALIFOLD_ROWS,
         "calibrate_L": SearchSettings().calibrate_L,
     }

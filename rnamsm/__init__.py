@@ -12,5 +12,5 @@ STAGE_VERSIONS: dict[str, int] = {
     "report": 1,
     "predict_ss": 1,
     "predict_rsa": 1,
-    "baselines": 1,
+    "baselines": 2,
 }

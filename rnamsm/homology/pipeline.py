@@ -80,14 +80,16 @@ def _alignment(query: Query, rows: Sequence[HitRow], structure: str) -> Alignmen
     return Alignment((query.id, *(hit.name for hit in rows)), (query.sequence, *(hit.a3m for hit in rows)), structure)
 
 
-def _first_structure(setting: str, query: Query, round1: list[HitRow], warnings: list[str]) -> tuple[str, str]:
+def _first_structure(settings: SearchSettings, query: Query, round1: list[HitRow],
+                     warnings: list[str]) -> tuple[str, str]:
     """Structure for the first CM (and its source name) from ``ss_first``."""
+    setting = settings.ss_first
     if setting == "rnafold":
         return query_mod.fold(query.sequence), "rnafold"
     if setting == "alifold":
         if round1:
             rows = [query.sequence] + [match_columns(hit.a3m) for hit in round1[: ALIFOLD_ROWS - 1]]
-            return query_mod.alifold(rows), "alifold"
+            return query_mod.alifold(rows, settings.alifold), "alifold"
         warnings.append("ss_first 'alifold' needs at least 2 round-1 rows; used the RNAfold MFE instead")
         return query_mod.fold(query.sequence), "rnafold"
     return read_dbn_line(setting, len(query)), f"file:{setting}"
@@ -215,7 +217,7 @@ def run_search(
     ]
     rounds[0].seconds = time.perf_counter() - start
     first_structure, first_source = timer.run(
-        "predict_ss", _first_structure, settings.ss_first, query, rounds[0].rows, warnings
+        "predict_ss", _first_structure, settings, query, rounds[0].rows, warnings
     )
     structure, structure_source = first_structure, first_source
     with tempfile.TemporaryDirectory(prefix="rnamsm-search-") as scratch:
@@ -329,7 +331,7 @@ def _next_structure(settings: SearchSettings, query: Query, current: Round) -> s
     """Structure of a later CM: RNAalifold consensus of the current MSA, or the query MFE."""
     if settings.ss_next == "alifold" and current.rows:
         rows = [query.sequence] + [match_columns(hit.a3m) for hit in current.rows[: ALIFOLD_ROWS - 1]]
-        return query_mod.alifold(rows)
+        return query_mod.alifold(rows, settings.alifold)
     return query_mod.fold(query.sequence)
 
 

@@ -8,8 +8,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from benchmarks import msa_quality, rnacmap3
 from rnamsm.formats.msa import match_columns
 from rnamsm.formats.query import Query
@@ -111,14 +109,3 @@ def test_rnacmap3_runner_builds_a_query_first_msa_from_a_small_real_database(tmp
     if stats["rounds"][1]["neff"] <= rnacmap3.NEFF_STOP:
         assert stats["final_round"] == 3
     assert json.loads((tmp_path / "out" / "rnacmap3_stats.json").read_text()) == stats
-
-
-@pytest.mark.parametrize("values", list(msa_quality.ALIFOLD_OPTIONS.values()))
-def test_vienna_options_apply_inside_the_block_only(values: dict[str, float]) -> None:
-    import RNA
-
-    before = {name: getattr(RNA.cvar, name) for name in ("ribo", "noLP", "cv_fact", "nc_fact", "oldAliEn")}
-    with msa_quality.vienna_options(values):
-        model = RNA.md()
-        assert all(getattr(model, name) == value for name, value in values.items())
-    assert {name: getattr(RNA.cvar, name) for name in before} == before

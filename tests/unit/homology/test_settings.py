@@ -63,6 +63,8 @@ def test_the_workflow_section_round_trips() -> None:
         ({"ss_first": ""}, "ss_first must be 'rnafold', 'alifold' or a dot-bracket file path"),
         ({"align": "realign"}, "align: must be one of 'hits', 'cmalign'"),
         ({"cm": {"min_rounds": -1}}, "cm.min_rounds must be an integer >= 0"),
+        ({"alifold": {"cfactor": -1}}, "alifold.cfactor must be a number >= 0"),
+        ({"alifold": {"ribosum": "yes"}}, "alifold.ribosum: expected true or false"),
         ({"calibrate_cache": ""}, "calibrate_cache must be a folder path or null"),
         ({"filter": {"min_coverage": 1.5}}, "filter.min_coverage must be between 0 and 1"),
         ({"filter": {"max_identity": 0}}, "filter.max_identity must be in (0, 1] or null"),
