@@ -397,7 +397,11 @@ def run_query(query_id: str, query: Member, members: list[Member], work: Path, a
 
 
 def code_version() -> str:
-    """The commit of the checked-out code (``+dirty`` with uncommitted changes)."""
+    """The commit of the code (``+dirty`` with uncommitted changes); ``RNAMSM_CODE_VERSION`` when set (for a
+    run from an exported copy of a commit, which has no git metadata)."""
+    if os.environ.get("RNAMSM_CODE_VERSION"):
+        return os.environ["RNAMSM_CODE_VERSION"]
+
     def git(*arguments: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True).stdout.strip()
 
@@ -605,7 +609,8 @@ def main() -> int:
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
                         help="also run 'rnamsm search --config-json JSON', kept as method 'rnamsm:LABEL'")
     parser.add_argument("--redo", nargs="+", default=[], metavar="METHOD",
-                        help="measure these methods again (e.g. rnamsm after a change of its defaults)")
+                        help="measure these methods again where another code version measured them "
+                             "(e.g. rnamsm after a change of its defaults)")
     parser.add_argument("--fresh", action="store_true", help="discard the queries already in the results file")
     parser.add_argument("--merge", type=Path, default=None, metavar="RESULTS",
                         help="add the runs of another results file (same set-up) that this one lacks, and exit")
@@ -675,7 +680,9 @@ def main() -> int:
         record = queries.get(query_id)
         wanted = [*args.methods, *(["rnacmap3_default_L"] if position < args.default_calibration else []),
                   *(f"rnamsm:{label}" for label in args.variants)]
-        methods = [method for method in wanted if record is None or method not in record or method in args.redo]
+        current = code_version()
+        methods = [method for method in wanted if record is None or method not in record
+                   or (method in args.redo and record[method].get("code") != current)]
         if not methods:
             continue
         if args.time_limit is not None and time.perf_counter() - started > args.time_limit:
