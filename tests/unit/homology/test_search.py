@@ -228,6 +228,7 @@ def test_missing_infernal_program_is_a_clear_error(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "cmbuild" in lines[0] and "cmcalibrate" in lines[0] and "not found on PATH" in lines[0]
+    assert "cmalign" in lines[0]  # align: cmalign (the default) realigns the final rows
     assert not (tmp_path / "out").exists()
 
 
