@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from rnamsm.atomic import atomic_open, check_output_targets
+from rnamsm.atomic import check_output_targets, write_files
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.rsa_metrics import composition_means, composition_prediction, summarise_rsa
 from rnamsm.evaluation.structure_metrics import VARIANTS, score_sequence, scores, summarise
@@ -131,17 +131,12 @@ def tsv_path(json_path: Path) -> Path:
 
 
 def write_outputs(json_path: Path, summary: dict[str, object], rows: list[dict[str, object]]) -> Path:
-    """Write the summary JSON and, beside it, ``<stem>.per_sequence.tsv``; returns the TSV path."""
+    """Write the summary JSON and, beside it, ``<stem>.per_sequence.tsv``, as one set (both or neither)."""
     table = tsv_path(json_path)
     check_output_targets(json_path, table)
-    with atomic_open(json_path) as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
     columns = list(rows[0]) if rows else ["id"]
-    with atomic_open(table) as handle:
-        handle.write("\t".join(columns) + "\n")
-        for row in rows:
-            handle.write("\t".join(format_cell(row[column]) for column in columns) + "\n")
+    lines = ["\t".join(columns)] + ["\t".join(format_cell(row[column]) for column in columns) for row in rows]
+    write_files({json_path: json.dumps(summary, indent=2, sort_keys=True) + "\n", table: "\n".join(lines) + "\n"})
     return table
 
 

@@ -54,6 +54,8 @@ def commands(inputs: dict[str, Path], out: Path) -> dict[str, list[str | Path]]:
         "features": ["features", inputs["msa"], "--checkpoint", inputs["ckpt"], "--out", out / "features.npz"],
         "predict-ss": ["predict-ss", inputs["features"], "--head", inputs["ss"], "--out-dir", out, "--id", "s1"],
         "report": ["report", inputs["sample"], "--out", out / "report.html"],
+        "evaluate": ["evaluate", "--pred", RNAMSM_EXAMPLE / "2DRB_1.ct", "--ref", RNAMSM_EXAMPLE / "2DRB_1.bpseq",
+                     "--json", out / "scores.json"],
     }
 
 
@@ -119,11 +121,15 @@ def test_real_full_disk_is_one_line_and_no_partial_set(capsys, tiny_disk, inputs
     assert outputs(tiny_disk) == sorted(path.name for path in (tmp_path / "roomy").iterdir())
 
 
-@pytest.mark.parametrize("failing_write", [1, 3, 4])
-@pytest.mark.parametrize("command", ["predict-ss", "search"])
+SET_SIZES = {"predict-ss": 5, "search": 4, "evaluate": 2}
+
+
+@pytest.mark.parametrize(("command", "failing_write"),
+                         [(command, write) for command in ("predict-ss", "search") for write in (1, 3, 4)]
+                         + [("evaluate", 1), ("evaluate", 2)])
 def test_injected_full_disk_mid_set_writes_nothing(capsys, monkeypatch, inputs, tmp_path, command,
                                                    failing_write) -> None:
-    """ENOSPC on the first, third or fourth file of a set: one line, and no file of the set (portable)."""
+    """ENOSPC on the first, a middle or the last file of a set: one line, and no file of the set (portable)."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "unrelated.txt").write_text("kept")
@@ -142,7 +148,7 @@ def test_injected_full_disk_mid_set_writes_nothing(capsys, monkeypatch, inputs, 
     assert outputs(out) == ["unrelated.txt"]
     monkeypatch.undo()
     assert main([str(arg) for arg in commands(inputs, out)[command]]) == 0
-    assert len(outputs(out)) == {"predict-ss": 5, "search": 4}[command] + 1  # the whole set and the unrelated file
+    assert len(outputs(out)) == SET_SIZES[command] + 1  # the whole set and the unrelated file
 
 
 def test_injected_full_disk_in_single_file_commands(capsys, monkeypatch, inputs, tmp_path) -> None:
