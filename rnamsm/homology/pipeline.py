@@ -169,12 +169,11 @@ def run_search(
         )
     hmm_only = length > settings.hmm_only_above
     cm_rounds = settings.cm.max_rounds
-    uses_infernal = bool(cm_rounds and not hmm_only) or settings.align == "cmalign"
+    programs = dict.fromkeys((*(infernal_cli.REQUIRED_PROGRAMS if cm_rounds and not hmm_only else ()),
+                              *(("cmbuild", "cmalign") if settings.align == "cmalign" else ())))
+    uses_infernal = bool(programs)
     if uses_infernal:
-        infernal_cli.check_programs(
-            (*(infernal_cli.REQUIRED_PROGRAMS if cm_rounds and not hmm_only else ("cmbuild",)),
-             *(("cmalign",) if settings.align == "cmalign" else ()))
-        )
+        infernal_cli.check_programs(tuple(programs))
     warnings = query_mod.query_warnings(query)
     db = settings.db
     database = SequenceDatabase(
@@ -317,8 +316,8 @@ def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bo
             return best, f"{where}: the only round (cm.max_rounds is 0)"
         why = (f"the query is longer than hmm_only_above ({settings.hmm_only_above} nt)" if hmm_only
                else "cm.min_rounds is 0")
-        return best, f"{where}: the only round; its Neff {best.neff:.1f} reached neff.stop ({settings.neff.stop:g}) " \
-                     f"and {why}"
+        return best, (f"{where}: the only round; its Neff {best.neff:.1f} reached neff.stop "
+                      f"({settings.neff.stop:g}) and {why}")
     if hmm_only:
         return best, (f"{where}: the highest Neff of the rounds ({best.neff:.1f}); the query is longer than "
                       f"hmm_only_above ({settings.hmm_only_above} nt), so its later rounds are profile-HMM searches")
