@@ -21,6 +21,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -35,7 +36,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +53,12 @@ from rnamsm.evaluation.structure_metrics import score_sequence, scores  # noqa: 
 from rnamsm.formats.structure import Structure, dbn_to_pairs  # noqa: E402
 from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
-from rnamsm.homology.settings import SearchSettings  # noqa: E402
+from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
-
-#: RNAalifold's rows, as in `rnamsm baselines` at defaults.
-ALIFOLD_ROWS = BaselineSettings().max_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
+LONG_RESULTS = ROOT / "benchmarks" / "results" / "long_queries.json"
 GENOME = ROOT / "tests" / "data" / "infernal" / "mrum-genome.fa.gz"
 RNACMAP3 = ROOT / "benchmarks" / "rnacmap3.py"
 #: Programs the benchmark runs; ``make msa-quality`` installs them (Debian packages).
@@ -99,18 +97,29 @@ MIN_LENGTH_FRACTION = 0.8
 SHUFFLE_WINDOW = 100
 SHUFFLED_COPIES = 3
 MUTATION_RATES = (0.1, 0.2, 0.3)
-#: RNAalifold model options measured (ViennaRNA model-detail names, set as the library's global defaults,
-#: which ``RNA.alifold`` reads; RNAalifold's ``--noLP``, ``-r``, ``--cfactor``, ``--nfactor``). ``default`` is
-#: what rnamsm runs. (``--old``, ``oldAliEn``, is not a global default of the library, so it is not measured.)
-ALIFOLD_OPTIONS: dict[str, dict[str, float]] = {
-    "default": {},
-    "noLP": {"noLP": 1},
-    "ribosum": {"ribo": 1},
-    "ribosum_noLP": {"ribo": 1, "noLP": 1},
-    "cf0.6_nf0.5": {"cv_fact": 0.6, "nc_fact": 0.5},
-    "ribosum_cf0.6_nf0.5": {"ribo": 1, "cv_fact": 0.6, "nc_fact": 0.5},
+#: RNAalifold scorings measured (RNAalifold's ``-r``, ``--cfactor``, ``--nfactor``, ``--noLP``); ``plain`` is
+#: RNAalifold's own default. The headline score uses ``rnamsm baselines``' default scoring.
+ALIFOLD_OPTIONS: dict[str, AlifoldSettings] = {
+    "plain": AlifoldSettings(ribosum=False),
+    "noLP": AlifoldSettings(ribosum=False, no_lonely_pairs=True),
+    "ribosum": AlifoldSettings(ribosum=True),
+    "ribosum_noLP": AlifoldSettings(ribosum=True, no_lonely_pairs=True),
+    "cf0.6_nf0.5": AlifoldSettings(ribosum=False, cfactor=0.6, nfactor=0.5),
+    "ribosum_cf0.6_nf0.5": AlifoldSettings(ribosum=True, cfactor=0.6, nfactor=0.5),
 }
 METHODS = ("rnamsm", "rnacmap3")
+#: Rows given to RNAalifold and the scoring of the headline score: ``rnamsm baselines``' defaults.
+ALIFOLD_ROWS = BaselineSettings().max_rows
+HEADLINE = next(label for label, value in ALIFOLD_OPTIONS.items() if value == BaselineSettings().alifold)
+#: Long-query timing (``--long-queries``): rnaseP-eubact members of about these lengths and a 1,000-nt
+#: window of the genome (no family; timing only), against the genome and the family's other members,
+#: with one calibrated CM round forced and at the defaults.
+LONG_LENGTHS = (300, 400, 486)
+LONG_WINDOW = (1_000_000, 1_001_000)
+LONG_SETTINGS: dict[str, str | None] = {
+    "cm_round": json.dumps({"cm": {"min_rounds": 1, "max_rounds": 1}, "align": "cmalign", "hmm_only_above": 1000}),
+    "defaults": None,
+}
 
 
 @dataclass(frozen=True)
@@ -251,19 +260,6 @@ def measured(command: list[str], log: Path, timeout: float) -> dict:
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
 
 
-@contextmanager
-def vienna_options(values: dict[str, float]) -> Iterator[None]:
-    """Set ViennaRNA's global model defaults (what ``RNA.alifold`` reads) for a block, then restore them."""
-    saved = {name: getattr(RNA.cvar, name) for name in values}
-    try:
-        for name, value in values.items():
-            setattr(RNA.cvar, name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(RNA.cvar, name, value)
-
-
 def score(predicted_dbn: str, query: Member) -> dict[str, float]:
     """F1 and MCC of a dot-bracket prediction (all pairs, exact matching: ``rnamsm evaluate``'s headline)."""
     reference = Structure(query.name, query.sequence, set(query.pairs))
@@ -279,41 +275,73 @@ def score_msa(path: Path, query: Member, options: tuple[str, ...] = tuple(ALIFOL
         raise SystemExit(f"{path}: the first row is not the query {query.name}")
     result: dict = {"rows": msa.depth, "neff": round(neff(encode(list(msa.rows)), 0.8)[0], 2), "alifold": {}}
     for label in options:
-        with vienna_options(ALIFOLD_OPTIONS[label]):
-            _consensus, _energy, projected = rnaalifold(msa, ALIFOLD_ROWS)
+        _consensus, _energy, projected = rnaalifold(msa, ALIFOLD_ROWS, ALIFOLD_OPTIONS[label])
         result["alifold"][label] = score(projected, query)
-    result.update(result["alifold"]["default"])
+    result.update(result["alifold"][HEADLINE])
     return result
 
 
-def run_ours(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member) -> dict:
-    """``rnamsm search`` at its defaults; the final MSA's score and that of each earlier round's MSA."""
-    out = folder / "rnamsm"
+def run_ours(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member,
+             tag: str = "rnamsm", config_json: str | None = None) -> dict:
+    """``rnamsm search`` (defaults, or ``--config-json config_json``); the final MSA's score and that of each
+    earlier round's MSA."""
+    out = folder / tag.replace(":", "_")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     command = [sys.executable, "-m", "rnamsm", "search", str(query_fa), "--db", str(database), "--out-dir", str(out),
                "--threads", str(threads), "--work-dir", str(out / "work")]
-    record = measured(command, folder / "rnamsm.log", timeout)
-    if record["status"] != "ok":
-        return record
+    if config_json is not None:
+        command += ["--config-json", config_json]
+    record = measured(command, folder / f"{out.name}.log", timeout)
+    record.update(code=code_version(), **({} if config_json is None else {"config": json.loads(config_json)}))
+    if record["status"] == "ok":
+        record.update(score_ours(out, query_fa.stem, query))
+    return record
+
+
+def score_ours(out: Path, query_id: str, query: Member) -> dict:
+    """Scores of an ``rnamsm search`` output folder: the final MSA, and each round's own alignment."""
     stats = json.loads((out / "msa_stats.json").read_text())
-    record.update(score_msa(out / f"{query_fa.stem}.a2m_msa2", query))
-    record.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
+    result = score_msa(out / f"{query_id}.a2m_msa2", query)
+    result.update({key: stats[key] for key in ("final_alignment", "final_reason") if key in stats})
+    result.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
+    realigned = stats.get("final_alignment") == "cmalign"
     for entry in stats["rounds"]:
         summary = {key: entry[key] for key in ("round", "method", "depth", "neff", "seconds")}
-        # an earlier round's rows are the input alignment of the next round's CM (kept in the work folder)
-        later_input = out / "work" / f"round{entry['round'] + 1}.sto"
-        if entry["round"] == stats["final_round"]:
-            scored = record
-        elif later_input.exists():
-            scored = score_msa(later_input, query, ("default", "ribosum"))
+        # a round's rows as it aligned them are the input alignment of the next round's CM, or of the
+        # final realignment (both kept in the work folder)
+        inputs = [out / "work" / f"round{entry['round'] + 1}.sto"]
+        if entry["round"] == stats["final_round"] and realigned:
+            inputs.insert(0, out / "work" / "final.sto")
+        if entry["round"] == stats["final_round"] and not realigned:
+            scored = result
         else:
-            scored = {}
+            scored = next((score_msa(path, query, (HEADLINE, "plain")) for path in inputs if path.exists()), {})
         summary.update({key: scored[key] for key in ("f1", "mcc") if key in scored})
         if "alifold" in scored:
-            summary["ribosum_f1"] = scored["alifold"]["ribosum"]["f1"]
-        record["rounds"].append(summary)
-    return record
+            summary["plain_f1"] = scored["alifold"]["plain"]["f1"]
+        result["rounds"].append(summary)
+    return result
+
+
+def score_theirs(out: Path, query_id: str, query: Member) -> dict:
+    """Scores of an RNAcmap3 runner's output folder (its final MSA)."""
+    stats = json.loads((out / "rnacmap3_stats.json").read_text())
+    result = score_msa(out / f"{query_id}.a2m_msa2", query)
+    result.update(final_round=stats["final_round"], rounds=stats["rounds"], timings=stats["timings"])
+    return result
+
+
+def rescore(queries: dict[str, dict], members: dict[str, Member], work: Path) -> None:
+    """Score every finished run again from the MSAs kept in ``work`` (after a change of the scoring)."""
+    for query_id, record in queries.items():
+        query = members[record["member"]]
+        for method, run in record.items():
+            if not isinstance(run, dict) or run.get("status") != "ok" or "cpu_seconds" not in run:
+                continue
+            out = work / "queries" / query_id / method.replace(":", "_")
+            run.update(score_theirs(out, query_id, query) if method.startswith("rnacmap3")
+                       else score_ours(out, query_id, query))
 
 
 def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeout: float, query: Member,
@@ -328,39 +356,40 @@ def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeo
     command = [sys.executable, str(RNACMAP3), str(query_fa), "--db", str(database), "--blast-db", str(blast_db),
                "--out-dir", str(out), "--threads", str(threads), "--calibrate-L", calibrate_length]
     record = measured(command, folder / f"{tag}.log", timeout)
-    if record["status"] != "ok":
-        if (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
-            record.update(json.loads((out / "progress.json").read_text()))
-        return record
-    stats = json.loads((out / "rnacmap3_stats.json").read_text())
-    record.update(score_msa(out / f"{query_fa.stem}.a2m_msa2", query))
-    record.update(final_round=stats["final_round"], rounds=stats["rounds"], timings=stats["timings"])
+    record["code"] = code_version()
+    if record["status"] == "ok":
+        record.update(score_theirs(out, query_fa.stem, query))
+    elif (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
+        record.update(json.loads((out / "progress.json").read_text()))
     return record
 
 
 def run_query(query_id: str, query: Member, members: list[Member], work: Path, args: argparse.Namespace,
-              record: dict | None, default_calibration: bool) -> dict:
-    """Both pipelines and RNAfold for one query (``record``: what an earlier run already measured)."""
+              record: dict | None, methods: list[str]) -> dict:
+    """RNAfold and the ``methods`` for one query, added to ``record`` (what earlier runs measured)."""
     folder = work / "queries" / query_id
     folder.mkdir(parents=True, exist_ok=True)
     query_fa = folder / f"{query_id}.fa"
     query_fa.write_text(f">{query_id} {query.name}\n{query.sequence}\n")
     database = query_database(work, members, query, folder)
+    if record is None:
+        record = {"family": query.family, "member": query.name, "length": len(query.sequence),
+                  "reference_pairs": len(query.pairs)}
+        mfe_structure, _mfe, _bpp = rnafold(query.sequence)
+        record["rnafold"] = score(mfe_structure, query)
     try:
-        if record is None:
+        for method in methods:
             load_before = os.getloadavg()[0]
-            record = {"family": query.family, "member": query.name, "length": len(query.sequence),
-                      "reference_pairs": len(query.pairs), "code": code_version()}
-            start = time.perf_counter()
-            mfe_structure, _mfe, _bpp = rnafold(query.sequence)
-            record["rnafold"] = {**score(mfe_structure, query), "wall_seconds": round(time.perf_counter() - start, 2)}
-            record["rnamsm"] = run_ours(query_fa, database, folder, args.threads, args.timeout, query)
-            record["rnacmap3"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
-                                            str(SearchSettings().calibrate_L), "rnacmap3")
-            record["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-        if default_calibration and "rnacmap3_default_L" not in record:
-            record["rnacmap3_default_L"] = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
-                                                      "default", "rnacmap3_default_L")
+            if method == "rnacmap3":
+                result = run_theirs(query_fa, database, folder, args.threads, args.timeout, query,
+                                    str(SearchSettings().calibrate_L), method)
+            elif method == "rnacmap3_default_L":
+                result = run_theirs(query_fa, database, folder, args.threads, args.timeout, query, "default", method)
+            else:
+                result = run_ours(query_fa, database, folder, args.threads, args.timeout, query, method,
+                                  args.variants.get(method.removeprefix("rnamsm:")) if ":" in method else None)
+            result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            record[method] = result
     finally:
         database.unlink()
         shutil.rmtree(folder / "blastdb", ignore_errors=True)
@@ -368,11 +397,16 @@ def run_query(query_id: str, query: Member, members: list[Member], work: Path, a
 
 
 def code_version() -> str:
-    """The commit of the checked-out code (``+dirty`` with uncommitted changes)."""
+    """The commit of the code (``+dirty`` with uncommitted changes); ``RNAMSM_CODE_VERSION`` when set (for a
+    run from an exported copy of a commit, which has no git metadata)."""
+    if os.environ.get("RNAMSM_CODE_VERSION"):
+        return os.environ["RNAMSM_CODE_VERSION"]
+
     def git(*arguments: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True).stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "rnamsm") else "")
+    dirty = git("status", "--porcelain", "--", "rnamsm", "benchmarks/rnacmap3.py")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
 def mean(values: list[float]) -> float | None:
@@ -381,27 +415,38 @@ def mean(values: list[float]) -> float | None:
 
 
 def summarise(queries: dict[str, dict]) -> dict:
-    """Means per family and overall, over the queries both pipelines finished (F1 only with reference pairs)."""
+    """Means per family and overall, over the queries both pipelines finished (F1 only with reference pairs).
+
+    Other methods (``rnamsm:LABEL`` variants, ``rnacmap3_default_L``) are summarised over those of these
+    queries where they finished too (``queries`` says how many).
+    """
     done = {key: record for key, record in queries.items()
-            if all(record[method]["status"] == "ok" for method in METHODS)}
+            if all(method in record and record[method]["status"] == "ok" for method in METHODS)}
     groups: dict[str, list[dict]] = {"all": list(done.values())}
     for record in done.values():
         groups.setdefault(record["family"], []).append(record)
+    others = sorted({key for record in done.values() for key in record
+                     if key.startswith("rnamsm:") or key == "rnacmap3_default_L"})
     summary = {}
     for group, records in groups.items():
         scored = [record for record in records if record["reference_pairs"]]
         entry: dict = {"queries": len(records), "scored_queries": len(scored),
                        "rnafold": {"f1": mean([r["rnafold"]["f1"] for r in scored]),
                                    "mcc": mean([r["rnafold"]["mcc"] for r in scored])}}
-        for method in METHODS:
+        for method in (*METHODS, *others):
+            finished = [r for r in records if method in r and r[method]["status"] == "ok"]
+            scored_finished = [r for r in finished if r["reference_pairs"]]
+            if not finished:
+                continue
             entry[method] = {
-                "f1": mean([r[method]["f1"] for r in scored]),
-                "mcc": mean([r[method]["mcc"] for r in scored]),
-                "rows": mean([r[method]["rows"] for r in records]),
-                "neff": mean([r[method]["neff"] for r in records]),
-                "wall_seconds": round(sum(r[method]["wall_seconds"] for r in records), 1),
-                "cpu_seconds": round(sum(r[method]["cpu_seconds"] for r in records), 1),
-                "alifold_f1": {label: mean([r[method]["alifold"][label]["f1"] for r in scored])
+                "queries": len(finished),
+                "f1": mean([r[method]["f1"] for r in scored_finished]),
+                "mcc": mean([r[method]["mcc"] for r in scored_finished]),
+                "rows": mean([r[method]["rows"] for r in finished]),
+                "neff": mean([r[method]["neff"] for r in finished]),
+                "wall_seconds": round(sum(r[method]["wall_seconds"] for r in finished), 1),
+                "cpu_seconds": round(sum(r[method]["cpu_seconds"] for r in finished), 1),
+                "alifold_f1": {label: mean([r[method]["alifold"][label]["f1"] for r in scored_finished])
                                for label in ALIFOLD_OPTIONS},
             }
         summary[group] = entry
@@ -442,6 +487,26 @@ def markdown_report(results: dict) -> str:
     for method in METHODS:
         values = summary["all"][method]["alifold_f1"]
         lines.append(f"| {method} | " + " | ".join(number(values[label]) for label in ALIFOLD_OPTIONS) + " |")
+    variants = sorted({key for record in queries.values() for key in record if key.startswith("rnamsm:")})
+    if variants:
+        lines += ["", "| variant (its queries) | queries | F1 variant / rnamsm / RNAcmap3 | F1 plain RNAalifold "
+                  "variant / rnamsm / RNAcmap3 | CPU s variant / rnamsm / RNAcmap3 |", "|---|---:|---:|---:|---:|"]
+        for variant in variants:
+            same = [r for r in queries.values() if all(m in r and r[m]["status"] == "ok" for m in (variant, *METHODS))]
+            scored = [r for r in same if r["reference_pairs"]]
+            methods = (variant, *METHODS)
+
+            def means(key: str, records: list[dict] = scored, methods: tuple[str, ...] = methods) -> str:
+                if key == "cpu_seconds":
+                    return " / ".join(number(sum(r[m][key] for r in records), 0) for m in methods)
+                if key == "plain":
+                    return " / ".join(number(mean([r[m]["alifold"]["plain"]["f1"] for r in records]))
+                                      for m in methods)
+                return " / ".join(number(mean([r[m][key] for r in records])) for m in methods)
+
+            config = next(r[variant].get("config") for r in queries.values() if variant in r)
+            lines.append(f"| `{variant}` `{json.dumps(config, sort_keys=True)}` | {len(same)} ({len(scored)}) "
+                         f"| {means('f1')} | {means('plain')} | {means('cpu_seconds', same)} |")
     lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
               "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for query_id, record in queries.items():
@@ -450,12 +515,13 @@ def markdown_report(results: dict) -> str:
             lines.append(f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
                          f"| {ours['status']} | | {theirs['status']} | |")
             continue
-        final = next(entry for entry in ours["rounds"] if entry["round"] == ours["final_round"])
+        final = ours.get("final_alignment") or next(
+            entry["method"] for entry in ours["rounds"] if entry["round"] == ours["final_round"])
         by_round = ", ".join(f"{entry['round']} {entry['method']}: {number(entry.get('f1'))}"
                              for entry in ours["rounds"])
         lines.append(
             f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
-            f"| {number(ours['f1'])} ({ours['final_round']}, {final['method']}) | {by_round} "
+            f"| {number(ours['f1'])} ({ours['final_round']}, {final}) | {by_round} "
             f"| {number(theirs['f1'])} ({theirs['final_round']}) | {ours['rows']} / {theirs['rows']} |")
     return "\n".join(lines) + "\n"
 
@@ -468,6 +534,59 @@ def tool_versions() -> dict[str, str]:
     return {"blastn": first_line("blastn", "-version"), "seqkit": first_line("seqkit", "version"),
             "infernal": infernal_version(), "viennarna": RNA.__version__, "pyhmmer": pyhmmer.__version__,
             "pyinfernal": pyinfernal.__version__}
+
+
+def long_queries(args: argparse.Namespace, family: list[Member]) -> dict:
+    """Step timings of ``rnamsm search`` for queries of 300 to 1,000 nt (``LONG_SETTINGS`` each)."""
+    genome = next(background_records(SEED))[1]
+    start, end = LONG_WINDOW
+    chosen = [min((m for m in family if set(m.sequence) <= set("ACGU")), key=lambda m: abs(len(m.sequence) - length))
+              for length in LONG_LENGTHS]
+    queries = [(f"rnaseP-{len(m.sequence)}", m.name, m.sequence) for m in chosen]
+    queries.append((f"mrum-window-{end - start}", f"mrum/{start + 1}-{end}", genome[start:end].replace("T", "U")))
+    runs = []
+    for query_id, name, sequence in queries:
+        folder = args.work_dir / "long" / query_id
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        (folder / "query.fa").write_text(f">{query_id} {name}\n{sequence}\n")
+        database = folder / "db.fa"
+        write_fasta(database, [("mrum", genome)] + [(m.name, m.sequence) for m in family if m.name != name])
+        for label, config_json in LONG_SETTINGS.items():
+            command = [sys.executable, "-m", "rnamsm", "search", str(folder / "query.fa"), "--db", str(database),
+                       "--out-dir", str(folder / label), "--threads", str(args.threads)]
+            command += [] if config_json is None else ["--config-json", config_json]
+            load_before = os.getloadavg()[0]
+            run = {"query": query_id, "length": len(sequence), "settings": label,
+                   **measured(command, folder / f"{label}.log", args.timeout)}
+            run["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            if run["status"] == "ok":
+                stats = json.loads((folder / label / "msa_stats.json").read_text())
+                run.update(rows=stats["depth"], neff=stats["neff"], final_alignment=stats["final_alignment"],
+                           timings={step: seconds for step, seconds in stats["timings"].items() if seconds >= 0.5})
+            print(f"msa_quality: long query {query_id} ({len(sequence)} nt), {label}: {run['status']}, "
+                  f"{run['wall_seconds']} s", file=sys.stderr)
+            runs.append(run)
+        database.unlink()
+    return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "tools": tool_versions(),
+            "database": f"the M. ruminantium genome and the other rnaseP-eubact members ({len(family) - 1})",
+            "settings": {label: None if value is None else json.loads(value) for label, value in LONG_SETTINGS.items()},
+            "runs": runs}
+
+
+def write_results(path: Path, setup: dict, queries: dict[str, dict]) -> None:
+    """The results file: machine, tools, set-up, every query's runs and the summary."""
+    results = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "note": "shared 2-core VM; other jobs ran at the same time (see each run's load_average)"},
+        "tools": tool_versions(),
+        "setup": setup,
+        "queries": queries,
+        "summary": summarise(queries),
+    }
+    with atomic_open(path) as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+        handle.write("\n")
 
 
 def main() -> int:
@@ -485,10 +604,24 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per pipeline run (default 3600)")
     parser.add_argument("--default-calibration", type=int, default=0, metavar="N",
                         help="also run RNAcmap3 at Infernal's default cmcalibrate length on the first N queries")
+    parser.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS),
+                        help="pipelines to run on queries that lack them (default: both; none with --variant only)")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
+                        help="also run 'rnamsm search --config-json JSON', kept as method 'rnamsm:LABEL'")
+    parser.add_argument("--redo", nargs="+", default=[], metavar="METHOD",
+                        help="measure these methods again where another code version measured them "
+                             "(e.g. rnamsm after a change of its defaults)")
     parser.add_argument("--fresh", action="store_true", help="discard the queries already in the results file")
+    parser.add_argument("--merge", type=Path, default=None, metavar="RESULTS",
+                        help="add the runs of another results file (same set-up) that this one lacks, and exit")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score every finished run again from the MSAs kept in --work-dir, and exit")
+    parser.add_argument("--long-queries", action="store_true",
+                        help=f"time rnamsm search on queries of 300-1,000 nt instead, into {LONG_RESULTS.name}")
     parser.add_argument("--report", action="store_true",
                         help="print the markdown tables of the results file and exit (runs nothing)")
     args = parser.parse_args()
+    args.variants = dict(variant.split("=", 1) for variant in args.variant)
     if args.report:
         print(markdown_report(json.loads(args.results.read_text())), end="")
         return 0
@@ -500,6 +633,11 @@ def main() -> int:
                  "../shared/data (pass --shared DIR)")
     started = time.perf_counter()
     families = {family.name: read_family(args.shared, family) for family in FAMILIES}
+    if args.long_queries:
+        with atomic_open(LONG_RESULTS) as handle:
+            json.dump(long_queries(args, families["rnaseP-eubact"]), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        return 0
     members = [member for family in FAMILIES for member in families[family.name]]
     drawn = draw_queries(families, SEED)
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -512,41 +650,51 @@ def main() -> int:
         | {"background_recipe": {"shuffle_window": SHUFFLE_WINDOW, "shuffled_copies": SHUFFLED_COPIES,
                                  "mutation_rates": list(MUTATION_RATES)}},
         "threads": args.threads,
-        "alifold_options": ALIFOLD_OPTIONS,
+        "alifold_options": {label: dataclasses.asdict(value) for label, value in ALIFOLD_OPTIONS.items()},
+        "alifold_headline": HEADLINE,
         "alifold_rows": ALIFOLD_ROWS,
         "calibrate_L": SearchSettings().calibrate_L,
     }
     previous = json.loads(args.results.read_text()) if args.results.exists() and not args.fresh else None
+    if previous is not None and args.rescore:
+        previous["setup"] = setup  # the scoring is what changes
     if previous is not None and previous["setup"] != setup:
         sys.exit(f"msa_quality: {args.results} was made with another set-up; rerun with --fresh to replace it")
     queries: dict[str, dict] = previous["queries"] if previous else {}
+    if args.rescore:
+        rescore(queries, {member.name: member for member in members}, args.work_dir)
+        write_results(args.results, setup, queries)
+        return 0
+    if args.merge is not None:
+        other = json.loads(args.merge.read_text())
+        if other["setup"] != setup:
+            sys.exit(f"msa_quality: {args.merge} was made with another set-up")
+        for query_id, record in other["queries"].items():
+            queries.setdefault(query_id, {}).update({key: value for key, value in record.items()
+                                                    if key not in queries[query_id]})
+        write_results(args.results, setup, queries)
+        return 0
     selected = [(query_id, member) for query_id, member in drawn
                 if args.only is None or query_id in args.only][: args.queries]
     for position, (query_id, member) in enumerate(selected):
-        wanted_default = position < args.default_calibration
-        if query_id in queries and (not wanted_default or "rnacmap3_default_L" in queries[query_id]):
+        record = queries.get(query_id)
+        wanted = [*args.methods, *(["rnacmap3_default_L"] if position < args.default_calibration else []),
+                  *(f"rnamsm:{label}" for label in args.variants)]
+        current = code_version()
+        methods = [method for method in wanted if record is None or method not in record
+                   or (method in args.redo and record[method].get("code") != current)]
+        if not methods:
             continue
         if args.time_limit is not None and time.perf_counter() - started > args.time_limit:
-            print(f"msa_quality: time limit reached; {len(queries)} queries done", file=sys.stderr)
+            print(f"msa_quality: time limit reached after {position} of {len(selected)} queries", file=sys.stderr)
             break
-        print(f"msa_quality: {query_id} ({member.name}, {len(member.sequence)} nt)", file=sys.stderr)
-        queries[query_id] = run_query(query_id, member, members, args.work_dir, args, queries.get(query_id),
-                                      wanted_default)
-        results = {
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "note": "shared 2-core VM; other jobs ran at the same time (see each query's load_average)"},
-            "tools": tool_versions(),
-            "setup": setup,
-            "queries": queries,
-            "summary": summarise(queries),
-        }
-        with atomic_open(args.results) as handle:
-            json.dump(results, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        record = queries[query_id]
+        print(f"msa_quality: {query_id} ({member.name}, {len(member.sequence)} nt): {', '.join(methods)}",
+              file=sys.stderr)
+        record = queries[query_id] = run_query(query_id, member, members, args.work_dir, args, record, methods)
+        write_results(args.results, setup, queries)
         print(f"  RNAfold F1 {record['rnafold']['f1']}; " + "; ".join(
             f"{method} {record[method]['status']}, F1 {record[method].get('f1')}, {record[method].get('rows')} rows, "
-            f"{record[method]['cpu_seconds']} CPU s" for method in METHODS), file=sys.stderr)
+            f"{record[method]['cpu_seconds']} CPU s" for method in methods), file=sys.stderr)
     return 0
 
 

@@ -6,11 +6,11 @@ __version__ = "0.1.0"
 #: output changes: the workflow passes it through ``params:`` so exactly that stage reruns.
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
-    "homology_search": 1,
-    "import_msa": 1,
+    "homology_search": 2,
+    "import_msa": 2,
     "run_model": 1,
     "report": 1,
     "predict_ss": 1,
     "predict_rsa": 1,
-    "baselines": 1,
+    "baselines": 2,
 }

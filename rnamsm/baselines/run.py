@@ -30,7 +30,7 @@ def run_baselines(query_path: Path, msa_path: Path, out_dir: Path,
     files = BaselineFiles(Path(out_dir), sample)
     check_output_targets(files.rnafold_dbn, files.rnaalifold_dbn, files.rnafold_bpp, files.summary)
     mfe_structure, mfe, bpp = rnafold(sequence)
-    consensus, consensus_energy, projected = rnaalifold(msa, settings.max_rows)
+    consensus, consensus_energy, projected = rnaalifold(msa, settings.max_rows, settings.alifold)
     summary = Baselines(
         sequence=sequence,
         rnafold=RnafoldResult(dbn=mfe_structure, mfe=round(mfe, 2)),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rnamsm.homology.settings import AlifoldSettings
 from rnamsm.options import check_at_least
 
 
@@ -13,6 +14,8 @@ class BaselineSettings:
 
     #: Most MSA rows (the first ones, query included) given to RNAalifold.
     max_rows: int = 500
+    #: RNAalifold's scoring (RIBOSUM, covariance and non-compatibility weights, lonely pairs).
+    alifold: AlifoldSettings = field(default_factory=AlifoldSettings)
 
     def __post_init__(self) -> None:
         check_at_least(self.max_rows, 1, "max_rows")  # RNAalifold crashes the process on an empty alignment

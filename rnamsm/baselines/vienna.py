@@ -6,6 +6,8 @@ import numpy as np
 import RNA
 
 from rnamsm.formats.structure import dbn_to_pairs, pairs_to_dbn
+from rnamsm.homology.query import alifold_consensus
+from rnamsm.homology.settings import AlifoldSettings
 from rnamsm.model.msa import Msa
 from rnamsm.options import check_at_least
 
@@ -20,15 +22,15 @@ def rnafold(sequence: str) -> tuple[str, float, np.ndarray]:
     return structure, float(mfe), (upper + upper.T).astype(np.float32)
 
 
-def rnaalifold(msa: Msa, max_rows: int) -> tuple[str, float, str]:
+def rnaalifold(msa: Msa, max_rows: int, settings: AlifoldSettings) -> tuple[str, float, str]:
     """Consensus structure over the alignment columns, its energy, and its projection onto the query.
 
-    Rows are the MSA's first ``max_rows`` (normalised: ``X`` is passed as ``N``). ``max_rows`` below 1 is
-    refused (RNAalifold crashes the process on an empty alignment).
+    Rows are the MSA's first ``max_rows`` (normalised: ``X`` is passed as ``N``), scored as ``settings``
+    say. ``max_rows`` below 1 is refused (RNAalifold crashes the process on an empty alignment).
     """
     check_at_least(max_rows, 1, "max_rows")
     rows = [row.replace("X", "N") for row in msa.rows[:max_rows]]
-    consensus, energy = RNA.alifold(rows)
+    consensus, energy = alifold_consensus(rows, settings)
     query = msa.query
     position = np.cumsum([char != "-" for char in query])  # column -> 1-based query position
     projected = {

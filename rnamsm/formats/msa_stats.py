@@ -99,6 +99,9 @@ class MsaStats:
 
     ``coverage`` has one value per query position, ``identity_to_query`` one per non-query row; ``depth``
     counts the query row; ``parameters`` is the search configuration used (with ``threads``).
+    ``final_round`` is the round whose rows make the MSA, ``final_alignment`` how they are aligned (that
+    round's method, ``cmalign``, or ``user`` for an imported alignment) and ``final_reason`` why, in a
+    sentence.
     """
 
     query_id: str
@@ -111,6 +114,8 @@ class MsaStats:
     neff_approx: bool
     nf: float
     final_round: int
+    final_alignment: Literal["nhmmer", "nhmmer-profile", "cmsearch", "cmalign", "user"]
+    final_reason: str
     coverage: tuple[float, ...]
     identity_to_query: tuple[float, ...]
     rounds: tuple[RoundStats, ...]

@@ -18,7 +18,8 @@ def _run(args: argparse.Namespace) -> int:
     result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir)
     stats = result.stats
     print(
-        f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (round {stats.final_round}) -> {args.out_dir}",
+        f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (round {stats.final_round}, "
+        f"{stats.final_alignment}) -> {args.out_dir}",
         file=sys.stderr,
     )
     for warning in result.warnings:

@@ -177,7 +177,10 @@ def import_msa(
     stats = build_stats(
         query=query, rounds=[final], final=final, coverage=coverage(codes), identities=identity_to_query(codes),
         summary=DatabaseSummary([], 0, 0, 0, [], [], []), z_residues=0, z_mb=0.0, structure=structure,
-        structure_source="rnafold", hmm_only=False, infernal_version=None,
+        structure_source="rnafold", final_alignment="user",
+        final_reason="the alignment given to rnamsm import-msa"
+        + ("; the query placed in it with hmmalign" if placement == "hmmalign" else ""),
+        hmm_only=False, infernal_version=None,
         parameters={key: value for key, value in settings_to_mapping(settings).items() if key in ("filter", "neff")},
         timings={}, warnings=warnings, version=__version__, source=source,
     )

@@ -1,4 +1,4 @@
-"""The Infernal command-line tools that pyinfernal lacks: ``cmbuild`` and ``cmcalibrate``."""
+"""The Infernal command-line tools that pyinfernal lacks: ``cmbuild``, ``cmcalibrate`` and ``cmalign``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyinfernal.cm import CM, CMFile
 
-from rnamsm.atomic import atomic_path
+from rnamsm.atomic import atomic_open, atomic_path
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import msa as msa_format
 
-#: Programs ``rnamsm search`` runs as subprocesses.
+#: Programs ``rnamsm search`` runs as subprocesses (``cmalign`` only with ``align: cmalign``).
 REQUIRED_PROGRAMS = ("cmbuild", "cmcalibrate")
 
 
@@ -52,6 +54,21 @@ def build_cm(stockholm: str | os.PathLike[str], cm_path: str | os.PathLike[str])
 def calibrate_cm(cm_path: str | os.PathLike[str], *, length_mb: float | None, threads: int) -> None:
     """``cmcalibrate`` in place; ``length_mb`` is ``-L`` (``None``: Infernal's default, 1.6 Mb)."""
     _run([*_calibrate_command(length_mb, threads), os.fspath(cm_path)], os.fspath(cm_path))
+
+
+def align_to_cm(
+    cm_path: str | os.PathLike[str], sequences: Sequence[tuple[str, str]], out: str | os.PathLike[str], *,
+    threads: int,
+) -> None:
+    """``cmalign`` (Infernal's defaults) of ``(name, residues)`` records to the CM; Stockholm written to ``out``.
+
+    The records go to ``out`` with the suffix ``.fa`` first (FASTA text from :mod:`rnamsm.formats.msa`).
+    """
+    fasta = Path(out).with_suffix(".fa")
+    with atomic_open(fasta) as handle:
+        handle.write(msa_format.format_fasta([name for name, _ in sequences], [row for _, row in sequences]))
+    _run(["cmalign", "--cpu", str(threads), "-o", os.fspath(out), os.fspath(cm_path), os.fspath(fasta)],
+         os.fspath(fasta))
 
 
 def _calibrate_command(length_mb: float | None, threads: int) -> list[str]:

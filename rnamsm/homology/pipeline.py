@@ -3,8 +3,10 @@
 Round 1 searches the query sequence with nhmmer. Each later round builds a CM from the current MSA
 (``cmbuild --hand``, one consensus column per query base, structure from RNAfold or RNAalifold),
 calibrates it (``cmcalibrate -L calibrate_L``, or a copy from ``calibrate_cache``) and searches it
-with pyinfernal. Rounds stop when Neff reaches ``neff.stop``, after ``cm.max_rounds`` CM rounds, or
-when a round adds nothing. The final MSA is the round with the highest Neff (ties: the later round).
+with pyinfernal. Rounds stop when Neff reaches ``neff.stop`` (tested once ``cm.min_rounds`` CM rounds
+ran), after ``cm.max_rounds`` CM rounds, or when a round adds nothing. The final MSA is the round
+chosen by :func:`_final_round`; with ``align: cmalign`` its rows are realigned to a CM built from
+them (:mod:`rnamsm.homology.realign`). ``msa_stats.json`` says which round, which alignment and why.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rnamsm.homology.database import Chunk, SequenceDatabase
 from rnamsm.homology.filters import filter_rows
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
 from rnamsm.homology.nhmmer_round import nhmmer_search
+from rnamsm.homology.realign import realign
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
@@ -77,14 +80,16 @@ def _alignment(query: Query, rows: Sequence[HitRow], structure: str) -> Alignmen
     return Alignment((query.id, *(hit.name for hit in rows)), (query.sequence, *(hit.a3m for hit in rows)), structure)
 
 
-def _first_structure(setting: str, query: Query, round1: list[HitRow], warnings: list[str]) -> tuple[str, str]:
+def _first_structure(settings: SearchSettings, query: Query, round1: list[HitRow],
+                     warnings: list[str]) -> tuple[str, str]:
     """Structure for the first CM (and its source name) from ``ss_first``."""
+    setting = settings.ss_first
     if setting == "rnafold":
         return query_mod.fold(query.sequence), "rnafold"
     if setting == "alifold":
         if round1:
             rows = [query.sequence] + [match_columns(hit.a3m) for hit in round1[: ALIFOLD_ROWS - 1]]
-            return query_mod.alifold(rows), "alifold"
+            return query_mod.alifold(rows, settings.alifold), "alifold"
         warnings.append("ss_first 'alifold' needs at least 2 round-1 rows; used the RNAfold MFE instead")
         return query_mod.fold(query.sequence), "rnafold"
     return read_dbn_line(setting, len(query)), f"file:{setting}"
@@ -164,8 +169,11 @@ def run_search(
         )
     hmm_only = length > settings.hmm_only_above
     cm_rounds = settings.cm.max_rounds
-    if cm_rounds and not hmm_only:
-        infernal_cli.check_programs()
+    programs = dict.fromkeys((*(infernal_cli.REQUIRED_PROGRAMS if cm_rounds and not hmm_only else ()),
+                              *(("cmbuild", "cmalign") if settings.align == "cmalign" else ())))
+    uses_infernal = bool(programs)
+    if uses_infernal:
+        infernal_cli.check_programs(tuple(programs))
     warnings = query_mod.query_warnings(query)
     db = settings.db
     database = SequenceDatabase(
@@ -208,14 +216,15 @@ def run_search(
     ]
     rounds[0].seconds = time.perf_counter() - start
     first_structure, first_source = timer.run(
-        "predict_ss", _first_structure, settings.ss_first, query, rounds[0].rows, warnings
+        "predict_ss", _first_structure, settings, query, rounds[0].rows, warnings
     )
     structure, structure_source = first_structure, first_source
     with tempfile.TemporaryDirectory(prefix="rnamsm-search-") as scratch:
         work = ensure_directory(work_dir) if work_dir is not None else Path(scratch)
+        least = 0 if hmm_only else min(settings.cm.min_rounds, cm_rounds)  # CM rounds before neff.stop counts
         for number in range(2, cm_rounds + 2):
             current = rounds[-1]
-            if current.neff >= settings.neff.stop:
+            if current.neff >= settings.neff.stop and number - 2 >= least:
                 break
             if number > 2:
                 previous_rows = {hit.name for hit in rounds[-2].rows}
@@ -242,12 +251,23 @@ def run_search(
             )
             rounds[-1].structure_source = structure_source
             rounds[-1].seconds = time.perf_counter() - start
-    final = max(rounds, key=lambda r: (r.neff, r.number))
+        chosen, reason = _final_round(rounds, settings, hmm_only)
+        final = dataclasses.replace(chosen, structure=chosen.structure or first_structure,
+                                    structure_source=chosen.structure_source or first_source)
+        alignment_method = final.method
+        if settings.align == "cmalign" and final.rows:
+            structure = timer.run("final.structure", _next_structure, settings, query, final)
+            rows = timer.run("final.cmalign", realign, query, final.rows, structure, work, threads=threads)
+            value, approx = neff(encode([query.sequence] + [match_columns(hit.a3m) for hit in rows]),
+                                 settings.neff.identity, settings.neff.max_rows)
+            final = dataclasses.replace(final, rows=rows, neff=value, neff_approx=approx, structure=structure,
+                                        structure_source=settings.ss_next)
+            alignment_method = "cmalign"
+            reason += "; its rows realigned with cmalign to a CM built from them (align: cmalign)"
     if not final.rows:
         warnings.append(f"query {query.id!r}: no homologs found; the MSA holds the query only")
     out_dir = Path(out_dir)
-    final_structure = final.structure or first_structure
-    alignment = _alignment(query, final.rows, final_structure)
+    alignment = _alignment(query, final.rows, final.structure)
     msa_files = timer.run("format_msa", msa_format.texts, alignment, out_dir / query.id, query.id)
     paths = dict(zip(msa_format.SEARCH_SUFFIXES, msa_files, strict=True))
     codes = encode([match_columns(row) for row in alignment.rows])
@@ -260,10 +280,12 @@ def run_search(
         summary=summary,
         z_residues=z_residues,
         z_mb=z_mb,
-        structure=final_structure,
-        structure_source=final.structure_source or first_source,
+        structure=final.structure,
+        structure_source=final.structure_source,
+        final_alignment=alignment_method,
+        final_reason=reason,
         hmm_only=hmm_only,
-        infernal_version=infernal_cli.infernal_version() if cm_rounds and not hmm_only else None,
+        infernal_version=infernal_cli.infernal_version() if uses_infernal else None,
         parameters={**settings_to_mapping(settings), "threads": threads},
         timings=timer.timings,
         warnings=warnings,
@@ -274,11 +296,41 @@ def run_search(
     return SearchResult(query, rounds, final, paths, stats, warnings)
 
 
+def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bool) -> tuple[Round, str]:
+    """The round whose rows make the final MSA, and why (a sentence for ``msa_stats.json``).
+
+    The round with the highest Neff (ties: the later one); with ``align: hits`` and ``cm.min_rounds``
+    the CM round with the highest Neff whenever a CM round kept rows, so the MSA is a CM alignment.
+    """
+    best = max(rounds, key=lambda r: (r.neff, r.number))
+    structured = [r for r in rounds if r.method == "cmsearch" and r.rows]
+    if settings.align == "hits" and settings.cm.min_rounds and structured:
+        final = max(structured, key=lambda r: (r.neff, r.number))
+        if final is not best:
+            return final, (f"round {final.number} ({final.method}): the highest Neff of the CM rounds "
+                           f"({final.neff:.1f}); cm.min_rounds keeps a CM alignment over round {best.number}'s "
+                           f"{best.method} alignment (Neff {best.neff:.1f})")
+    where = f"round {best.number} ({best.method})"
+    if len(rounds) == 1:
+        if settings.cm.max_rounds == 0:
+            return best, f"{where}: the only round (cm.max_rounds is 0)"
+        why = (f"the query is longer than hmm_only_above ({settings.hmm_only_above} nt)" if hmm_only
+               else "cm.min_rounds is 0")
+        return best, (f"{where}: the only round; its Neff {best.neff:.1f} reached neff.stop "
+                      f"({settings.neff.stop:g}) and {why}")
+    if hmm_only:
+        return best, (f"{where}: the highest Neff of the rounds ({best.neff:.1f}); the query is longer than "
+                      f"hmm_only_above ({settings.hmm_only_above} nt), so its later rounds are profile-HMM searches")
+    if settings.align == "hits" and settings.cm.min_rounds and not structured:
+        return best, f"{where}: no CM round kept any row"
+    return best, f"{where}: the highest Neff of the rounds ({best.neff:.1f})"
+
+
 def _next_structure(settings: SearchSettings, query: Query, current: Round) -> str:
     """Structure of a later CM: RNAalifold consensus of the current MSA, or the query MFE."""
     if settings.ss_next == "alifold" and current.rows:
         rows = [query.sequence] + [match_columns(hit.a3m) for hit in current.rows[: ALIFOLD_ROWS - 1]]
-        return query_mod.alifold(rows)
+        return query_mod.alifold(rows, settings.alifold)
     return query_mod.fold(query.sequence)
 
 

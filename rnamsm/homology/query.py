@@ -13,6 +13,7 @@ import RNA
 
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import first_level_dbn
+from rnamsm.homology.settings import AlifoldSettings
 
 #: Queries shorter than this (nt) get a warning: single-sequence searches rarely find homologs.
 SHORT_QUERY = 30
@@ -50,7 +51,17 @@ def fold(sequence: str) -> str:
     return structure
 
 
-def alifold(rows: Sequence[str]) -> str:
-    """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps)."""
-    structure, _energy = RNA.alifold(list(rows))
-    return first_level_dbn(structure, "RNAalifold")
+def alifold_consensus(rows: Sequence[str], settings: AlifoldSettings) -> tuple[str, float]:
+    """RNAalifold consensus structure (dot-bracket over the columns) and energy of equal-length aligned rows."""
+    model = RNA.md()
+    model.ribo = int(settings.ribosum)
+    model.cv_fact = settings.cfactor
+    model.nc_fact = settings.nfactor
+    model.noLP = int(settings.no_lonely_pairs)
+    structure, energy = RNA.fold_compound(list(rows), model, RNA.OPTION_MFE).mfe()
+    return structure, float(energy)
+
+
+def alifold(rows: Sequence[str], settings: AlifoldSettings) -> str:
+    """RNAalifold consensus structure of equal-length aligned rows (``-`` gaps), first level only."""
+    return first_level_dbn(alifold_consensus(rows, settings)[0], "RNAalifold")

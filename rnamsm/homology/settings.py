@@ -35,11 +35,27 @@ class Round1Settings:
 
 @dataclass(frozen=True)
 class CmSettings:
-    """Covariance-model rounds: reporting and inclusion E-values, most CM rounds."""
+    """Covariance-model rounds: reporting and inclusion E-values, least and most CM rounds."""
 
     E: float = 10.0
     incE: float = 10.0
+    min_rounds: int = 0
     max_rounds: int = 2
+
+
+@dataclass(frozen=True)
+class AlifoldSettings:
+    """RNAalifold's scoring (its ``-r``, ``--cfactor``, ``--nfactor`` and ``--noLP`` options)."""
+
+    ribosum: bool = True
+    cfactor: float = 1.0
+    nfactor: float = 1.0
+    no_lonely_pairs: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("cfactor", "nfactor"):
+            if not getattr(self, key) >= 0:
+                raise RnamsmError(f"alifold.{key} must be a number >= 0")
 
 
 @dataclass(frozen=True)
@@ -78,10 +94,11 @@ class SearchSettings:
     round1: Round1Settings = field(default_factory=Round1Settings)
     ss_first: str = "rnafold"
     ss_next: Literal["alifold", "rnafold"] = "alifold"
+    alifold: AlifoldSettings = field(default_factory=AlifoldSettings)
     calibrate_L: float | None = 0.02
     calibrate_cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
-    align: Literal["hits"] = "hits"
+    align: Literal["hits", "cmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
     neff: NeffSettings = field(default_factory=NeffSettings)
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -100,6 +117,8 @@ class SearchSettings:
                 raise RnamsmError(f"{key} must be a positive {'integer' if isinstance(value, int) else 'number'}")
         if self.cm.max_rounds < 0:
             raise RnamsmError("cm.max_rounds must be an integer >= 0")
+        if self.cm.min_rounds < 0:
+            raise RnamsmError("cm.min_rounds must be an integer >= 0")
         if self.calibrate_L is not None and not 0.01 <= self.calibrate_L <= 160:
             raise RnamsmError("calibrate_L must be between 0.01 and 160 (Mb), or null")
         if self.calibrate_cache == "":

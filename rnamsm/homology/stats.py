@@ -33,6 +33,8 @@ def build_stats(
     z_mb: float,
     structure: str,
     structure_source: str,
+    final_alignment: str,
+    final_reason: str,
     hmm_only: bool,
     infernal_version: str | None,
     parameters: dict[str, Any],
@@ -70,6 +72,8 @@ def build_stats(
         neff_approx=final.neff_approx,
         nf=round(final.neff / math.sqrt(len(query)), 3),
         final_round=final.number,
+        final_alignment=final_alignment,
+        final_reason=final_reason,
         coverage=tuple(round(float(value), 4) for value in coverage),
         identity_to_query=tuple(round(float(value), 4) for value in identities),
         rounds=tuple(

@@ -31,6 +31,8 @@ ROUND_KEYS: tuple[str, ...] = ("round", "method", "hits", "depth", "neff", "seco
 HIT_KEYS: tuple[str, ...] = ("name", "accession", "description", "start", "end", "strand", "evalue", "round",
                              "included")
 DATABASE_KEYS: tuple[str, ...] = ("path", "records", "residues", "sha256")
+#: Final-MSA alignments made by a profile HMM alone (no covariance model placed the rows): flagged.
+HMM_ALIGNMENTS = frozenset({"nhmmer", "nhmmer-profile"})
 #: CSS class of each alignment symbol (anything else is ``other``).
 RESIDUE_CLASSES: dict[str, str] = {"A": "nt-a", "C": "nt-c", "G": "nt-g", "U": "nt-u", "T": "nt-u", "-": "gap"}
 
@@ -134,6 +136,8 @@ def _msa_context(data: SampleData, settings: ReportSettings) -> dict[str, Any] |
         "hits": _records(stats.hits[: settings.max_hits], HIT_KEYS),
         "hits_total": len(stats.hits),
         "source": stats.source,
+        "final": {"round": stats.final_round, "alignment": stats.final_alignment, "reason": stats.final_reason,
+                  "hmm_only": stats.final_alignment in HMM_ALIGNMENTS},
         "alignment": None if data.alignment is None else [
             {"name": name, "runs": residue_runs(row)} for name, row in data.alignment
         ],

@@ -88,7 +88,8 @@ def write_msa(directory: Path, sample: str, records: list[tuple[str, str]], hit_
     stats = MsaStats(
         query_id=sample, query_length=length, query_sequence=query, structure="." * length,
         structure_source="rnafold", depth=len(rows), neff=value, neff_approx=False,
-        nf=round(value / math.sqrt(length), 3), final_round=2,
+        nf=round(value / math.sqrt(length), 3), final_round=2, final_alignment="cmsearch",
+        final_reason="round 2 (cmsearch): the highest Neff of the rounds",
         coverage=tuple(round(c, 4) for c in coverage), identity_to_query=tuple(round(i, 4) for i in identity),
         rounds=(
             RoundStats(round=1, method="nhmmer", reported=half, hits=half, depth=half,

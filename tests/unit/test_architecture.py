@@ -158,7 +158,7 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.heads.predict_ss": "the predict-ss set, texts from formats.structure and formats.ss_summary",
     "rnamsm.homology.database": "search databases (FASTA, .gz)",
     "rnamsm.homology.import_msa": "the import-msa set, texts from formats.msa and formats.msa_stats",
-    "rnamsm.homology.infernal_cli": "CM files exchanged with Infernal's programs",
+    "rnamsm.homology.infernal_cli": "CM files and cmalign's input sequences exchanged with Infernal's programs",
     "rnamsm.homology.pipeline": "the search set, texts from formats.msa and formats.msa_stats",
     "rnamsm.homology.settings": "the search's YAML config file",
     "rnamsm.model.depth": "hhfilter's input and output, texts from and parsed by formats.msa",

@@ -12,6 +12,7 @@ from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import baselines as baselines_json
+from rnamsm.homology.settings import AlifoldSettings
 from tests.conftest import RNAMSM_EXAMPLE
 from tests.support.schema import assert_defaults_match
 
@@ -85,3 +86,40 @@ def test_a_bad_baselines_json_is_refused_on_read(edit, message: str, tmp_path: P
     path.write_text("{not json")
     with pytest.raises(RnamsmError, match="not valid JSON"):
         baselines_json.read(path)
+
+
+@pytest.mark.parametrize(("settings", "globals_"), [
+    (AlifoldSettings(ribosum=False), {}),
+    (AlifoldSettings(), {"ribo": 1}),
+    (AlifoldSettings(cfactor=0.6, nfactor=0.5), {"ribo": 1, "cv_fact": 0.6, "nc_fact": 0.5}),
+    (AlifoldSettings(ribosum=False, no_lonely_pairs=True), {"noLP": 1}),
+])
+def test_rnaalifold_scores_as_the_rnaalifold_options_do(settings: AlifoldSettings, globals_: dict) -> None:
+    """The settings give what RNAalifold gives with -r / --cfactor / --nfactor / --noLP (its global options)."""
+    import RNA
+
+    from rnamsm.baselines.vienna import rnaalifold
+    from rnamsm.model.msa import read_msa
+
+    msa = read_msa(MSA)
+    rows = list(msa.rows[:500])
+    saved = {name: getattr(RNA.cvar, name) for name in globals_}
+    try:
+        for name, value in globals_.items():
+            setattr(RNA.cvar, name, value)
+        expected = RNA.alifold(rows)
+    finally:
+        for name, value in saved.items():
+            setattr(RNA.cvar, name, value)
+    consensus, energy, _projected = rnaalifold(msa, 500, settings)
+    assert (consensus, round(energy, 4)) == (expected[0], round(expected[1], 4))
+
+
+def test_the_default_scoring_is_ribosum_and_the_config_can_turn_it_off(tmp_path: Path) -> None:
+    """Plain RNAalifold finds 4 of the 2DRB_1 acceptor-stem pairs, RIBOSUM scoring (the default) 5."""
+    assert main(["baselines", str(QUERY), "--msa", str(MSA), "--out-dir", str(tmp_path / "default")]) == 0
+    assert main(["baselines", str(QUERY), "--msa", str(MSA), "--out-dir", str(tmp_path / "plain"),
+                 "--config-json", json.dumps({"alifold": {"ribosum": False}})]) == 0
+    default = baselines_json.read(tmp_path / "default" / "baselines.json").rnaalifold.consensus_dbn
+    plain = baselines_json.read(tmp_path / "plain" / "baselines.json").rnaalifold.consensus_dbn
+    assert (default.count("("), plain.count("(")) == (5, 4)

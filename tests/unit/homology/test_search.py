@@ -228,6 +228,7 @@ def test_missing_infernal_program_is_a_clear_error(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "cmbuild" in lines[0] and "cmcalibrate" in lines[0] and "not found on PATH" in lines[0]
+    assert "cmalign" in lines[0]  # align: cmalign (the default) realigns the final rows
     assert not (tmp_path / "out").exists()
 
 
@@ -271,18 +272,25 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
 
 
 def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
-    """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA."""
+    """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA; with
+    ``align: hits`` no Infernal program runs, at the default ``align: cmalign`` the final rows are realigned."""
     query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
-    settings, _ = resolve_search_options(
-        ("test", {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}})
-    )
+    options = {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}}
+    settings, _ = resolve_search_options(("test", {**options, "align": "hits"}))
     result = run_search(query, [GENOME], tmp_path / "out", settings)
     methods = [r.method for r in result.stats.rounds]
     assert methods[0] == "nhmmer" and set(methods[1:]) == {"nhmmer-profile"} and len(methods) >= 2
     assert result.stats.hmm_only is True and result.stats.tool_versions["infernal_cli"] is None
+    assert result.stats.final_alignment in ("nhmmer", "nhmmer-profile")
+    assert "hmm_only_above (50 nt)" in result.stats.final_reason
     assert result.stats.rounds[1].hits > result.stats.rounds[0].hits
     rows = assert_official_format(tmp_path / "out" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72)
     assert len(rows) == result.stats.depth > 10
+    require_program("cmbuild", "cmalign")
+    realigned = run_search(query, [GENOME], tmp_path / "cmalign", resolve_search_options(("test", options))[0])
+    assert [r.method for r in realigned.stats.rounds] == methods
+    assert realigned.stats.final_alignment == "cmalign" and realigned.stats.tool_versions["infernal_cli"]
+    assert assert_official_format(tmp_path / "cmalign" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72) != rows
 
 
 def test_outputs_are_deterministic(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html as html_lib
 import json
 import re
@@ -15,7 +16,7 @@ import pytest
 
 from rnamsm.cli import main
 from rnamsm.errors import RnamsmError
-from rnamsm.formats import rsa_table
+from rnamsm.formats import msa_stats, rsa_table
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import dbn_to_pairs
 from rnamsm.layout import SampleLayout
@@ -112,6 +113,22 @@ def test_report_numbers_match_the_json_inputs(sample: Path) -> None:
     baseline = json.loads((sample / "baselines" / "baselines.json").read_text())
     assert f'id="dbn-rnafold">{baseline["rnafold"]["dbn"]}<' in html
     assert 'id="untrained-banner"' in html
+
+
+@pytest.mark.parametrize(("alignment", "flagged"), [("cmsearch", False), ("cmalign", False), ("nhmmer", True)])
+def test_msa_section_says_how_the_final_msa_was_made_and_flags_an_hmm_only_one(
+    sample: Path, alignment: str, flagged: bool
+) -> None:
+    path = sample / "msa" / "msa_stats.json"
+    stats = msa_stats.read(path)
+    reason = f"round 1 ({alignment}): a reason with <markup> & \"quotes\""
+    msa_stats.write(dataclasses.replace(stats, final_round=1, final_alignment=alignment, final_reason=reason), path)
+    html = report(sample)
+    line = re.search(r'<p id="msa-final"( class="flag-raised")?>(.*?)</p>', html, re.S)
+    assert line and bool(line.group(1)) == flagged
+    assert f"Final MSA: round 1, aligned by <code>{alignment}</code>" in line.group(2)
+    assert ("an HMM-only alignment" in line.group(2)) == flagged
+    assert reason in html_lib.unescape(line.group(2)) and "<markup>" not in line.group(2)  # shown, escaped
 
 
 def test_agreement_table_counts_shared_and_unique_pairs(sample: Path) -> None:
