@@ -7,7 +7,7 @@ STAMP := $(VENV)/.rnamsm-installed
 SNAKEMAKE := PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/snakemake
 CORES ?= 2
 
-.PHONY: demo test venv system-deps test-system-deps lint clean
+.PHONY: demo test venv system-deps test-system-deps msa-quality lint clean
 
 demo: venv system-deps
 	$(SNAKEMAKE) --profile profiles/local --cores $(CORES)
@@ -33,6 +33,13 @@ system-deps:
 # pyinfernal comparison (Slurm comes with tests/slurm/).
 test-system-deps:
 	@tests/install-debian-packages.sh chromium:chromium cmsearch:infernal
+
+# The MSA-quality benchmark (benchmarks/msa_quality.py): rnamsm search vs the RNAcmap3 pipeline, which runs
+# Debian's BLAST+, seqkit and Infernal. ARGS are passed on (e.g. ARGS="--queries 10 --time-limit 7200").
+msa-quality: venv
+	@tests/install-debian-packages.sh blastn:ncbi-blast+ makeblastdb:ncbi-blast+ seqkit:seqkit \
+		cmbuild:infernal cmcalibrate:infernal cmsearch:infernal
+	$(PYTHON) benchmarks/msa_quality.py $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -164,8 +164,8 @@ def test_text_values_of_a_nested_config_are_read_as_yaml_scalars(section: dict, 
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({"heads": {"threshold": "abc"}}, "heads.threshold: 'abc' is not of type 'number'"),
-        ({"heads": {"threshold": "nan"}}, "heads.threshold: 'nan' is not of type 'number'"),
+        ({"heads": {"threshold": "abc"}}, "heads.threshold: 'abc' is not of type 'number', 'null'"),
+        ({"heads": {"threshold": "nan"}}, "heads.threshold: 'nan' is not of type 'number', 'null'"),
         ({"heads": {"threshold": "2"}}, "heads.threshold: 2 is greater than the maximum of 1"),
         ({"input": {"min_length": "1.5"}}, "input.min_length: '1.5' is not of type 'integer'"),
         ({"heads": {"canonical_only": "1"}}, "heads.canonical_only: '1' is not of type 'boolean'"),

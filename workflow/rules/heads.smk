@@ -5,6 +5,7 @@ rule demo_heads:
         ss=f"{DEMO_HEADS}/ss.safetensors",
         rsa=expand(f"{DEMO_HEADS}/rsa_{{index}}.safetensors", index=range(3)),
     params:
+        folder=DEMO_HEADS,
         checkpoint=checkpoint_argument,
         seed=0,
     log:
@@ -16,7 +17,7 @@ rule demo_heads:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m rnamsm make-demo-heads {DEMO_HEADS:q} --like-checkpoint {params.checkpoint:q} --seed {params.seed}"
+        "python -m rnamsm make-demo-heads {params.folder:q} --like-checkpoint {params.checkpoint:q} --seed {params.seed}"
         " > {log:q} 2>&1"
 
 

@@ -33,6 +33,7 @@ rule batch_index:
     output:
         report(INDEX, caption="../report/batch_index.rst", category="Batch"),
     params:
+        results=RESULTS,
         cfg=cfg_json("report"),
         stage=STAGE_VERSIONS["report"],
     log:
@@ -44,5 +45,5 @@ rule batch_index:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python -m rnamsm index {RESULTS:q} --samples {input.samples:q} --out {output:q} --config-json {params.cfg:q}"
+        "python -m rnamsm index {params.results:q} --samples {input.samples:q} --out {output:q} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"

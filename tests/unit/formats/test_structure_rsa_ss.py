@@ -12,7 +12,7 @@ from rnamsm.formats import rsa_table, ss_summary
 from rnamsm.formats.rsa_table import RsaChain
 from rnamsm.formats.ss_summary import SsSummary
 from rnamsm.formats.structure import first_level_dbn, nested_dbn, pairs_to_dbn, prob_npy_bytes, read_prob_npy
-from rnamsm.homology.query import read_structure as read_search_structure
+from rnamsm.formats.structure import read_dbn_line as read_search_structure
 from tests.conftest import RNAMSM_EXAMPLE
 
 SUMMARY = SsSummary("GGGAAACCCA", "(((...))).", ((1, 9), (2, 8), (3, 7)), 0.516, False, 0, "ab" * 32, True)
