@@ -4,7 +4,8 @@
 
 Shapes: ``inline`` (each sample's sequence in the sheet) and ``fasta`` (one FASTA file per sample, named
 in the sheet's ``fasta`` column). Every figure is the best of two runs: wall seconds and CPU seconds
-(user + system of the Snakemake process, less sensitive to other jobs on a shared machine). With
+(user + system of the Snakemake process, less sensitive to other jobs on a shared machine); ``startup`` is a
+one-sample sheet, the fixed cost of every Snakemake command. With
 ``--baseline REV`` the workflow of git revision REV is timed on the same sheets, alternating with this
 checkout, and the ratios are recorded. Writes benchmarks/results/dag_scaling.json with the commit that
 was measured. Goal: 1,000 samples in under 30 s on a 2-core machine.
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "dag_scaling.json")
     args = parser.parse_args()
     modified = bool(git("status", "--porcelain", "--", *WORKFLOW_FILES))
+    startup = time_shape("inline", 1, None)  # Snakemake's fixed cost: start-up, plugins, the Snakefile
+    print({"startup": startup}, flush=True)
     runs = []
     for shape, counts in (("inline", args.samples), ("fasta", args.fasta_samples)):
         for count in counts:
@@ -128,6 +131,7 @@ def main() -> None:
         "command": COMMAND,
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
+        "startup": {key: startup[key] for key in ("seconds", "cpu_seconds", "load_average")},
         "runs": runs,
     }
     args.out.write_text(json.dumps(document, indent=2) + "\n")

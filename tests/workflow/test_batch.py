@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import yaml
 
+from tests.conftest import RNAMSM_OUTPUTS
 from tests.support.queries import real_queries, write_sheet
 from tests.support.workflow import copy_workflow, run_command
 
@@ -96,12 +98,16 @@ def _event_loops_of_dry_run(workdir: Path) -> int:
 
 def test_planning_cost_per_sample_has_no_event_loop(tmp_path: Path) -> None:
     """Planning 12 samples creates no more event loops than planning 2: the rules' resource estimates
-    (five per sample) read input sizes with os.stat, not through a new event loop per job."""
+    (five per sample) read input sizes with os.stat, not through a new event loop per job. Half the
+    samples import their own alignment (`msa` column), so that import_msa's estimates count too."""
     queries = real_queries()
     loops = []
     for count in (2, 12):
         workdir = copy_workflow(tmp_path / f"samples{count}")
-        write_sheet(workdir, queries[:count])
+        shutil.copy(RNAMSM_OUTPUTS / "Cobalamin.a3m", workdir / "own.a3m")
+        rows = [f"{sample_id}\t{sequence}\t{'own.a3m' if number % 2 else ''}"
+                for number, (sample_id, sequence) in enumerate(queries[:count])]
+        (workdir / "config" / "samples.tsv").write_text("\n".join(["sample_id\tsequence\tmsa", *rows]) + "\n")
         loops.append(_event_loops_of_dry_run(workdir))
     assert loops[0] == loops[1], f"event loops for 2 and 12 samples: {loops}"
 

@@ -52,8 +52,8 @@ rule import_msa:
         "../../envs/homology.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(1000, 4 * input.size_mb, 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(10, input.size_mb, 24 * 60, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(1000, 4 * input_mb(input), 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled(10, input_mb(input), 24 * 60, attempt),
     shell:
         "python -m rnamsm import-msa {input.alignment:q} --query {input.query:q}"
         " --out-dir {params.out_dir:q} --config-json {params.cfg:q}"
