@@ -6,11 +6,15 @@ bounded by one chunk however large the database is. Each pass applies the same d
 rules: records with a duplicate name or an exact duplicate sequence are dropped (duplicates can
 abort cmsearch), empty records are dropped, records longer than ``split_above`` are cut into
 overlapping windows named ``<name>@<offset>`` and every chunk is shuffled with a fixed seed so that
-threads get balanced work. E-values use the search space of the whole database (:attr:`residues`).
+threads get balanced work. A chunk ends at a record boundary (all windows of a record are in one chunk,
+so overlapping window hits are resolved inside it). E-values use the search space of the whole
+database (:attr:`residues`). Prepared databases (:mod:`rnamsm.homology.prepared_db`) are these chunks
+written once as shards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -117,6 +121,17 @@ def check_gzip(path: Path) -> None:
         raise RnamsmError(f"{path}: truncated or corrupt gzip file ({error})") from None
 
 
+def _check_gzip_content(path: Path) -> None:
+    """Raise unless the decompressed ``path`` starts like FASTA (``>``) or Stockholm (``# STOCKHOLM``)."""
+    with gzip.open(path, "rb") as handle:
+        head = handle.read(1 << 16).lstrip()
+    if not head:
+        raise RnamsmError(f"{path}: empty database file (no records)")
+    if not head.startswith((b">", b"# STOCKHOLM")):
+        raise RnamsmError(f"{path}: not a FASTA, FASTA.gz or Stockholm file (it does not start with '>' or "
+                          "'# STOCKHOLM')")
+
+
 class SequenceDatabase:
     """Database files streamed as deduplicated, windowed and shuffled RNA chunks.
 
@@ -153,7 +168,7 @@ class SequenceDatabase:
         self.shuffle_seed = shuffle_seed
         self.volume_nt = volume_nt
         self.summary: DatabaseSummary | None = None
-        self._intact: set[Path] = set()  # .gz files whose whole stream was checked
+        self._intact: set[Path] = set()  # files checked by :meth:`check`
 
     def _read(self, path: Path) -> Iterator[DigitalSequence]:
         """Yield every record of one file as an RNA sequence; format problems become RnamsmError."""
@@ -196,12 +211,22 @@ class SequenceDatabase:
         random.Random(self.shuffle_seed + number).shuffle(sequences)
         return Chunk(DigitalSequenceBlock(self.alphabet, sequences), pieces)
 
+    def check(self) -> None:
+        """Refuse a truncated ``.gz`` or a file that is not FASTA/Stockholm before anything is read for use."""
+        for path in self.paths:
+            if path in self._intact:
+                continue
+            if path.suffix == ".gz":
+                check_gzip(path)
+                _check_gzip_content(path)  # not through Easel: its gzip pipe complains when closed early
+            else:
+                with contextlib.closing(self._read(path)) as records:
+                    next(records, None)  # the format is known from the first record
+            self._intact.add(path)
+
     def chunks(self) -> Iterator[Chunk]:
         """Yield the database as chunks; a complete pass also sets :attr:`summary`."""
-        for path in self.paths:
-            if path.suffix == ".gz" and path not in self._intact:
-                check_gzip(path)  # before the first chunk: a bad file stops the run before any search
-                self._intact.add(path)
+        self.check()  # before the first chunk: a bad file stops the run before any search
         names: set[str] = set()
         hashes: set[bytes] = set()
         files: list[DatabaseFile] = []
@@ -237,12 +262,13 @@ class SequenceDatabase:
                     batch.append(piece)
                     pieces[piece.name] = origin
                     batch_residues += len(piece)
-                    if self.volume_nt is not None and batch_residues >= self.volume_nt:
-                        chunk = self._chunk(batch, pieces, number)
-                        number += 1
-                        batch, pieces, batch_residues = [], {}, 0
-                        yield chunk
-                        del chunk  # so that the consumer's release frees it before the next volume is read
+                del sequence
+                if self.volume_nt is not None and batch_residues >= self.volume_nt:
+                    chunk = self._chunk(batch, pieces, number)
+                    number += 1
+                    batch, pieces, batch_residues = [], {}, 0
+                    yield chunk
+                    del chunk  # so that the consumer's release frees it before the next volume is read
             files.append(DatabaseFile(os.fspath(path), file_records, file_residues, file_sha256(path)))
         if batch or number == 0:
             yield self._chunk(batch, pieces, number)

@@ -38,3 +38,23 @@ def resolve_overlaps(hits: Iterable[HitRow]) -> list[HitRow]:
 def sort_hits(hits: Iterable[HitRow]) -> list[HitRow]:
     """Deterministic hit order: E-value, then target name, start, end."""
     return sorted(hits, key=lambda h: (h.evalue, h.target, h.start, h.end))
+
+
+def cap_included(hits: list[HitRow], max_hits: int) -> list[HitRow]:
+    """Keep every non-included hit and the ``max_hits`` best included ones (E-value, target, start, end)."""
+    included = sorted((h for h in hits if h.included), key=lambda h: (h.evalue, h.target, h.start, h.end))
+    dropped = {id(h) for h in included[max_hits:]}
+    return [h for h in hits if id(h) not in dropped]
+
+
+def merge_hits(per_chunk: Iterable[list[HitRow]], max_hits: int) -> list[HitRow]:
+    """The hits of every chunk (shard) of a round as those of one search of the whole database.
+
+    Each chunk's hits come overlap-resolved and capped (:func:`cap_included`); a record's windows are
+    never split between chunks, so the union resolved and capped again is exactly what one search of
+    the whole database gives, whatever the chunks and their order.
+    """
+    found: list[HitRow] = []
+    for hits in per_chunk:
+        found.extend(hits)
+    return cap_included(resolve_overlaps(found), max_hits)

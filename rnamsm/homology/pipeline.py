@@ -25,18 +25,22 @@ from pyhmmer.plan7 import Background, Builder
 from rnamsm import __version__
 from rnamsm.atomic import check_output_targets, ensure_directory, write_files
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import db_manifest
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
+from rnamsm.formats.msa_stats import PreparedDatabaseStats, ShardStats
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import read_dbn_line
 from rnamsm.homology import infernal_cli
 from rnamsm.homology import query as query_mod
-from rnamsm.homology.cm_search import cm_search
-from rnamsm.homology.database import Chunk, SequenceDatabase
+from rnamsm.homology.cm_search import cm_chunk
+from rnamsm.homology.database import Chunk, DatabaseSummary, SequenceDatabase
 from rnamsm.homology.filters import filter_rows
+from rnamsm.homology.hits import merge_hits
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
-from rnamsm.homology.nhmmer_round import nhmmer_search
+from rnamsm.homology.nhmmer_round import nhmmer_chunk
+from rnamsm.homology.prepared_db import PreparedDatabase
 from rnamsm.homology.realign import realign
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
@@ -60,6 +64,97 @@ class _Timer:
             return function(*args, **kwargs)
         finally:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+
+
+@dataclasses.dataclass
+class SearchedDatabase:
+    """What a search reads: the chunks (a prepared database's shards), the totals, the global search space
+    (``z_residues`` for cmsearch, ``z_mb`` for nhmmer) and, per round, the seconds spent on each chunk."""
+
+    chunks: Callable[[], Iterable[Chunk]]
+    summary: DatabaseSummary
+    z_residues: int
+    z_mb: float
+    prepared: PreparedDatabase | None = None
+    seconds: list[list[float]] = dataclasses.field(default_factory=list)
+
+    def search(self, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int) -> list[HitRow]:
+        """One round: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged."""
+        times: list[float] = []
+
+        def each() -> Iterable[list[HitRow]]:
+            chunks = iter(self.chunks())
+            while True:
+                start = time.perf_counter()
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                hits = search_chunk(chunk)
+                del chunk  # one chunk in memory at a time
+                times.append(time.perf_counter() - start)
+                yield hits
+
+        hits = merge_hits(each(), max_hits)
+        self.seconds.append(times)
+        return hits
+
+    def stats(self) -> PreparedDatabaseStats | None:
+        """The prepared database's record for ``msa_stats.json`` (``None`` for plain files)."""
+        if self.prepared is None:
+            return None
+        manifest = self.prepared.manifest
+        return PreparedDatabaseStats(
+            name=manifest.name, manifest_sha256=self.prepared.digest, records=manifest.records,
+            residues=manifest.residues, cmsearch_Z_residues=manifest.cmsearch_Z_residues,
+            nhmmer_Z_Mb=manifest.nhmmer_Z_Mb,
+            shards=tuple(
+                ShardStats(shard.file, shard.residues, tuple(round(times[index], 3) for times in self.seconds))
+                for index, shard in enumerate(manifest.shards)
+            ),
+        )
+
+
+def open_database(
+    databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, query_length: int,
+    timer: _Timer | None = None,
+) -> SearchedDatabase:
+    """The database of a search: one prepared database (its folder or manifest), or FASTA/Stockholm files
+    read, deduplicated and windowed now (whole in memory, or in ``db.volume_nt`` volumes)."""
+    timer = _Timer() if timer is None else timer
+    prepared = [path for path in databases if db_manifest.is_prepared(path)]
+    if prepared:
+        if len(databases) != 1:
+            raise RnamsmError(f"{prepared[0]}: a prepared database is searched alone; prepare all files into it")
+        database = timer.run("prepare_db", PreparedDatabase, prepared[0])
+        overlap = database.manifest.windowing["overlap"]
+        if 2 * query_length > overlap:
+            raise RnamsmError(
+                f"{prepared[0]}: the query is {query_length:,} nt but the database's windows overlap by "
+                f"{overlap:,} nt, enough for queries up to {overlap // 2:,} nt (rnamsm prepare-db --max-query)"
+            )
+        manifest = database.manifest
+        return SearchedDatabase(database.chunks, database.summary, manifest.cmsearch_Z_residues,
+                                manifest.nhmmer_Z_Mb, database)
+    db = settings.db
+    reader = SequenceDatabase(
+        databases,
+        split_above=db.split_above,
+        window=db.window,
+        overlap=max(db.min_overlap, 2 * query_length),
+        shuffle_seed=db.shuffle_seed,
+        volume_nt=db.volume_nt,
+    )
+    if db.volume_nt is None:
+        loaded = timer.run("prepare_db", lambda: list(reader.chunks()))
+
+        def chunks() -> Iterable[Chunk]:
+            return loaded
+    else:
+        timer.run("prepare_db", reader.scan)
+        chunks = reader.chunks
+    summary = reader.summary
+    assert summary is not None
+    return SearchedDatabase(chunks, summary, *db_manifest.search_space(summary.residues))
 
 
 def read_query(path: str | os.PathLike[str]) -> Query:
@@ -110,7 +205,7 @@ def _filter_round(
 
 
 def _hmm_round(
-    query: Query, current: Round, structure: str, chunks: Iterable[Chunk], z_mb: float, settings: SearchSettings,
+    query: Query, current: Round, structure: str, database: SearchedDatabase, settings: SearchSettings,
     threads: int, number: int,
 ) -> list[HitRow]:
     """HMM-only round for long queries: a profile built from the current MSA, searched with nhmmer."""
@@ -127,9 +222,11 @@ def _hmm_round(
     hmm, _profile, _optimized = builder.build_msa(msa.digitize(alphabet), Background(alphabet))
     if hmm.M != len(query):
         raise RnamsmError(f"query {query.id!r}: profile HMM has {hmm.M} match states, expected {len(query)}")
-    return nhmmer_search(
-        hmm, chunks, length=len(query), z_mb=z_mb, E=settings.cm.E, incE=settings.cm.incE,
-        max_hits=settings.filter.max_rows, threads=threads, round_number=number,
+    cap = settings.filter.max_rows
+    return database.search(
+        lambda chunk: nhmmer_chunk(hmm, chunk, length=len(query), z_mb=database.z_mb, E=settings.cm.E,
+                                   incE=settings.cm.incE, max_hits=cap, threads=threads, round_number=number),
+        cap,
     )
 
 
@@ -175,37 +272,19 @@ def run_search(
     if uses_infernal:
         infernal_cli.check_programs(tuple(programs))
     warnings = query_mod.query_warnings(query)
-    db = settings.db
-    database = SequenceDatabase(
-        databases,
-        split_above=db.split_above,
-        window=db.window,
-        overlap=max(db.min_overlap, 2 * length),
-        shuffle_seed=db.shuffle_seed,
-        volume_nt=db.volume_nt,
-    )
-    if db.volume_nt is None:
-        loaded = timer.run("prepare_db", lambda: list(database.chunks()))
-
-        def chunks() -> Iterable[Chunk]:
-            return loaded
-    else:
-        timer.run("prepare_db", database.scan)
-        chunks = database.chunks
+    database = open_database(databases, settings, length, timer)
     summary = database.summary
-    assert summary is not None
     warnings += summary.warnings()
-    z_residues = max(2 * summary.residues, 1)
-    z_mb = max(summary.residues, 1) / 1e6
 
     r1 = settings.round1
     query_seq = TextSequence(name=query.id, sequence=query.sequence).digitize(Alphabet.rna())
     start = time.perf_counter()
     hits = timer.run(
         "round1.nhmmer",
-        lambda: nhmmer_search(
-            query_seq, chunks(), length=length, z_mb=z_mb, E=r1.E, incE=r1.incE, max_hits=r1.max_hits,
-            threads=threads, round_number=1,
+        lambda: database.search(
+            lambda chunk: nhmmer_chunk(query_seq, chunk, length=length, z_mb=database.z_mb, E=r1.E, incE=r1.incE,
+                                       max_hits=r1.max_hits, threads=threads, round_number=1),
+            r1.max_hits,
         ),
     )
     rounds = [
@@ -237,12 +316,12 @@ def run_search(
                 method = "nhmmer-profile"
                 hits = timer.run(
                     f"round{number}.nhmmer",
-                    _hmm_round, query, current, structure, chunks(), z_mb, settings, threads, number,
+                    _hmm_round, query, current, structure, database, settings, threads, number,
                 )
             else:
                 method = "cmsearch"
                 hits = _cm_round(
-                    query, current, structure, chunks, z_residues, settings, threads, number, work, timer
+                    query, current, structure, database, settings, threads, number, work, timer
                 )
             rounds.append(
                 timer.run(
@@ -278,8 +357,8 @@ def run_search(
         coverage=coverage(codes),
         identities=identity_to_query(codes),
         summary=summary,
-        z_residues=z_residues,
-        z_mb=z_mb,
+        z_residues=database.z_residues,
+        z_mb=database.z_mb,
         structure=final.structure,
         structure_source=final.structure_source,
         final_alignment=alignment_method,
@@ -290,6 +369,7 @@ def run_search(
         timings=timer.timings,
         warnings=warnings,
         version=__version__,
+        prepared=database.stats(),
     )
     paths["stats"] = files.stats
     write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
@@ -335,8 +415,8 @@ def _next_structure(settings: SearchSettings, query: Query, current: Round) -> s
 
 
 def _cm_round(
-    query: Query, current: Round, structure: str, chunks: Callable[[], Iterable[Chunk]], z_residues: int,
-    settings: SearchSettings, threads: int, number: int, work: Path, timer: _Timer,
+    query: Query, current: Round, structure: str, database: SearchedDatabase, settings: SearchSettings,
+    threads: int, number: int, work: Path, timer: _Timer,
 ) -> list[HitRow]:
     """Build, calibrate and search the CM of round ``number`` from the current MSA."""
     stockholm = work / f"round{number}.sto"
@@ -353,11 +433,13 @@ def _cm_round(
         ),
     )
     cm = infernal_cli.read_cm(cm_path, len(query))
+    cap = settings.filter.max_rows
     return timer.run(
         f"round{number}.cmsearch",
-        lambda: cm_search(
-            cm, chunks(), z_residues=z_residues, E=settings.cm.E, incE=settings.cm.incE, threads=threads,
-            round_number=number,
+        lambda: database.search(
+            lambda chunk: cm_chunk(cm, chunk, z_residues=database.z_residues, E=settings.cm.E, incE=settings.cm.incE,
+                                   max_hits=cap, threads=threads, round_number=number),
+            cap,
         ),
     )
 

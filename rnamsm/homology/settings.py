@@ -78,13 +78,15 @@ class NeffSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """How databases are read: windows of long records, the shuffle seed, volumes (``None``: whole)."""
+    """How databases are read: windows of long records, the shuffle seed, volumes (``None``: whole), and the
+    shard size of a prepared database (``rnamsm prepare-db``)."""
 
     split_above: int = 1000000
     window: int = 100000
     min_overlap: int = 1000
     shuffle_seed: int = 0
     volume_nt: int | None = None
+    shard_nt: int = 100000000
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class SearchSettings:
             "cm.E": self.cm.E, "cm.incE": self.cm.incE, "filter.max_rows": self.filter.max_rows,
             "neff.max_rows": self.neff.max_rows, "db.split_above": self.db.split_above,
             "db.window": self.db.window, "db.min_overlap": self.db.min_overlap, "db.volume_nt": self.db.volume_nt,
+            "db.shard_nt": self.db.shard_nt,
             "hmm_only_above": self.hmm_only_above,
         }
         for key, value in positive.items():

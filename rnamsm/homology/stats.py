@@ -8,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaSource, MsaStats, RoundStats, SearchSpace
+from rnamsm.formats.msa_stats import (
+    DatabaseStats,
+    HitStats,
+    MsaSource,
+    MsaStats,
+    PreparedDatabaseStats,
+    RoundStats,
+    SearchSpace,
+)
 from rnamsm.formats.query import Query
 from rnamsm.homology.database import DatabaseSummary
 from rnamsm.homology.result import Round
@@ -42,6 +50,7 @@ def build_stats(
     warnings: list[str],
     version: str,
     source: MsaSource | None = None,
+    prepared: PreparedDatabaseStats | None = None,
 ) -> MsaStats:
     """The ``msa_stats.json`` record of a finished search or import (values rounded for stable JSON text)."""
     depth = len(final.rows) + 1
@@ -110,6 +119,7 @@ def build_stats(
         parameters=parameters,
         rnamsm_version=version,
         source=source,
+        prepared_database=prepared,
     )
 
 
