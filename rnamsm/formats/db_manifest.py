@@ -55,7 +55,8 @@ class Dropped:
 
 @dataclass(frozen=True)
 class Shard:
-    """One shard: its FASTA file, its window table (``""``: none), sequences, residues and SHA-256s."""
+    """One shard: its FASTA file, its window table (``""``: none), sequences, residues, SHA-256s, and the
+    records whose windows are in other shards too (``split``)."""
 
     file: str
     sequences: int
@@ -63,6 +64,7 @@ class Shard:
     sha256: str
     windows_file: str
     windows_sha256: str
+    split: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,15 @@ def _record(cls: type, value: Any, where: str) -> Any:
     data = _fields(cls, value, where)
     hints = {name: field.type for name, field in cls.__dataclass_fields__.items()}
     kinds = {"str": str, "int": int, "float": float}
-    return cls(**{name: _typed(data[name], kinds[hints[name]], f"{where}.{name}") for name in hints})
+    values = {}
+    for name, hint in hints.items():
+        if hint == "tuple[str, ...]":
+            if not isinstance(data[name], list):
+                raise RnamsmError(f"{where}.{name}: expected a list")
+            values[name] = tuple(_typed(item, str, f"{where}.{name}") for item in data[name])
+        else:
+            values[name] = _typed(data[name], kinds[hint], f"{where}.{name}")
+    return cls(**values)
 
 
 def from_json(text: str, source: str) -> Manifest:

@@ -9,7 +9,7 @@ import pyinfernal
 from pyinfernal.cm import CM
 
 from rnamsm.homology.database import Chunk
-from rnamsm.homology.hits import cap_included, merge_hits, resolve_overlaps, source_coordinates
+from rnamsm.homology.hits import chunk_hits, merge_hits, source_coordinates
 from rnamsm.homology.rows import HitRow, cm_row, subsequence
 
 
@@ -42,13 +42,12 @@ def cm_search(
 def cm_chunk(
     cm: CM, chunk: Chunk, *, z_residues: int, E: float, incE: float, max_hits: int, threads: int, round_number: int
 ) -> list[HitRow]:
-    """The hits of one chunk (one shard job of a round), overlaps resolved, the best ``max_hits`` included kept.
+    """The hits of one chunk (one shard job of a round), as :func:`~rnamsm.homology.hits.chunk_hits`.
 
     The cycle collector runs afterwards: pyinfernal's hit objects form reference cycles that keep the
     searched block alive, so without it memory grew with the number of volumes searched.
     """
-    hits = cap_included(resolve_overlaps(_search_chunk(cm, chunk, z_residues, E, incE, threads, round_number)),
-                        max_hits)
+    hits = chunk_hits(_search_chunk(cm, chunk, z_residues, E, incE, threads, round_number), chunk.split, max_hits)
     gc.collect()
     return hits
 

@@ -6,8 +6,9 @@ bounded by one chunk however large the database is. Each pass applies the same d
 rules: records with a duplicate name or an exact duplicate sequence are dropped (duplicates can
 abort cmsearch), empty records are dropped, records longer than ``split_above`` are cut into
 overlapping windows named ``<name>@<offset>`` and every chunk is shuffled with a fixed seed so that
-threads get balanced work. A chunk ends at a record boundary (all windows of a record are in one chunk,
-so overlapping window hits are resolved inside it). E-values use the search space of the whole
+threads get balanced work. A chunk may end inside a long record: its :attr:`Chunk.split` names the
+records whose windows continue in another chunk, whose hits are resolved only when the chunks' hits
+are merged (:func:`rnamsm.homology.hits.merge_hits`). E-values use the search space of the whole
 database (:attr:`residues`). Prepared databases (:mod:`rnamsm.homology.prepared_db`) are these chunks
 written once as shards.
 """
@@ -61,6 +62,8 @@ class Chunk:
 
     block: DigitalSequenceBlock
     pieces: dict[str, Piece]
+    #: Source records with windows in other chunks too.
+    split: frozenset[str] = frozenset()
     index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -207,9 +210,11 @@ class SequenceDatabase:
             )
             yield piece, Piece(sequence.name, accession, start, length, sequence.description)
 
-    def _chunk(self, sequences: list[DigitalSequence], pieces: dict[str, Piece], number: int) -> Chunk:
+    def _chunk(
+        self, sequences: list[DigitalSequence], pieces: dict[str, Piece], number: int, split: frozenset[str]
+    ) -> Chunk:
         random.Random(self.shuffle_seed + number).shuffle(sequences)
-        return Chunk(DigitalSequenceBlock(self.alphabet, sequences), pieces)
+        return Chunk(DigitalSequenceBlock(self.alphabet, sequences), pieces, split)
 
     def check(self) -> None:
         """Refuse a truncated ``.gz`` or a file that is not FASTA/Stockholm before anything is read for use."""
@@ -238,6 +243,7 @@ class SequenceDatabase:
         pieces: dict[str, Piece] = {}
         batch_residues = 0
         number = 0
+        split: frozenset[str] = frozenset()
         for path in self.paths:
             file_records = file_residues = 0
             for sequence in self._read(path):
@@ -257,21 +263,25 @@ class SequenceDatabase:
                 hashes.add(key)
                 records += 1
                 residues += len(sequence)
-                for piece, origin in self._pieces(sequence):
+                record_pieces = list(self._pieces(sequence))
+                del sequence
+                for index, (piece, origin) in enumerate(record_pieces):
                     windows += 1
                     batch.append(piece)
                     pieces[piece.name] = origin
                     batch_residues += len(piece)
-                del sequence
-                if self.volume_nt is not None and batch_residues >= self.volume_nt:
-                    chunk = self._chunk(batch, pieces, number)
-                    number += 1
-                    batch, pieces, batch_residues = [], {}, 0
-                    yield chunk
-                    del chunk  # so that the consumer's release frees it before the next volume is read
+                    if self.volume_nt is not None and batch_residues >= self.volume_nt:
+                        more = index + 1 < len(record_pieces)  # the record goes on in the next chunk
+                        chunk = self._chunk(batch, pieces, number, split | {origin.source} if more else split)
+                        number += 1
+                        batch, pieces, batch_residues = [], {}, 0
+                        split = frozenset({origin.source}) if more else frozenset()
+                        yield chunk
+                        del chunk  # so that the consumer's release frees it before the next volume is read
+                del record_pieces
             files.append(DatabaseFile(os.fspath(path), file_records, file_residues, file_sha256(path)))
         if batch or number == 0:
-            yield self._chunk(batch, pieces, number)
+            yield self._chunk(batch, pieces, number, split)
         self.summary = DatabaseSummary(
             files, records, residues, windows, duplicate_names, duplicate_sequences, empty
         )

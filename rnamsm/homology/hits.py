@@ -47,12 +47,22 @@ def cap_included(hits: list[HitRow], max_hits: int) -> list[HitRow]:
     return [h for h in hits if id(h) not in dropped]
 
 
-def merge_hits(per_chunk: Iterable[list[HitRow]], max_hits: int) -> list[HitRow]:
-    """The hits of every chunk (shard) of a round as those of one search of the whole database.
+def chunk_hits(hits: Iterable[HitRow], split: frozenset[str], max_hits: int) -> list[HitRow]:
+    """What one chunk (one shard job) hands to :func:`merge_hits`: the hits of records wholly in the
+    chunk overlap-resolved with the best ``max_hits`` included kept, plus every hit of the records in
+    ``split`` (windows in other chunks too), left for the merge to resolve."""
+    hits = list(hits)
+    whole = cap_included(resolve_overlaps(h for h in hits if h.target not in split), max_hits)
+    return whole + [h for h in hits if h.target in split]
 
-    Each chunk's hits come overlap-resolved and capped (:func:`cap_included`); a record's windows are
-    never split between chunks, so the union resolved and capped again is exactly what one search of
-    the whole database gives, whatever the chunks and their order.
+
+def merge_hits(per_chunk: Iterable[list[HitRow]], max_hits: int) -> list[HitRow]:
+    """The hits of every chunk (shard) of a round, from :func:`chunk_hits`, as those of one search of the
+    whole database: overlaps resolved, the best ``max_hits`` included kept, sorted (:func:`sort_hits`).
+
+    Exact whatever the chunks and their order: a record's hits are resolved where all of them are (in
+    its chunk, or here for a record split between chunks), and a hit that a chunk's cap dropped had
+    ``max_hits`` better included hits there that no merge can remove (resolution never crosses records).
     """
     found: list[HitRow] = []
     for hits in per_chunk:

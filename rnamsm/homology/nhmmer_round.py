@@ -10,7 +10,7 @@ from pyhmmer.easel import Alphabet, DigitalSequence
 from pyhmmer.plan7 import HMM, Builder
 
 from rnamsm.homology.database import Chunk
-from rnamsm.homology.hits import cap_included, merge_hits, resolve_overlaps, source_coordinates
+from rnamsm.homology.hits import chunk_hits, merge_hits, source_coordinates
 from rnamsm.homology.rows import HitRow, nhmmer_row
 
 
@@ -53,10 +53,10 @@ def nhmmer_chunk(
     threads: int,
     round_number: int,
 ) -> list[HitRow]:
-    """The hits of one chunk (one shard job of a round), overlaps resolved, the best ``max_hits`` included kept."""
+    """The hits of one chunk (one shard job of a round), as :func:`~rnamsm.homology.hits.chunk_hits`."""
     builder = Builder(Alphabet.rna()) if isinstance(query, DigitalSequence) else None
-    hits = cap_included(resolve_overlaps(_search_chunk(query, builder, chunk, length, z_mb, E, incE, threads,
-                                                       round_number)), max_hits)
+    hits = chunk_hits(_search_chunk(query, builder, chunk, length, z_mb, E, incE, threads, round_number),
+                      chunk.split, max_hits)
     gc.collect()  # pyhmmer's hit objects form reference cycles that keep the searched block alive
     return hits
 
@@ -69,7 +69,7 @@ def _search_chunk(
     if len(chunk.block) == 0:
         return []
     tophits = next(pyhmmer.hmmer.nhmmer(query, chunk.block, builder=builder, E=E, incE=incE, Z=z_mb, cpus=threads))
-    chunk_hits = []
+    found = []
     for hit in tophits.reported:
         piece = chunk.pieces[hit.name]
         for domain in hit.domains.reported:
@@ -81,10 +81,10 @@ def _search_chunk(
                 if included
                 else ""
             )
-            chunk_hits.append(
+            found.append(
                 HitRow(
                     piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
                     float(domain.i_evalue), float(domain.score), round_number, included, row,
                 )
             )
-    return chunk_hits
+    return found

@@ -174,7 +174,8 @@ def _write_shard(folder: Path, number: int, chunk: Chunk) -> Shard:
         text = db_manifest.format_windows(windows).encode()
         (folder / windows_file).write_bytes(text)
         windows_sha256 = hashlib.sha256(text).hexdigest()
-    return Shard(f"{stem}.fa", len(chunk.block), residues, digest.hexdigest(), windows_file, windows_sha256)
+    return Shard(f"{stem}.fa", len(chunk.block), residues, digest.hexdigest(), windows_file, windows_sha256,
+                 tuple(sorted(chunk.split)))
 
 
 class PreparedDatabase:
@@ -217,7 +218,7 @@ class PreparedDatabase:
             source, accession, offset, length = windows.get(sequence.name, (sequence.name, sequence.name, 0,
                                                                             len(sequence)))
             pieces[sequence.name] = Piece(source, accession, offset, length, sequence.description)
-        return Chunk(block, pieces)
+        return Chunk(block, pieces, frozenset(shard.split))
 
     def chunks(self, indices: Sequence[int] | None = None) -> Iterator[Chunk]:
         """The shards ``indices`` (all by default), one in memory at a time."""
