@@ -1,0 +1,64 @@
+"""Prepared databases in the workflow: `databases_dir` shared by results folders, one prepare_db job per
+database content, and a changed database file re-prepares it and reruns only the searches that read it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from rnamsm.formats import db_manifest
+from tests.conftest import INFERNAL_DATA
+from tests.support.workflow import copy_workflow, run_command
+
+SHEET = (
+    "sample_id\tfasta\trecord\tdatabase\n"
+    "trna-1\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\tdb/trnas.fa\n"
+    "trna-2\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.2\tdb/metag.fa;db/trnas.fa\n"
+)
+TARGETS = "results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json"
+
+
+def results_folder(path: Path, databases_dir: Path) -> Path:
+    """A checkout whose two samples search two database sets (one file shared) prepared in ``databases_dir``."""
+    workdir = copy_workflow(path)
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config.update({"databases_dir": str(databases_dir), "search": {"cm": {"max_rounds": 0}}})
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "config" / "samples.tsv").write_text(SHEET)
+    (workdir / "db").mkdir()
+    (workdir / "db" / "trnas.fa").write_bytes((INFERNAL_DATA / "mrum-tRNAs10.fa").read_bytes())
+    (workdir / "db" / "metag.fa").write_bytes((INFERNAL_DATA / "metag-example.fa").read_bytes())
+    return workdir
+
+
+def planned(workdir: Path) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run of the two searches plans."""
+    result = run_command(f"snakemake -n {TARGETS}", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    wildcards: (\S+)", result.stdout, flags=re.MULTILINE)
+    return sorted(jobs)
+
+
+def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_path: Path) -> None:
+    databases = tmp_path / "databases"
+    first = results_folder(tmp_path / "first", databases)
+    result = run_command(f"snakemake --cores 2 {TARGETS}", first)
+    assert result.returncode == 0, result.stdout[-5000:]
+    prepared = sorted(path for path in databases.iterdir() if not path.name.startswith("."))
+    assert [path.name.split("-")[0] for path in prepared] == ["metag", "trnas"]
+    for sample, folder in (("trna-1", prepared[1]), ("trna-2", prepared[0])):
+        stats = json.loads((first / "results" / sample / "msa" / "msa_stats.json").read_text())
+        assert stats["prepared_database"]["manifest_sha256"] == db_manifest.digest(folder)
+    assert db_manifest.read(prepared[0]).records == 13  # metag's 3 records and the 10 tRNAs
+    # A second results folder with the same databases prepares nothing.
+    second = results_folder(tmp_path / "second", databases)
+    assert {rule for rule, _ in planned(second)} == {"validate_input", "homology_search"}
+    # New content of metag.fa: that database is prepared again and only trna-2's search reruns.
+    with open(first / "db" / "metag.fa", "a") as handle:
+        handle.write(">added\nACGUACGUAGCUAGCUAGCUAGCUAGCAUCGAUCGAUCGAUGCUAG\n")
+    jobs = planned(first)
+    assert [rule for rule, _ in jobs] == ["homology_search", "prepare_db"]
+    assert jobs[0][1] == "sample=trna-2" and jobs[1][1].startswith("database=metag-")
