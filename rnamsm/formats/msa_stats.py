@@ -100,6 +100,14 @@ class PreparedDatabaseStats:
 
 
 @dataclass(frozen=True)
+class SearchCacheStats:
+    """The search's entry in ``search.cache``: its key, and whether these files were copied from it."""
+
+    key: str
+    reused: bool
+
+
+@dataclass(frozen=True)
 class MsaSource:
     """Where an imported MSA came from (``rnamsm import-msa``): the file, its SHA-256 and how the query was found.
 
@@ -154,6 +162,8 @@ class MsaStats:
     source: MsaSource | None = None
     #: Set for a search of a prepared database; absent (and not written) otherwise.
     prepared_database: PreparedDatabaseStats | None = None
+    #: Set when ``search.cache`` is on; absent (and not written) otherwise.
+    search_cache: SearchCacheStats | None = None
 
     def __post_init__(self) -> None:
         if self.query_length != len(self.query_sequence):
@@ -168,7 +178,7 @@ class MsaStats:
     def to_json(self) -> str:
         """The file's text: sorted keys, indent 2, final newline."""
         data = dataclasses.asdict(self)
-        for key in ("source", "prepared_database"):
+        for key in ("source", "prepared_database", "search_cache"):
             if data[key] is None:
                 del data[key]  # a file without them stays as it always was
         return json.dumps(data, sort_keys=True, indent=2) + "\n"

@@ -22,17 +22,18 @@ from typing import Any
 from pyhmmer.easel import Alphabet, TextMSA, TextSequence
 from pyhmmer.plan7 import Background, Builder
 
-from rnamsm import __version__
+from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.atomic import check_output_targets, ensure_directory, write_files
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
-from rnamsm.formats import db_manifest
+from rnamsm.formats import db_manifest, msa_stats
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
-from rnamsm.formats.msa_stats import PreparedDatabaseStats, ShardStats
+from rnamsm.formats.msa_stats import PreparedDatabaseStats, SearchCacheStats, ShardStats
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import read_dbn_line
-from rnamsm.homology import infernal_cli
+from rnamsm.homology import infernal_cli, search_cache
 from rnamsm.homology import query as query_mod
 from rnamsm.homology.cm_search import cm_chunk
 from rnamsm.homology.database import Chunk, DatabaseSummary, SequenceDatabase
@@ -45,9 +46,10 @@ from rnamsm.homology.realign import realign
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
-from rnamsm.homology.stats import build_stats
+from rnamsm.homology.stats import build_stats, library_versions
 from rnamsm.layout import MsaFiles
 from rnamsm.settings import settings_to_mapping
+from rnamsm.textfile import check_regular_file
 
 #: Rows passed to RNAalifold for the consensus structure of later CM rounds.
 ALIFOLD_ROWS = 500
@@ -272,6 +274,12 @@ def run_search(
     if uses_infernal:
         infernal_cli.check_programs(tuple(programs))
     warnings = query_mod.query_warnings(query)
+    cache_key = None
+    if settings.cache is not None:
+        cache_key = _cache_key(query, databases, settings, threads, uses_infernal)
+        reused = _reuse(settings.cache, cache_key, files, query, warnings)
+        if reused is not None:
+            return reused
     database = open_database(databases, settings, length, timer)
     summary = database.summary
     warnings += summary.warnings()
@@ -370,10 +378,42 @@ def run_search(
         warnings=warnings,
         version=__version__,
         prepared=database.stats(),
+        search_cache=None if cache_key is None else SearchCacheStats(cache_key, False),
     )
     paths["stats"] = files.stats
-    write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
+    outputs = {**msa_files, paths["stats"]: stats.to_json()}
+    write_files(outputs)  # one set: all four files or none
+    if cache_key is not None:
+        assert settings.cache is not None
+        search_cache.store(settings.cache, cache_key,
+                           {Path(path).name: text.encode() for path, text in outputs.items()})
     return SearchResult(query, rounds, final, paths, stats, warnings)
+
+
+def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, threads: int,
+               uses_infernal: bool) -> str:
+    """The ``search.cache`` key of this search (:func:`rnamsm.homology.search_cache.search_key`)."""
+    identities = [f"prepared:{db_manifest.digest(path)}" if db_manifest.is_prepared(path) else
+                  f"file:{file_sha256(check_regular_file(path, 'a database file'))}" for path in databases]
+    mapping = {key: value for key, value in settings_to_mapping(settings).items() if key != "cache"}
+    versions = {"rnamsm": __version__, "stage": str(STAGE_VERSIONS["homology_search"]),
+                "infernal_cli": infernal_cli.infernal_version() if uses_infernal else None, **library_versions()}
+    return search_cache.search_key(query.id, query.sequence, identities, {**mapping, "threads": threads}, versions)
+
+
+def _reuse(cache: str, key: str, files: MsaFiles, query: Query, warnings: list[str]) -> SearchResult | None:
+    """Copy the finished search ``key`` from ``cache`` to ``files`` (its ``msa_stats.json`` saying so), if kept."""
+    names = [files.a3m.name, files.sto.name, files.a2m_msa2.name, files.stats.name]
+    kept = search_cache.lookup(cache, key, names)
+    if kept is None:
+        return None
+    stats = msa_stats.MsaStats.from_json(kept[files.stats.name].decode(), f"{cache}/{key}/{files.stats.name}")
+    stats = dataclasses.replace(stats, search_cache=SearchCacheStats(key, True))
+    paths = {suffix: path for suffix, path in zip(msa_format.SEARCH_SUFFIXES, (files.a3m, files.sto,
+                                                                              files.a2m_msa2), strict=True)}
+    write_files({**{path: kept[path.name] for path in paths.values()}, files.stats: stats.to_json()})
+    paths["stats"] = files.stats
+    return SearchResult(query, [], None, paths, stats, [*warnings, *stats.warnings])
 
 
 def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bool) -> tuple[Round, str]:

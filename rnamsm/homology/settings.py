@@ -99,6 +99,7 @@ class SearchSettings:
     alifold: AlifoldSettings = field(default_factory=AlifoldSettings)
     calibrate_L: float | None = 0.02
     calibrate_cache: str | None = None
+    cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
     align: Literal["hits", "cmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
@@ -126,6 +127,8 @@ class SearchSettings:
             raise RnamsmError("calibrate_L must be between 0.01 and 160 (Mb), or null")
         if self.calibrate_cache == "":
             raise RnamsmError("calibrate_cache must be a folder path or null")
+        if self.cache == "":
+            raise RnamsmError("cache must be a folder path or null")
         if not self.ss_first:
             raise RnamsmError("ss_first must be 'rnafold', 'alifold' or a dot-bracket file path")
         if not 0 <= self.filter.min_coverage <= 1:

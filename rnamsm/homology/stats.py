@@ -15,6 +15,7 @@ from rnamsm.formats.msa_stats import (
     MsaStats,
     PreparedDatabaseStats,
     RoundStats,
+    SearchCacheStats,
     SearchSpace,
 )
 from rnamsm.formats.query import Query
@@ -51,6 +52,7 @@ def build_stats(
     version: str,
     source: MsaSource | None = None,
     prepared: PreparedDatabaseStats | None = None,
+    search_cache: SearchCacheStats | None = None,
 ) -> MsaStats:
     """The ``msa_stats.json`` record of a finished search or import (values rounded for stable JSON text)."""
     depth = len(final.rows) + 1
@@ -113,17 +115,19 @@ def build_stats(
             nhmmer_Z_Mb=round(z_mb, 6),
         ),
         hmm_only=hmm_only,
-        tool_versions={"infernal_cli": infernal_version, **_library_versions()},
+        tool_versions={"infernal_cli": infernal_version, **library_versions()},
         timings={step: round(seconds, 3) for step, seconds in sorted(timings.items())},
         warnings=tuple(warnings),
         parameters=parameters,
         rnamsm_version=version,
         source=source,
         prepared_database=prepared,
+        search_cache=search_cache,
     )
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a search runs in-process: pyhmmer, pyinfernal, ViennaRNA."""
     import pyhmmer
     import pyinfernal
     import RNA

@@ -196,3 +196,29 @@ def test_caps_inside_the_loop_keep_the_best_included_hits(demo_shards: dict[int,
     assert len(best) == 5 and [hit for hit in sharded.rounds[0].hits if hit.included] == best
     assert [hit for hit in sharded.rounds[0].hits if not hit.included] == [
         hit for hit in whole.rounds[0].hits if not hit.included]
+
+
+def test_search_cache_reuses_a_finished_search_in_another_results_folder(
+    demo_shards: dict[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """search.cache: the second results folder runs no search and gets the same MSA files; provenance says so."""
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}, "round1": {"incE": 1},
+                                                   "cache": str(tmp_path / "cache")}))
+    first = run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "first", settings, threads=1)
+    assert first.stats.search_cache.reused is False
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr("rnamsm.homology.pipeline.nhmmer_chunk", no_search)
+    second = run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "second", settings, threads=1)
+    assert _msa_bytes(tmp_path / "second") == _msa_bytes(tmp_path / "first")
+    assert second.stats.search_cache == msa_stats_format.SearchCacheStats(first.stats.search_cache.key, True)
+    assert msa_stats_format.read(tmp_path / "second" / "msa_stats.json").search_cache.reused is True
+    assert _hits(second.stats) == _hits(first.stats)
+    # Another database (the same content in 7 shards has another manifest) or other settings: searched.
+    with pytest.raises(AssertionError, match="searched again"):
+        run_search(DEMO_QUERY, [demo_shards[7]], tmp_path / "third", settings, threads=1)
+    other, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}, "cache": str(tmp_path / "cache")}))
+    with pytest.raises(AssertionError, match="searched again"):
+        run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "fourth", other, threads=1)
