@@ -88,7 +88,8 @@ class ShardStats:
 
 @dataclass(frozen=True)
 class PreparedDatabaseStats:
-    """The prepared database searched (``rnamsm prepare-db``): name, SHA-256 of its manifest, size, Z, shards."""
+    """The prepared database searched (``rnamsm prepare-db``): name, SHA-256 of its manifest, size, Z, shards,
+    and how many (round, shard) results a resumed search took from its work folder."""
 
     name: str
     manifest_sha256: str
@@ -96,6 +97,7 @@ class PreparedDatabaseStats:
     residues: int
     cmsearch_Z_residues: int
     nhmmer_Z_Mb: float
+    resumed_shards: int
     shards: tuple[ShardStats, ...]
 
 

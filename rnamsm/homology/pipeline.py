@@ -12,6 +12,7 @@ them (:mod:`rnamsm.homology.realign`). ``msa_stats.json`` says which round, whic
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -33,7 +34,7 @@ from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
 from rnamsm.formats.msa_stats import PreparedDatabaseStats, SearchCacheStats, ShardStats
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import read_dbn_line
-from rnamsm.homology import infernal_cli, search_cache
+from rnamsm.homology import infernal_cli, search_cache, shard_results
 from rnamsm.homology import query as query_mod
 from rnamsm.homology.cm_search import cm_chunk
 from rnamsm.homology.database import Chunk, DatabaseSummary, SequenceDatabase
@@ -79,12 +80,22 @@ class SearchedDatabase:
     z_mb: float
     prepared: PreparedDatabase | None = None
     seconds: list[list[float]] = dataclasses.field(default_factory=list)
+    #: Work folder keeping each finished shard's hits (a prepared database only), and how many were reused.
+    resume: Path | None = None
+    resumed: int = 0
 
-    def search(self, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int) -> list[HitRow]:
-        """One round: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged."""
+    def search(self, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int, label: str) -> list[HitRow]:
+        """One round: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged.
+
+        With :attr:`resume`, each shard's hits are kept under ``label`` (what the round searches with) and a
+        shard kept before is not searched again.
+        """
         times: list[float] = []
 
         def each() -> Iterable[list[HitRow]]:
+            if self.resume is not None and self.prepared is not None:
+                yield from resumable(self.prepared, self.resume)
+                return
             chunks = iter(self.chunks())
             while True:
                 start = time.perf_counter()
@@ -93,6 +104,19 @@ class SearchedDatabase:
                     return
                 hits = search_chunk(chunk)
                 del chunk  # one chunk in memory at a time
+                times.append(time.perf_counter() - start)
+                yield hits
+
+        def resumable(prepared: PreparedDatabase, folder: Path) -> Iterable[list[HitRow]]:
+            for index in range(len(prepared.manifest.shards)):
+                start = time.perf_counter()
+                path = shard_results.result_path(folder, label, index)
+                hits = shard_results.load(path)
+                if hits is None:
+                    hits = search_chunk(prepared.chunk(index))
+                    shard_results.save(path, hits)
+                else:
+                    self.resumed += 1
                 times.append(time.perf_counter() - start)
                 yield hits
 
@@ -108,7 +132,7 @@ class SearchedDatabase:
         return PreparedDatabaseStats(
             name=manifest.name, manifest_sha256=self.prepared.digest, records=manifest.records,
             residues=manifest.residues, cmsearch_Z_residues=manifest.cmsearch_Z_residues,
-            nhmmer_Z_Mb=manifest.nhmmer_Z_Mb,
+            nhmmer_Z_Mb=manifest.nhmmer_Z_Mb, resumed_shards=self.resumed,
             shards=tuple(
                 ShardStats(shard.file, shard.residues, tuple(round(times[index], 3) for times in self.seconds))
                 for index, shard in enumerate(manifest.shards)
@@ -229,6 +253,7 @@ def _hmm_round(
         lambda chunk: nhmmer_chunk(hmm, chunk, length=len(query), z_mb=database.z_mb, E=settings.cm.E,
                                    incE=settings.cm.incE, max_hits=cap, threads=threads, round_number=number),
         cap,
+        _round_label(database, settings, number, "nhmmer-profile", *alignment.names, *alignment.rows, structure),
     )
 
 
@@ -281,6 +306,8 @@ def run_search(
         if reused is not None:
             return reused
     database = open_database(databases, settings, length, timer)
+    if work_dir is not None:
+        database.resume = Path(work_dir)  # finished shards of a prepared database are kept there
     summary = database.summary
     warnings += summary.warnings()
 
@@ -293,6 +320,7 @@ def run_search(
             lambda chunk: nhmmer_chunk(query_seq, chunk, length=length, z_mb=database.z_mb, E=r1.E, incE=r1.incE,
                                        max_hits=r1.max_hits, threads=threads, round_number=1),
             r1.max_hits,
+            _round_label(database, settings, 1, "nhmmer", query.sequence),
         ),
     )
     rounds = [
@@ -390,6 +418,13 @@ def run_search(
     return SearchResult(query, rounds, final, paths, stats, warnings)
 
 
+def _round_label(database: SearchedDatabase, settings: SearchSettings, number: int, *parts: str) -> str:
+    """What round ``number`` searches with (``parts``), the settings and the database, as a shard-result label."""
+    digest = database.prepared.digest if database.prepared is not None else ""
+    return shard_results.round_label(number, json.dumps(settings_to_mapping(settings), sort_keys=True), digest,
+                                     *parts)
+
+
 def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, threads: int,
                uses_infernal: bool) -> str:
     """The ``search.cache`` key of this search (:func:`rnamsm.homology.search_cache.search_key`)."""
@@ -480,6 +515,7 @@ def _cm_round(
             lambda chunk: cm_chunk(cm, chunk, z_residues=database.z_residues, E=settings.cm.E, incE=settings.cm.incE,
                                    max_hits=cap, threads=threads, round_number=number),
             cap,
+            _round_label(database, settings, number, "cmsearch", stockholm.read_text(encoding="utf-8")),
         ),
     )
 

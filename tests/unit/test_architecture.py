@@ -161,6 +161,8 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.homology.infernal_cli": "CM files and cmalign's input sequences exchanged with Infernal's programs",
     "rnamsm.homology.pipeline": "the search set, texts from formats.msa and formats.msa_stats",
     "rnamsm.homology.prepared_db": "prepared database folders: FASTA shards, texts from formats.db_manifest",
+    "rnamsm.homology.search_cache": "search.cache entries: copies of a search's files, bytes as written",
+    "rnamsm.homology.shard_results": "finished shards' hits in the search's work folder (resume)",
     "rnamsm.homology.settings": "the search's YAML config file",
     "rnamsm.model.depth": "hhfilter's input and output, texts from and parsed by formats.msa",
     "rnamsm.model.export": "checkpoint folders (config.json, safetensors, vocab)",

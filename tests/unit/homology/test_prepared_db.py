@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,20 +165,39 @@ def test_round1_in_1_3_and_7_shards_equals_unsharded(demo_shards: dict[int, Path
     assert merge_hits(reversed(per_shard), r1.max_hits) == reference.rounds[0].hits
 
 
-def test_cm_round_in_7_shards_equals_unsharded(demo_shards: dict[int, Path], tmp_path: Path) -> None:
-    """A CM round: the MSA files (realigned with cmalign) byte for byte, and 3 shard jobs merged."""
+def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
+    demo_shards: dict[int, Path], tmp_path: Path
+) -> None:
+    """A CM round: the 7-shard search, killed (SIGKILL) mid-round and run again, resumes at its unfinished
+    shards and writes the unsharded MSA files (realigned with cmalign) byte for byte; 3 shard jobs merged
+    give the unsharded round-2 hits."""
     require_program("cmbuild", "cmcalibrate", "cmalign")
-    settings, _ = resolve_search_options(
-        ("test", {"cm": {"max_rounds": 1}, "calibrate_cache": str(tmp_path / "calibrations")})
-    )
+    overrides = {"cm": {"max_rounds": 1}, "calibrate_cache": str(tmp_path / "calibrations")}
+    settings, _ = resolve_search_options(("test", overrides))
     one = run_search(DEMO_QUERY, [demo_shards[1]], tmp_path / "out-1", settings, threads=1,
-                     work_dir=tmp_path / "work")
-    seven = run_search(DEMO_QUERY, [demo_shards[7]], tmp_path / "out-7", settings, threads=1)
+                     work_dir=tmp_path / "work-1")
     assert len(one.rounds) == 2 and len(one.final.rows) > 10
-    assert seven.rounds[1].hits == one.rounds[1].hits
+    command = [sys.executable, "-m", "rnamsm", "search", str(DEMO_QUERY), "--db", str(demo_shards[7]),
+               "--out-dir", str(tmp_path / "out-7"), "--work-dir", str(tmp_path / "work-7"), "--threads", "1",
+               "--config-json", json.dumps(overrides)]
+    finished = tmp_path / "work-7" / "shards"
+    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list(finished.glob("round2-*.json"))) < 2 and killed.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    done = len(list(finished.glob("round2-*.json")))
+    assert 2 <= done < 7 and not (tmp_path / "out-7").exists()
+    assert len(list(finished.glob("round1-*.json"))) == 7
+    rerun = rnamsm(*command[3:])
+    assert rerun.returncode == 0, rerun.stderr
+    seven = msa_stats_format.read(tmp_path / "out-7" / "msa_stats.json")
+    assert seven.prepared_database.resumed_shards == 7 + done  # round 1 and the finished round-2 shards
     assert _msa_bytes(tmp_path / "out-7") == _msa_bytes(tmp_path / "out-1")
-    assert _hits(seven.stats) == _hits(one.stats)
-    cm = infernal_cli.read_cm(tmp_path / "work" / "round2.cm", len(one.query))
+    assert _hits(seven) == _hits(one.stats)
+    cm = infernal_cli.read_cm(tmp_path / "work-1" / "round2.cm", len(one.query))
     manifest = db_manifest.read(demo_shards[3])
     per_shard = [
         cm_chunk(cm, PreparedDatabase(demo_shards[3]).chunk(index), z_residues=manifest.cmsearch_Z_residues,
