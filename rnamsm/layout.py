@@ -89,6 +89,11 @@ class MsaFiles:
         """Scratch folder of the search (removed when the job ends)."""
         return self.folder / "work"
 
+    @property
+    def resume(self) -> Path:
+        """Finished shards of a search of a prepared database, kept until the search ends (resume after a kill)."""
+        return self.folder / "resume"
+
 
 @dataclass(frozen=True)
 class StructureFiles:

@@ -18,7 +18,8 @@ from rnamsm.settings import CONFIG_JSON_OPTION
 def _run(args: argparse.Namespace) -> int:
     settings, config_threads = search_options(args.config, args.config_json)
     threads = args.threads if args.threads is not None else config_threads or DEFAULT_THREADS
-    result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir)
+    result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir,
+                        resume_dir=args.resume_dir)
     stats = result.stats
     print(
         f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (round {stats.final_round}, "
@@ -84,6 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
     _add_config(parser)
     parser.add_argument("--work-dir", default=None, help="keep intermediate Stockholm and CM files here")
+    parser.add_argument("--resume-dir", default=None,
+                        help="keep each finished shard of a prepared database here, so that a killed search run "
+                        "again with the same folder searches only the unfinished shards")
     parser.set_defaults(func=_run)
 
     prepare = subparsers.add_parser(

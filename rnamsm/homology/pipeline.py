@@ -80,7 +80,7 @@ class SearchedDatabase:
     z_mb: float
     prepared: PreparedDatabase | None = None
     seconds: list[list[float]] = dataclasses.field(default_factory=list)
-    #: Work folder keeping each finished shard's hits (a prepared database only), and how many were reused.
+    #: Folder keeping each finished shard's hits (a prepared database only), and how many were reused.
     resume: Path | None = None
     resumed: int = 0
 
@@ -265,6 +265,7 @@ def run_search(
     *,
     threads: int = DEFAULT_THREADS,
     work_dir: str | os.PathLike[str] | None = None,
+    resume_dir: str | os.PathLike[str] | None = None,
 ) -> SearchResult:
     """Run the whole search for one query and write ``{id}.a3m|.sto|.a2m_msa2`` and ``msa_stats.json``.
 
@@ -272,7 +273,9 @@ def run_search(
     its alphabet (:func:`rnamsm.formats.query.search_sequence`). ``settings`` default to the schema's
     ``search`` defaults; ``threads`` go to nhmmer, cmsearch and cmcalibrate. Intermediate files
     (Stockholm inputs and calibrated CMs per round) go to ``work_dir`` when given, else to a temporary
-    directory that is removed afterwards.
+    directory that is removed afterwards. With ``resume_dir``, each finished shard of a prepared database
+    keeps its hits there (:mod:`rnamsm.homology.shard_results`): a killed search run again with the same
+    folder searches only the unfinished shards; the folder is emptied when the search has written its files.
     """
     settings = SearchSettings() if settings is None else settings
     if isinstance(threads, bool) or threads < 1:
@@ -306,8 +309,8 @@ def run_search(
         if reused is not None:
             return reused
     database = open_database(databases, settings, length, timer)
-    if work_dir is not None:
-        database.resume = Path(work_dir)  # finished shards of a prepared database are kept there
+    if resume_dir is not None:
+        database.resume = Path(resume_dir)  # finished shards of a prepared database are kept there
     summary = database.summary
     warnings += summary.warnings()
 
@@ -411,6 +414,8 @@ def run_search(
     paths["stats"] = files.stats
     outputs = {**msa_files, paths["stats"]: stats.to_json()}
     write_files(outputs)  # one set: all four files or none
+    if resume_dir is not None:
+        shard_results.clear(resume_dir)
     if cache_key is not None:
         assert settings.cache is not None
         search_cache.store(settings.cache, cache_key,

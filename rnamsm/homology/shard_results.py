@@ -1,7 +1,7 @@
-"""Finished shards of a search round, kept in the search's work folder so that a killed search, run again
-with the same ``--work-dir``, searches only the shards it had not finished.
+"""Finished shards of a search round, kept in a resume folder (``--resume-dir``) so that a killed search, run
+again with the same folder, searches only the shards it had not finished.
 
-One JSON file per (round, shard): ``<work>/shards/<label>.<shard>.json``, the list of the shard's hits
+One JSON file per (round, shard): ``<folder>/<label>.<shard>.json``, the list of the shard's hits
 (:class:`~rnamsm.homology.rows.HitRow` fields; floats written with ``repr``, so they read back exactly).
 The label (:func:`round_label`) names what the round searched with: the query or the round's alignment,
 every search setting and the prepared database's manifest, so a file is reused only by the same round.
@@ -9,6 +9,7 @@ every search setting and the prepared database's manifest, so a file is reused o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,9 +27,18 @@ def round_label(number: int, *parts: str) -> str:
     return f"round{number}-{digest[:20]}"
 
 
-def result_path(work_dir: str | os.PathLike[str], label: str, shard: int) -> Path:
+def result_path(folder: str | os.PathLike[str], label: str, shard: int) -> Path:
     """Where shard ``shard`` of round ``label`` keeps its hits."""
-    return Path(work_dir) / "shards" / f"{label}.{shard:04d}.json"
+    return Path(folder) / f"{label}.{shard:04d}.json"
+
+
+def clear(folder: str | os.PathLike[str]) -> None:
+    """Remove the shard results in ``folder`` (a finished search needs them no more), and the folder if empty."""
+    folder = Path(folder)
+    for path in folder.glob("round*-*.json"):
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def load(path: Path) -> list[HitRow] | None:

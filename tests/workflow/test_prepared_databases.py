@@ -52,6 +52,7 @@ def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_p
     for sample, folder in (("trna-1", prepared[1]), ("trna-2", prepared[0])):
         stats = json.loads((first / "results" / sample / "msa" / "msa_stats.json").read_text())
         assert stats["prepared_database"]["manifest_sha256"] == db_manifest.digest(folder)
+    assert not (first / "results" / "trna-1" / "msa" / "resume").exists()  # emptied by the finished search
     assert db_manifest.read(prepared[0]).records == 13  # metag's 3 records and the 10 tRNAs
     # A second results folder with the same databases prepares nothing.
     second = results_folder(tmp_path / "second", databases)

@@ -48,6 +48,7 @@ rule homology_search:
     params:
         cfg=cfg_json("search"),
         out_dir=lambda wildcards: sample_folder(wildcards, "msa"),
+        resume=lambda wildcards: sample_layout(wildcards.sample).msa.resume,
         stage=STAGE_VERSIONS["homology_search"],
     log:
         log_file("homology_search"),
@@ -61,7 +62,7 @@ rule homology_search:
         runtime=lambda wildcards, input, attempt: scaled(30, input_mb(input), 24 * 60, attempt),
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir {params.out_dir:q}"
-        " --work-dir {output.work:q} --threads {threads} --config-json {params.cfg:q}"
+        " --work-dir {output.work:q} --resume-dir {params.resume:q} --threads {threads} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"
 
 

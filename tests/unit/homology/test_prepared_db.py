@@ -178,9 +178,9 @@ def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
                      work_dir=tmp_path / "work-1")
     assert len(one.rounds) == 2 and len(one.final.rows) > 10
     command = [sys.executable, "-m", "rnamsm", "search", str(DEMO_QUERY), "--db", str(demo_shards[7]),
-               "--out-dir", str(tmp_path / "out-7"), "--work-dir", str(tmp_path / "work-7"), "--threads", "1",
+               "--out-dir", str(tmp_path / "out-7"), "--resume-dir", str(tmp_path / "resume"), "--threads", "1",
                "--config-json", json.dumps(overrides)]
-    finished = tmp_path / "work-7" / "shards"
+    finished = tmp_path / "resume"
     killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while len(list(finished.glob("round2-*.json"))) < 2 and killed.poll() is None:
@@ -197,6 +197,7 @@ def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
     assert seven.prepared_database.resumed_shards == 7 + done  # round 1 and the finished round-2 shards
     assert _msa_bytes(tmp_path / "out-7") == _msa_bytes(tmp_path / "out-1")
     assert _hits(seven) == _hits(one.stats)
+    assert not finished.exists()  # emptied once the search wrote its files
     cm = infernal_cli.read_cm(tmp_path / "work-1" / "round2.cm", len(one.query))
     manifest = db_manifest.read(demo_shards[3])
     per_shard = [
