@@ -26,6 +26,9 @@ def _run(args: argparse.Namespace) -> int:
         f"{stats.final_alignment}) -> {args.out_dir}",
         file=sys.stderr,
     )
+    if stats.search_cache is not None and stats.search_cache.reused:
+        print(f"{stats.query_id}: copied from search.cache (entry {stats.search_cache.key[:16]}), not searched",
+              file=sys.stderr)
     for warning in result.warnings:
         print(f"rnamsm search: warning: {warning}", file=sys.stderr)
     return 0

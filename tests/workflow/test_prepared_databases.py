@@ -1,5 +1,6 @@
 """Prepared databases in the workflow: `databases_dir` shared by results folders, one prepare_db job per
-database content, and a changed database file re-prepares it and reruns only the searches that read it."""
+database content, a changed database file re-prepares it and reruns only the searches that read it, and
+`search.cache` lets a second results folder copy the finished searches."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ SHEET = (
 TARGETS = "results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json"
 
 
-def results_folder(path: Path, databases_dir: Path) -> Path:
-    """A checkout whose two samples search two database sets (one file shared) prepared in ``databases_dir``."""
+def results_folder(path: Path, databases_dir: Path, cache: Path) -> Path:
+    """A checkout whose two samples search two database sets (one file shared) prepared in ``databases_dir``,
+    finished searches kept in ``cache``."""
     workdir = copy_workflow(path)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
-    config.update({"databases_dir": str(databases_dir), "search": {"cm": {"max_rounds": 0}}})
+    config.update({"databases_dir": str(databases_dir), "search": {"cm": {"max_rounds": 0}, "cache": str(cache)}})
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (workdir / "config" / "samples.tsv").write_text(SHEET)
     (workdir / "db").mkdir()
@@ -42,9 +44,14 @@ def planned(workdir: Path) -> list[tuple[str, str]]:
     return sorted(jobs)
 
 
+def msa_files(workdir: Path, sample: str) -> dict[str, bytes]:
+    folder = workdir / "results" / sample / "msa"
+    return {path.name: path.read_bytes() for path in folder.glob(f"{sample}.*")}
+
+
 def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_path: Path) -> None:
-    databases = tmp_path / "databases"
-    first = results_folder(tmp_path / "first", databases)
+    databases, cache = tmp_path / "databases", tmp_path / "searches"
+    first = results_folder(tmp_path / "first", databases, cache)
     result = run_command(f"snakemake --cores 2 {TARGETS}", first)
     assert result.returncode == 0, result.stdout[-5000:]
     prepared = sorted(path for path in databases.iterdir() if not path.name.startswith("."))
@@ -55,8 +62,16 @@ def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_p
     assert not (first / "results" / "trna-1" / "msa" / "resume").exists()  # emptied by the finished search
     assert db_manifest.read(prepared[0]).records == 13  # metag's 3 records and the 10 tRNAs
     # A second results folder with the same databases prepares nothing.
-    second = results_folder(tmp_path / "second", databases)
+    second = results_folder(tmp_path / "second", databases, cache)
     assert {rule for rule, _ in planned(second)} == {"validate_input", "homology_search"}
+    # ... and its searches are copies from search.cache: the same MSA files, provenance saying so.
+    result = run_command(f"snakemake --cores 2 {TARGETS}", second)
+    assert result.returncode == 0, result.stdout[-5000:]
+    for sample in ("trna-1", "trna-2"):
+        assert msa_files(second, sample) == msa_files(first, sample) and len(msa_files(first, sample)) == 3
+        stats = json.loads((second / "results" / sample / "msa" / "msa_stats.json").read_text())
+        assert stats["search_cache"]["reused"] is True
+        assert "copied from search.cache" in (second / "logs" / "homology_search" / f"{sample}.log").read_text()
     # New content of metag.fa: that database is prepared again and only trna-2's search reruns.
     with open(first / "db" / "metag.fa", "a") as handle:
         handle.write(">added\nACGUACGUAGCUAGCUAGCUAGCUAGCAUCGAUCGAUCGAUGCUAG\n")
