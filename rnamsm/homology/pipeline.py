@@ -7,6 +7,11 @@ with pyinfernal. Rounds stop when Neff reaches ``neff.stop`` (tested once ``cm.m
 ran), after ``cm.max_rounds`` CM rounds, or when a round adds nothing. The final MSA is the round
 chosen by :func:`_final_round`; with ``align: cmalign`` its rows are realigned to a CM built from
 them (:mod:`rnamsm.homology.realign`). ``msa_stats.json`` says which round, which alignment and why.
+
+The database is FASTA/Stockholm files, read and deduplicated here, or one prepared database
+(:mod:`rnamsm.homology.prepared_db`), searched shard by shard with the manifest's Z; each round's
+shard hits are merged exactly (:func:`rnamsm.homology.hits.merge_hits`). ``search.cache`` copies a
+search finished before (:mod:`rnamsm.homology.search_cache`).
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ def prepare_database(
     current = _current(out, database.paths, sums, cut, name)
     if current is not None:
         return current, True
+    if out.exists() and not (out.is_dir() and (db_manifest.is_prepared(out) or not any(out.iterdir()))):
+        raise RnamsmError(f"{out}: exists and is not a prepared database; give an empty or new folder")
     ensure_directory(out.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     umask = os.umask(0)
@@ -140,8 +142,6 @@ def _current(out: Path, paths: Sequence[Path], sums: list[str], cut: dict[str, i
 
 def _swap(scratch: Path, out: Path) -> None:
     """Put the finished folder ``scratch`` at ``out``, replacing an older prepared database there."""
-    if out.exists() and not db_manifest.is_prepared(out) and any(out.iterdir()):
-        raise RnamsmError(f"{out}: exists and is not a prepared database; give an empty or new folder")
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))

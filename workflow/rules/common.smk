@@ -1,5 +1,6 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
+import functools
 import hashlib
 import json
 import os
@@ -121,6 +122,7 @@ PREPARE_CFG = json.dumps({"db": {key: config["search"]["db"][key] for key in PRE
 PREPARED_DATABASES = {}
 
 
+@functools.lru_cache(maxsize=None)
 def prepared_name(files):
     """The prepared database of `files` in databases_dir: the first file's name and a digest of the files'
     content and of the settings that cut them, so new content (or settings) is a new folder."""

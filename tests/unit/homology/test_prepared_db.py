@@ -106,6 +106,16 @@ def test_truncated_and_non_fasta_inputs_are_refused_before_anything_is_written(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.fa.gz", "good.fa"]
 
 
+def test_prepare_db_does_not_replace_a_folder_that_is_not_a_prepared_database(tmp_path: Path) -> None:
+    db = tmp_path / "db.fa"
+    db.write_bytes((INFERNAL_DATA / "mrum-tRNAs10.fa").read_bytes())
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "keep.txt").write_text("mine")
+    with pytest.raises(RnamsmError, match="exists and is not a prepared database"):
+        prepare_database([db], tmp_path / "results", max_query=100)
+    assert [path.name for path in (tmp_path / "results").iterdir()] == ["keep.txt"]
+
+
 def test_search_refuses_a_query_longer_than_the_prepared_overlap(tmp_path: Path) -> None:
     db = tmp_path / "db.fa"
     db.write_bytes((INFERNAL_DATA / "mrum-tRNAs10.fa").read_bytes())
