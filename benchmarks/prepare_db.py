@@ -3,7 +3,7 @@ and how fast the shards read back (what every search round pays) against the inp
 
 Run by hand from the repository root (needs ``../shared/data``, or ``--shared DIR``):
 
-    .venv/bin/python benchmarks/prepare_db.py --sizes 50 100 200 [--work-dir DIR]
+    .venv/bin/python benchmarks/prepare_db.py --sizes 50 100 200 [--search] [--work-dir DIR]
 
 The database of each size (never committed; written to ``--work-dir``, removed afterwards unless
 ``--keep``) is built from real sequence: the *M. ruminantium* genome of Infernal's tutorial cut into
@@ -118,6 +118,17 @@ def read_seconds(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+def search_seconds(database: Path, out: Path) -> dict:
+    """One query (the first tRNA of Infernal's tutorial, nhmmer round only) against ``database``: wall seconds
+    of the process and the search's own timings of reading the database and of the round."""
+    query = ROOT / "tests" / "data" / "infernal" / "mrum-tRNA.1.fa"
+    wall, cpu, rss = timed([sys.executable, "-m", "rnamsm", "search", str(query), "--db", str(database),
+                            "--out-dir", str(out), "--threads", "2", "--config-json", '{"cm": {"max_rounds": 0}}'])
+    timings = json.loads((out / "msa_stats.json").read_text())["timings"]
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_MiB": round(rss, 1),
+            "read_db_s": timings["prepare_db"], "round1_s": timings["round1.nhmmer"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[50, 100, 200], help="database sizes (Mb)")
@@ -125,6 +136,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--search", action="store_true",
+                        help="also time one search (nhmmer round) against the plain FASTA and the prepared folder")
     args = parser.parse_args()
     if not (args.shared / "infernal_tutorial" / "mrum-genome.fa").is_file():
         raise SystemExit(f"{args.shared}: the shared data folder (infernal_tutorial/mrum-genome.fa) is missing")
@@ -153,6 +166,9 @@ def main() -> None:
                 "read_input_fasta_s": round(read_seconds([fasta]), 2),
                 "read_shards_s": round(read_seconds(shards), 2),
             })
+            if args.search:
+                rows[-1]["search"] = {kind: search_seconds(db, work / f"search-{size:g}-{kind}")
+                                      for kind, db in (("plain", fasta), ("prepared", out))}
             print(json.dumps(rows[-1]), flush=True)
             shutil.rmtree(out)
             fasta.unlink()

@@ -86,6 +86,9 @@ def prepare_database(
         shards = [_write_shard(scratch, number, chunk) for number, chunk in enumerate(database.chunks())]
         summary = database.summary
         assert summary is not None
+        for entry, before in zip(summary.files, sums, strict=True):
+            if entry.sha256 != before:
+                raise RnamsmError(f"{entry.path}: changed while it was being prepared; prepare it again")
         z_residues, z_mb = db_manifest.search_space(summary.residues)
         manifest = Manifest(
             format=db_manifest.FORMAT,
