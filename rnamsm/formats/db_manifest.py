@@ -25,6 +25,8 @@ from rnamsm.textfile import read_text
 MANIFEST = "manifest.json"
 #: Format tag written into every manifest (a reader refuses other tags).
 FORMAT = "rnamsm-prepared-db/1"
+#: How the database was cut (``windowing``): the search reads ``overlap`` to check the query length.
+WINDOWING_KEYS = ("split_above", "window", "overlap", "shuffle_seed", "shard_nt")
 #: Columns of a shard's window table.
 WINDOW_COLUMNS = ("name", "source", "accession", "offset", "length")
 
@@ -168,6 +170,8 @@ def from_json(text: str, source: str) -> Manifest:
         raise RnamsmError(f"{source}: {error}") from None
     if not manifest.shards:
         raise RnamsmError(f"{source}: no shards listed")
+    if set(manifest.windowing) != set(WINDOWING_KEYS):
+        raise RnamsmError(f"{source}: windowing: expected the keys {', '.join(WINDOWING_KEYS)}")
     return manifest
 
 

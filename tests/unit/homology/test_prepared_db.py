@@ -126,15 +126,20 @@ def test_search_refuses_a_query_longer_than_the_prepared_overlap(tmp_path: Path)
         run_search(query, [tmp_path / "prepared"], tmp_path / "out")
 
 
-def test_a_damaged_manifest_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda data: data["shards"][0].pop("sha256"), r"manifest.json: shards\[0\]: expected the keys"),
+    (lambda data: data["windowing"].pop("overlap"), r"manifest.json: windowing: expected the keys"),
+    (lambda data: data.update(format="other/1"), r"format 'other/1' is not 'rnamsm-prepared-db/1'"),
+], ids=["shard-key", "windowing-key", "format"])
+def test_a_damaged_manifest_is_one_line(tmp_path: Path, damage, message: str) -> None:
     db = tmp_path / "db.fa"
     db.write_bytes((INFERNAL_DATA / "mrum-tRNAs10.fa").read_bytes())
     prepare_database([db], tmp_path / "prepared", max_query=100)
     manifest = tmp_path / "prepared" / "manifest.json"
     data = json.loads(manifest.read_text())
-    del data["shards"][0]["sha256"]
+    damage(data)
     manifest.write_text(json.dumps(data))
-    with pytest.raises(RnamsmError, match=r"manifest.json: shards\[0\]: expected the keys"):
+    with pytest.raises(RnamsmError, match=message):
         PreparedDatabase(tmp_path / "prepared")
 
 
