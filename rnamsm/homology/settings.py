@@ -39,7 +39,7 @@ class CmSettings:
 
     E: float = 10.0
     incE: float = 10.0
-    min_rounds: int = 0
+    min_rounds: int = 1
     max_rounds: int = 2
 
 

@@ -88,10 +88,10 @@ def test_min_rounds_runs_a_cm_round_even_after_round1_reached_neff_stop(tmp_path
 def test_the_defaults_give_a_structure_aware_final_msa(hmm_and_cmalign, tmp_path: Path) -> None:
     """The acceptance case at the defaults: round 1's Neff is >= 50, the final MSA is a CM alignment."""
     defaults = SearchSettings()
-    if defaults.align == "hits":
-        require_program("cmbuild", "cmcalibrate")
-    else:
-        require_program("cmbuild", "cmalign")
+    require_program("cmbuild", *(("cmcalibrate",) if defaults.cm.min_rounds else ()),
+                    *(("cmalign",) if defaults.align == "cmalign" else ()))
     result = _search(tmp_path, "out", "Cobalamin.sto.gz", QUERY)
     assert result.rounds[0].neff >= defaults.neff.stop
     assert result.stats.final_alignment in ("cmsearch", "cmalign")
+    if defaults.cm.min_rounds:
+        assert [r.method for r in result.rounds][:2] == ["nhmmer", "cmsearch"]  # a CM round ran anyway
