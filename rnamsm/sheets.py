@@ -48,7 +48,7 @@ def _describe(problem: Any) -> str:
     where = ".".join(str(part) for part in problem.absolute_path)
     message = problem.message
     if problem.validator == "oneOf":
-        message = "give exactly one of 'sequence' or 'fasta'"
+        message = "give exactly one of 'sequence' or 'fasta' (or neither, with 'msa')"
     elif problem.validator == "pattern":
         message = f"{problem.instance!r} is not allowed (must match {problem.validator_value})"
     elif problem.validator == "additionalProperties":

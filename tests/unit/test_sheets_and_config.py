@@ -87,8 +87,8 @@ def write_sheet(tmp_path: Path, text: str) -> Path:
     [
         ("sample_id\tfasta\tcolour\ns1\tQFA\tred\n", "line 2 ('s1'): unknown key(s) ('colour' was unexpected)"),
         ("sample_id\tfasta\ns1\tQFA\n# s0\ns1\tQFA\n", "line 4: duplicate sample_id 's1' (first on line 2)"),
-        ("sample_id\tfasta\tsequence\ns1\t\t\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
-        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
+        ("sample_id\tfasta\tsequence\ns1\t\t\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta' (or neither, with 'msa')"),
+        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta' (or neither, with 'msa')"),
         ("sample_id\tsequence\n../evil\tACGUACGUACGU\n", "line 2 ('../evil'): sample_id: '../evil' is not allowed"),
         ("sample_id\tsequence\na.b\tACGUACGUACGU\n", "line 2 ('a.b'): sample_id: 'a.b' is not allowed"),
         ("sample_id\tfasta\ns1\tmissing.fa\n", "sample 's1': FASTA file 'missing.fa' not found"),

@@ -56,20 +56,29 @@ def sample_description(wildcards):
     return sample_value(wildcards.sample, "description") or ""
 
 
+def query_from_msa(sample):
+    """True when the sample's query is a row of its own alignment (an `msa` and no `fasta` or `sequence`)."""
+    return sample_value(sample, "fasta") is None and sample_value(sample, "sequence") is None
+
+
 def query_input(wildcards):
-    """The sample's query FASTA file, when the sheet names one (inline sequences need no file)."""
-    fasta = sample_value(wildcards.sample, "fasta")
-    return {"query": fasta} if fasta else {}
+    """The file that holds the sample's query: its FASTA, or its alignment (inline sequences need no file)."""
+    sample = wildcards.sample
+    path = sample_value(sample, "msa") if query_from_msa(sample) else sample_value(sample, "fasta")
+    return {"query": path} if path else {}
 
 
 def query_source_args(wildcards):
     """Arguments of `rnamsm validate-input` that say where the sample's query comes from."""
     sample = wildcards.sample
+    record = sample_value(sample, "record")
+    by_record = f" --id {shlex.quote(record)}" if record else ""
+    if query_from_msa(sample):
+        return f"--msa {shlex.quote(sample_value(sample, 'msa'))}" + by_record
     fasta = sample_value(sample, "fasta")
     if fasta is None:
         return f"--sequence {shlex.quote(sample_value(sample, 'sequence'))} --id {shlex.quote(sample)}"
-    record = sample_value(sample, "record")
-    return shlex.quote(fasta) + (f" --id {shlex.quote(record)}" if record else "")
+    return shlex.quote(fasta) + by_record
 
 
 def _alternatives(samples):
@@ -86,6 +95,12 @@ SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample n
 def sample_msa(wildcards):
     """The sample's own alignment file (`msa` column)."""
     return sample_value(wildcards.sample, "msa")
+
+
+def import_record_args(wildcards):
+    """`--record` of `rnamsm import-msa` when the query is the alignment's row named by `record`."""
+    record = sample_value(wildcards.sample, "record")
+    return f"--record {shlex.quote(record)}" if record and query_from_msa(wildcards.sample) else ""
 
 
 def sample_msa_sha256(wildcards):
