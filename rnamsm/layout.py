@@ -72,9 +72,10 @@ def member_sample_id(family_id: str, member: str) -> str:
 
 
 def check_sample_id(sample_id: str) -> str:
-    """Return ``sample_id`` if it is a valid sample id, else raise :class:`RnamsmError`."""
-    if not is_sample_id(sample_id):
-        raise RnamsmError(f"sample id {sample_id!r} must match {SAMPLE_ID_PATTERN} "
+    """Return ``sample_id`` if it is a sample id of a run (a sheet's or a family member's), else raise
+    :class:`RnamsmError`."""
+    if not is_run_sample_id(sample_id):
+        raise RnamsmError(f"sample id {sample_id!r} must match {RUN_SAMPLE_PATTERN} "
                           f"(at most {MAX_SAMPLE_ID_LENGTH} characters)")
     return sample_id
 

@@ -1,5 +1,6 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
+import functools
 import json
 import os
 import re
@@ -138,10 +139,35 @@ def import_record_args(wildcards):
     return f"--record {shlex.quote(record)}" if record and query_from_msa(wildcards.sample) else ""
 
 
+@functools.lru_cache(maxsize=None)
+def _content_sha256(path, mtime_ns, size):
+    """SHA-256 of a file, once per (path, mtime, size): a family's members share their alignment."""
+    return file_sha256(path)
+
+
+def content_sha256(path):
+    """SHA-256 of an input file ('missing' when absent): a params value, so new content reruns whatever the mtime."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "missing"
+    return _content_sha256(path, stat.st_mtime_ns, stat.st_size)
+
+
 def sample_msa_sha256(wildcards):
-    """SHA-256 of the sample's alignment: a params value, so new content reruns the sample whatever the mtime."""
-    path = sample_msa(wildcards)
-    return file_sha256(path) if Path(path).is_file() else "missing"
+    """SHA-256 of the sample's alignment (see content_sha256)."""
+    return content_sha256(sample_msa(wildcards))
+
+
+def query_alignment_sha256(wildcards):
+    """SHA-256 of the alignment that holds the sample's query ('' when the query is not a row of one)."""
+    path = query_alignment(wildcards.sample)
+    return content_sha256(path) if path else ""
+
+
+def family_alignment_sha256(wildcards):
+    """SHA-256 of the family's alignment (see content_sha256)."""
+    return content_sha256(FAMILIES.at[wildcards.family, "alignment"])
 
 
 def msa_rule(sample):

@@ -36,6 +36,7 @@ rule family_report:
         cfg=cfg_json("report"),
         results=RESULTS,
         members=family_members_spec,
+        content=family_alignment_sha256,
         description=family_description,
         stage=STAGE_VERSIONS["report"],
     log:
