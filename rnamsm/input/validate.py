@@ -42,9 +42,10 @@ def validate_input(
 
     The records come from ``fasta`` (all of them, or the one named ``record_id``), from ``sequence``
     (named ``record_id``) or from the alignment ``msa`` (the residues of its row named ``record_id``, else
-    of its first row, read by :func:`rnamsm.formats.msa.read`). ``single`` or ``rename`` require exactly one record; ``rename`` writes it under
-    that id, with its old header as the description. What is written must be usable by the later stages:
-    at most ``settings.max_length`` nt, and an id safe as a file name (unless ``rename`` gives one).
+    of its first row, read by :func:`rnamsm.formats.msa.read`). ``single`` or ``rename`` require exactly
+    one record; ``rename`` writes it under that id, with its old header as the description. What is written
+    must be usable by the later stages: at most ``settings.max_length`` nt, and an id safe as a file name
+    (unless ``rename`` gives one).
     """
     settings = settings or InputSettings()
     if sum(source is not None for source in (fasta, sequence, msa)) != 1:

@@ -225,10 +225,11 @@ def build_results(results: Path) -> None:
 
 
 def build_family(results: Path, family_id: str, alignment: Path, weights: Path, members: str = "all",
-                 description: str = "") -> list[str]:
+                 description: str = "", member_reports: bool = False) -> list[str]:
     """Every member of a family run through the workflow's commands (validate-input --msa, import-msa,
-    features with the demo checkpoint, predict-ss with demo heads, baselines, report), then its family
-    report; ``weights`` is a folder for the demo weights (made once). Returns the member sample ids."""
+    features with the demo checkpoint, predict-ss with demo heads, baselines, and with ``member_reports``
+    report), then its family report; ``weights`` is a folder for the demo weights (made once). Returns the
+    member sample ids."""
     from rnamsm.cli import main
     from rnamsm.input.families import family_members
 
@@ -252,7 +253,7 @@ def build_family(results: Path, family_id: str, alignment: Path, weights: Path, 
              str(files.baselines.folder)],
             ["report", str(files.directory), f"--description={description}"],
         )
-        for step in steps:
+        for step in steps if member_reports else steps[:-1]:
             assert main(step) == 0, step
         samples.append(member.sample)
     assert main(["family-report", str(alignment), "--family-id", family_id, f"--members={members}",

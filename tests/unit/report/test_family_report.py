@@ -22,7 +22,7 @@ from tests.unit.input.test_families import HOSTILE_NAMES, hostile_trna5
 
 #: family id -> (alignment, members): a pseudoknot in Rfam letters (PK-HAV: Aa; RNaseP: Aa and Bb, with RF
 #: columns), an SS_cons that pairs nothing (snR75) and hostile record names (tRNA5 renamed).
-FAMILIES = {"PK-HAV": ("PK-HAV.sto", "all"), "RNaseP": ("RNaseP.sto", "first 3"), "snR75": ("snR75.sto", "first 2")}
+FAMILIES = {"PK-HAV": ("PK-HAV.sto", "all"), "RNaseP": ("RNaseP.sto", "first 2"), "snR75": ("snR75.sto", "first 1")}
 HOSTILE_DESCRIPTION = "<script>document.title='PWNED'</script> & </div>"
 
 
@@ -33,7 +33,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     weights = root / "weights"
     for family_id, (name, members) in FAMILIES.items():
         build_family(results, family_id, INFERNAL_DATA / name, weights, members)
-    build_family(results, "tRNA5h", hostile_trna5(root), weights, description=HOSTILE_DESCRIPTION)
+    build_family(results, "tRNA5h", hostile_trna5(root), weights, description=HOSTILE_DESCRIPTION,
+                 member_reports=True)
     return results
 
 
@@ -53,7 +54,7 @@ def test_scores_against_ss_cons_equal_rnamsm_evaluate(results: Path, family_id: 
     data = summary(results, family_id)
     layout = family_layout(family_id, results)
     assert [row["sample"] for row in data["members"]] == [m.sample for m in family_members(
-        family_id, Path(data["alignment"]["path"]), {"RNaseP": "first 3"}.get(family_id, "all")).members]
+        family_id, Path(data["alignment"]["path"]), {"RNaseP": "first 2"}.get(family_id, "all")).members]
     for method, folder, suffix in (("rnamsm", "structure", ".bpseq"), ("rnafold", "baselines", ".rnafold.dbn")):
         gathered = tmp_path / method
         gathered.mkdir()
@@ -112,7 +113,7 @@ def test_column_pair_support_counts_every_members_pairs(results: Path) -> None:
 
 def test_alignment_without_ss_cons_pairs_has_no_scores(results: Path) -> None:
     data = summary(results, "snR75")
-    assert data["scores"] is None and data["alignment"]["ss_cons_pairs"] == 0 and len(data["members"]) == 2
+    assert data["scores"] is None and data["alignment"]["ss_cons_pairs"] == 0 and len(data["members"]) == 1
     assert not family_layout("snR75", results).reference(data["members"][0]["sample"]).exists()
     assert 'id="no-ss-cons"' in family_layout("snR75", results).report.read_text()
 
