@@ -162,3 +162,35 @@ def test_family_report_in_chromium(results: Path, tmp_path: Path) -> None:
         assert all(Path(link.removeprefix("file://")).is_file() for link in links)
     finally:
         page.close()
+
+
+def test_index_groups_members_by_family_in_chromium(results: Path, tmp_path: Path) -> None:
+    """`rnamsm index --families`: one row per family linking its report, every member a row with its family;
+    choosing a family in the filter shows only its members."""
+    require_program("chromium")
+    sheet = tmp_path / "families.tsv"
+    rows = [f"{family_id}\t{INFERNAL_DATA / name}\t{members}\t" for family_id, (name, members) in FAMILIES.items()]
+    sheet.write_text("family_id\talignment\tmembers\tdescription\n" + "\n".join(rows) + "\n")
+    samples = tmp_path / "samples.tsv"
+    samples.write_text("sample_id\tsequence\n")
+    out = results / "index-families.html"
+    assert main(["index", str(results), "--samples", str(samples), "--families", str(sheet), "--out", str(out)]) == 0
+    members = {family_id: [row["sample"] for row in summary(results, family_id)["members"]] for family_id in FAMILIES}
+    page = DevToolsPage(tmp_path / "profile")
+    try:
+        page.open(out.resolve().as_uri())
+        assert page.errors() == []
+        families = page.evaluate(
+            "Array.from(document.querySelectorAll('#family-table tbody tr')).map(r =>"
+            " [r.dataset.family, r.querySelector('a').getAttribute('href'), r.cells[1].textContent])")
+        assert families == [[family_id, f"families/{family_id}/report.html", str(len(members[family_id]))]
+                            for family_id in FAMILIES]
+        shown = ("Array.from(document.querySelectorAll('#samples tbody tr')).filter(r => !r.hidden)"
+                 ".map(r => r.dataset.sample)")
+        assert page.evaluate(shown) == [sample for family_id in FAMILIES for sample in members[family_id]]
+        page.evaluate("(() => { const s = document.getElementById('family-filter'); s.value = 'RNaseP';"
+                      " s.dispatchEvent(new Event('change')); })()")
+        assert page.evaluate(shown) == members["RNaseP"]
+        assert page.evaluate("document.getElementById('shown-count').textContent") == str(len(members["RNaseP"]))
+    finally:
+        page.close()
