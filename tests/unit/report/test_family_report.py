@@ -154,6 +154,9 @@ def test_family_report_in_chromium(results: Path, tmp_path: Path) -> None:
                          for method in ("rnamsm", "rnafold", "rnaalifold")
                          for kind in ("per_sequence_mean", "pooled")]
         assert page.evaluate("document.getElementById('num-members').textContent") == str(data["num_members"])
+        kinds = [pair["kind"] for pair in data["column_pairs"]]
+        assert page.evaluate("document.getElementById('pair-counts').textContent") == ", ".join(
+            f"{kind} {kinds.count(kind)}" for kind in ("conserved", "variable", "not predicted")) + " column pairs."
         assert page.evaluate("document.querySelectorAll('#heat-map rect.cell-ss_cons').length") == \
             data["alignment"]["ss_cons_pairs"]
         links = page.evaluate("Array.from(document.querySelectorAll('#member-table a')).map(a => a.href)")
