@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "family_dag.json")
     args = parser.parse_args()
     data = args.shared / "data"
-    modified = bool(git("status", "--porcelain", "--", *WORKFLOW_FILES))
+    commit = git("rev-parse", "HEAD") + ("+modified" if git("status", "--porcelain", "--", *WORKFLOW_FILES) else "")
     runs = {}
     with tempfile.TemporaryDirectory() as folder:
         workdir = copy_workflow(Path(folder) / "run")
@@ -90,7 +90,7 @@ def main() -> None:
         runs["families"] = {"families": args.families, **best_of_two(workdir)}
         print(runs["families"], flush=True)
     document = {
-        "commit": git("rev-parse", "HEAD") + ("+modified" if modified else ""),
+        "commit": commit,
         "command": COMMAND,
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",

@@ -74,10 +74,6 @@ def member_columns(row: str) -> MemberColumns:
     return MemberColumns(normalise_sequence("".join(residues)), tuple(columns))
 
 
-def _pairs_of(dbn: str, source: str) -> set[Pair]:
-    return dbn_to_pairs(dbn, source)
-
-
 def _score_row(result: SequenceResult) -> dict[str, float]:
     return {name: round(value, 6) for name, value in scores(result.counts["all"]).items()}
 
@@ -87,7 +83,7 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
     """The numbers of the family report (``family.json``) and each member's projected reference structure."""
     alignment = msa_format.read(alignment_path)
     width = alignment.length
-    consensus = ({(i - 1, j - 1) for i, j in _pairs_of(alignment.structure, f"{alignment_path} SS_cons")}
+    consensus = ({(i - 1, j - 1) for i, j in dbn_to_pairs(alignment.structure, f"{alignment_path} SS_cons")}
                  if alignment.structure.strip(".-_,:~") else set())
     support: dict[tuple[int, int], int] = {}
     covered: dict[tuple[int, int], int] = {}
@@ -108,8 +104,8 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
                               f"{layout.query} (the member's query)")
         predicted = {
             "rnamsm": {tuple(pair) for pair in data.structure.pairs},
-            "rnafold": _pairs_of(data.baselines.rnafold.dbn, f"{layout.baselines.summary} rnafold"),
-            "rnaalifold": _pairs_of(data.baselines.rnaalifold.dbn, f"{layout.baselines.summary} rnaalifold"),
+            "rnafold": dbn_to_pairs(data.baselines.rnafold.dbn, f"{layout.baselines.summary} rnafold"),
+            "rnaalifold": dbn_to_pairs(data.baselines.rnaalifold.dbn, f"{layout.baselines.summary} rnaalifold"),
         }
         columns = {cp for cp in (mapped.column_pair(pair) for pair in predicted["rnamsm"]) if cp is not None}
         member_sets.append(columns)
@@ -133,7 +129,6 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
                 per_method[method].append(result)
                 row[method] = _score_row(result)
         members.append(row)
-    count = len(family.members)
     for cp in set(support) | consensus:
         covered[cp] = sum(cp[0] in present and cp[1] in present for present in member_present)
     column_pairs = [
@@ -154,7 +149,7 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
         "conserved_share": CONSERVED_SHARE,
         "agreement": round(sum(agreement) / len(agreement), 6) if agreement else None,
         "scores": {method: _averages(per_method[method]) for method in METHODS} if consensus else None,
-        "num_members": count,
+        "num_members": len(family.members),
     }
     return summary, references
 
