@@ -89,3 +89,13 @@ def test_families_sheet_defaults_and_errors(tmp_path: Path, monkeypatch) -> None
         assert expected in str(error.value) and "\n" not in str(error.value), str(error.value)
     (tmp_path / "header.tsv").write_text((REPO_ROOT / "config" / "families.tsv").read_text())
     assert load_families(tmp_path / "header.tsv", SCHEMA).empty  # the shipped sheet: no families
+
+
+def test_unreadable_family_alignment_is_one_line(tmp_path: Path) -> None:
+    """A family alignment with ragged rows (the members cannot be listed): one line naming the file and row."""
+    ragged = tmp_path / "ragged.sto"
+    lines = (INFERNAL_DATA / "tRNA5.sto").read_text().split("\n")
+    ragged.write_text("\n".join(line[:-3] if line.startswith("tRNA2 ") else line for line in lines))
+    with pytest.raises(RnamsmError, match=r"ragged.sto: row 2 \('tRNA2'\) has \d+ columns") as error:
+        family_members("t", ragged)
+    assert "\n" not in str(error.value)
