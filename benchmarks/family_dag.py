@@ -105,12 +105,13 @@ def main() -> None:
             if result.returncode != 0:
                 raise SystemExit(result.stdout[-3000:])
             report = workdir / "results" / "families" / "tRNA" / "report.html"
-            runs["run"] = {"family": "tRNA.sto", "members": args.run, "seconds": round(time.perf_counter() - start, 1),
+            runs["run"] = {"command": "snakemake --cores 2", "family": "tRNA.sto", "members": args.run,
+                           "seconds": round(time.perf_counter() - start, 1),
                            "family_report": report.is_file(), "load_average_at_start": load}
             print(runs["run"], flush=True)
     document = {
         "commit": commit,
-        "command": COMMAND,
+        "command": COMMAND if args.plan else None,
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
         "runs": runs,
