@@ -51,6 +51,7 @@ include: "workflow/rules/report.smk"
 localrules:
     all,
     sample_report,
+    family_report,
     batch_index,
     demo_checkpoint,
     demo_heads,
@@ -66,7 +67,8 @@ onerror:
     # With --keep-going the other samples finish; the index then lists the failed ones and why.
     write_batch_status(BATCH_STATUS)
     shell(
-        "mkdir -p {log_dir:q} && python -m rnamsm index {RESULTS:q} --samples {config[samples]:q} --status {BATCH_STATUS:q}"
+        "mkdir -p {log_dir:q} && python -m rnamsm index {RESULTS:q} --samples {config[samples]:q}"
+        " --families {config[families]:q} --status {BATCH_STATUS:q}"
         " --out {INDEX:q} --config-json {cfg:q} > {index_log:q} 2>&1 || true",
         cfg=cfg_json("report"),
         index_log=log_file("batch_index", "batch_index"),

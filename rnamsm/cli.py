@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "baselines": ("rnamsm.baselines.cli", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
     "report": ("rnamsm.report.cli", "write a sample's self-contained HTML QC report"),
     "index": ("rnamsm.report.cli", "write the batch index of all samples' reports"),
+    "family-report": ("rnamsm.report.cli", "write a family's report: members, column-pair support, SS_cons scores"),
     "evaluate": ("rnamsm.evaluation.cli", "score predicted base pairs (F1, MCC, ...) or RSA (PCC, MAE)"),
     "train-head": ("rnamsm.training.cli", "fine-tune an SS or RSA head on frozen RNA-MSM features"),
     "convert-checkpoint": ("rnamsm.model.cli", "convert RNA-MSM weights between official and HF layouts"),

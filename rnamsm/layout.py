@@ -2,7 +2,8 @@
 
 The workflow's rules (``workflow/rules/*.smk``), the report and the batch index take their paths from
 here; with ``sample="{sample}"`` the same functions give the rules' wildcard patterns. Sample id =
-query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``::
+query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``; a member of a family (the families sheet) is the sample
+``{family_id}.{member}`` (a sheet's sample ids have no dot, so the two never collide)::
 
     results/{sample}/query.fa
     results/{sample}/msa/{sample}.a3m|.sto|.a2m_msa2, msa/msa_stats.json
@@ -12,6 +13,7 @@ query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``::
     results/{sample}/baselines/{sample}.rnafold.dbn|.rnafold_bpp.npy|.rnaalifold.dbn, baselines/baselines.json
     results/{sample}/report.html, results/index.html, results/batch_status.tsv
     results/benchmarks/{rule}/{sample}.tsv, logs/{rule}/{sample}.log
+    results/families/{family_id}/report.html, family.json, reference/{sample}.bpseq
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from rnamsm.errors import RnamsmError
 SAMPLE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
 #: Longest sample id (the sample sheet schema's ``maxLength``).
 MAX_SAMPLE_ID_LENGTH = 128
+#: Between a family's id and a member's id in the member's sample id (``tRNA5.tRNA1``).
+FAMILY_SEPARATOR = "."
+#: Sample ids of a run: a sheet's samples and the members of families (the workflow's wildcard constraint).
+RUN_SAMPLE_PATTERN = f"{SAMPLE_ID_PATTERN}(?:\\{FAMILY_SEPARATOR}{SAMPLE_ID_PATTERN})?"
+#: Longest family id (the families sheet schema's ``maxLength``); its members' ids fill the rest.
+MAX_FAMILY_ID_LENGTH = 48
 #: Folder of the workflow's outputs, relative to the working directory.
 RESULTS = Path("results")
 #: Folder of the rules' logs.
@@ -46,6 +54,7 @@ DEMO_CHECKPOINT = RESULTS / ".weights" / "demo-checkpoint"
 DEMO_HEADS = RESULTS / ".weights" / "demo-heads"
 
 _SAMPLE_ID = re.compile(SAMPLE_ID_PATTERN)
+_RUN_SAMPLE = re.compile(RUN_SAMPLE_PATTERN)
 
 
 def is_sample_id(text: str) -> bool:
@@ -53,10 +62,21 @@ def is_sample_id(text: str) -> bool:
     return len(text) <= MAX_SAMPLE_ID_LENGTH and _SAMPLE_ID.fullmatch(text) is not None
 
 
+def is_run_sample_id(text: str) -> bool:
+    """True when ``text`` is a sample id or a family member's ``{family_id}.{member}`` id."""
+    return len(text) <= MAX_SAMPLE_ID_LENGTH and _RUN_SAMPLE.fullmatch(text) is not None
+
+
+def member_sample_id(family_id: str, member: str) -> str:
+    """The sample id of a family's member (``member``: a safe id, see :mod:`rnamsm.input.families`)."""
+    return f"{family_id}{FAMILY_SEPARATOR}{member}"
+
+
 def check_sample_id(sample_id: str) -> str:
-    """Return ``sample_id`` if it is a valid sample id, else raise :class:`RnamsmError`."""
-    if not is_sample_id(sample_id):
-        raise RnamsmError(f"sample id {sample_id!r} must match {SAMPLE_ID_PATTERN} "
+    """Return ``sample_id`` if it is a sample id of a run (a sheet's or a family member's), else raise
+    :class:`RnamsmError`."""
+    if not is_run_sample_id(sample_id):
+        raise RnamsmError(f"sample id {sample_id!r} must match {RUN_SAMPLE_PATTERN} "
                           f"(at most {MAX_SAMPLE_ID_LENGTH} characters)")
     return sample_id
 
@@ -207,6 +227,32 @@ class SampleLayout:
 def sample_layout(sample: str, results: Path = RESULTS) -> SampleLayout:
     """The layout of ``sample`` under ``results``; ``sample="{sample}"`` gives the wildcard patterns."""
     return SampleLayout(Path(results) / sample, sample)
+
+
+@dataclass(frozen=True)
+class FamilyLayout:
+    """The outputs of one family (``results/families/{family_id}``): its report, its data, its references."""
+
+    directory: Path
+    family: str
+
+    @property
+    def report(self) -> Path:
+        return self.directory / "report.html"
+
+    @property
+    def summary(self) -> Path:
+        """The family report's numbers (``family.json``)."""
+        return self.directory / "family.json"
+
+    def reference(self, sample: str) -> Path:
+        """The family's SS_cons projected onto member ``sample`` (a ``.bpseq`` for ``rnamsm evaluate``)."""
+        return self.directory / "reference" / f"{sample}.bpseq"
+
+
+def family_layout(family: str, results: Path = RESULTS) -> FamilyLayout:
+    """The layout of family ``family`` under ``results``; ``family="{family}"`` gives the wildcard patterns."""
+    return FamilyLayout(Path(results) / "families" / family, family)
 
 
 def benchmarks_folder(results: Path = RESULTS) -> Path:

@@ -1,6 +1,6 @@
-"""Workflow inputs: the config and the sample sheet, checked against their JSON schemas.
+"""Workflow inputs: the config, the sample sheet and the families sheet, checked against their JSON schemas.
 
-The sample sheet has one reader, :func:`read_sheet`, for the workflow and ``rnamsm index``. Both
+The sheets have one reader, :func:`read_sheet`, for the workflow and ``rnamsm index``. All three
 inputs are validated with Snakemake's ``validate`` (which also fills in schema defaults); a violation
 becomes one line naming the file, the line or key, and the problem.
 """
@@ -48,7 +48,7 @@ def _describe(problem: Any) -> str:
     where = ".".join(str(part) for part in problem.absolute_path)
     message = problem.message
     if problem.validator == "oneOf":
-        message = "give exactly one of 'sequence' or 'fasta'"
+        message = "give exactly one of 'sequence' or 'fasta' (or neither, with 'msa')"
     elif problem.validator == "pattern":
         message = f"{problem.instance!r} is not allowed (must match {problem.validator_value})"
     elif problem.validator == "additionalProperties":
@@ -137,23 +137,24 @@ def check_config_file(path: str | os.PathLike[str]) -> None:
         raise RnamsmError(f"{path}: {where}not valid YAML: {problem}") from None
 
 
-def read_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a tab-separated sample sheet: the one reader of the workflow and of ``rnamsm index``.
+def read_sheet(path: str | os.PathLike[str], key: str = "sample_id", what: str = "sample sheet") -> pd.DataFrame:
+    """Read a tab-separated sheet (a sample sheet, or with ``key="family_id"`` a families sheet): the one
+    reader of the workflow and of ``rnamsm index``.
 
     Blank lines and lines whose first character is ``#`` are skipped anywhere (also above the header);
     a ``#`` anywhere else is data. The first other line is the header. Fields are split on tabs and
     taken literally (no quoting), without surrounding white space; an empty field is missing (NA).
     The frame is indexed by each row's line number in the file. Raises RnamsmError for a missing or
-    unreadable sheet, no header or no ``sample_id`` column, a duplicate column or ``sample_id``, and a
-    row with more fields than the header.
+    unreadable sheet, no header or no ``key`` column, a duplicate column or ``key``, and a row with
+    more fields than the header.
     """
     path = Path(path)
     if not path.exists():
-        raise RnamsmError(f"{path}: sample sheet not found")
+        raise RnamsmError(f"{path}: {what} not found")
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
-    for number, line in enumerate(read_text(path, "a sample sheet (TSV)").split("\n"), start=1):
+    for number, line in enumerate(read_text(path, f"a {what} (TSV)").split("\n"), start=1):
         if not line.strip() or line.startswith(COMMENT):
             continue
         fields = [field.strip() for field in line.rstrip("\r").split("\t")]
@@ -167,21 +168,46 @@ def read_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
         rows.append(fields + [""] * (len(header) - len(fields)))
         lines.append(number)
     if header is None:
-        raise RnamsmError(f"{path}: empty sample sheet (a header row is required)")
-    if "sample_id" not in header:
-        raise RnamsmError(f"{path}: no 'sample_id' column (columns: {', '.join(header)})")
+        raise RnamsmError(f"{path}: empty {what} (a header row is required)")
+    if key not in header:
+        raise RnamsmError(f"{path}: no {key!r} column (columns: {', '.join(header)})")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise RnamsmError(f"{path}: duplicate column {repeated[0]!r}")
     samples = pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=object)
     samples = samples.replace("", pd.NA)
     first_line: dict[str, int] = {}
-    for number, sample_id in samples["sample_id"].dropna().items():
-        if sample_id in first_line:
-            raise RnamsmError(f"{path}: line {number}: duplicate sample_id {sample_id!r} "
-                              f"(first on line {first_line[sample_id]})")
-        first_line[sample_id] = number
+    for number, value in samples[key].dropna().items():
+        if value in first_line:
+            raise RnamsmError(f"{path}: line {number}: duplicate {key} {value!r} (first on line {first_line[value]})")
+        first_line[value] = number
     return samples
+
+
+def _validated(sheet: pd.DataFrame, path: Path, schema: str | os.PathLike[str], key: str) -> pd.DataFrame:
+    """``sheet`` validated against ``schema`` (defaults filled in); a violation names the row's line and key."""
+    from snakemake.utils import validate
+
+    try:
+        validate(sheet, os.fspath(Path(schema).resolve()))
+    except Exception as error:
+        problem = _schema_problem(error)
+        if problem is None:
+            raise
+        row = re.search(r"row (\d+)", str(error))
+        number = int(row.group(1)) if row else 0
+        value = sheet[key].iloc[number]
+        raise RnamsmError(f"{path}: line {sheet.index[number]} ({value!r}): {_describe(problem)}") from None
+    return sheet
+
+
+def _check_files(sheet: pd.DataFrame, path: Path, key: str, columns: tuple[tuple[str, str], ...]) -> None:
+    """Refuse a row whose file ``columns`` (column, label) name a file that does not exist."""
+    for column, label in columns:
+        if column in sheet.columns:
+            for value_id, value in zip(sheet[key], sheet[column]):
+                if pd.notna(value) and not Path(value).is_file():
+                    raise RnamsmError(f"{path}: {key.split('_')[0]} {value_id!r}: {label} {value!r} not found")
 
 
 def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -> pd.DataFrame:
@@ -190,23 +216,21 @@ def load_samples(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -
     Raises RnamsmError for an unreadable sheet, an unknown column, a missing value, a duplicate
     ``sample_id`` or a query FASTA that does not exist, naming the line of the row.
     """
-    from snakemake.utils import validate
-
     path = Path(path)
-    samples = read_sheet(path)
-    try:
-        validate(samples, os.fspath(Path(schema).resolve()))
-    except Exception as error:
-        problem = _schema_problem(error)
-        if problem is None:
-            raise
-        row = re.search(r"row (\d+)", str(error))
-        number = int(row.group(1)) if row else 0
-        sample_id = samples["sample_id"].iloc[number]
-        raise RnamsmError(f"{path}: line {samples.index[number]} ({sample_id!r}): {_describe(problem)}") from None
-    for column, label in (("fasta", "FASTA file"), ("msa", "alignment (msa)")):
-        if column in samples.columns:
-            for sample_id, value in zip(samples["sample_id"], samples[column]):
-                if pd.notna(value) and not Path(value).is_file():
-                    raise RnamsmError(f"{path}: sample {sample_id!r}: {label} {value!r} not found")
+    samples = _validated(read_sheet(path), path, schema, "sample_id")
+    _check_files(samples, path, "sample_id", (("fasta", "FASTA file"), ("msa", "alignment (msa)")))
     return samples.set_index("sample_id", drop=False)
+
+
+def load_families(path: str | os.PathLike[str], schema: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the families sheet (:func:`read_sheet` with key ``family_id``), validate it (``members`` and
+    ``msa`` defaults filled in) and index it by ``family_id``.
+
+    Raises RnamsmError as :func:`load_samples` does, and for an alignment file that does not exist.
+    """
+    path = Path(path)
+    families = _validated(read_sheet(path, "family_id", "families sheet"), path, schema, "family_id")
+    _check_files(families, path, "family_id", (("alignment", "alignment"),))
+    for column, default in (("members", "all"), ("msa", "alignment")):
+        families[column] = families[column].fillna(default) if column in families.columns else default
+    return families.set_index("family_id", drop=False)

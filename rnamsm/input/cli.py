@@ -18,7 +18,8 @@ def _run(args: argparse.Namespace) -> int:
         if value is not None:
             check_at_least(value, 1, f"--{key.replace('_', '-')}")
     settings = dataclasses.replace(settings, **{key: value for key, value in flags.items() if value is not None})
-    validate_input(args.output, fasta=args.input, sequence=args.sequence, record_id=args.id, single=args.single,
+    validate_input(args.output, fasta=args.input, sequence=args.sequence, msa=args.msa,
+                   record_id=args.id, single=args.single,
                    rename=args.rename, settings=settings)
     return 0
 
@@ -35,8 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("input", nargs="?", type=Path, help="query FASTA (plain or .gz)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="normalised FASTA to write")
-    parser.add_argument("--id", help="keep only this record (or name the --sequence record)")
+    parser.add_argument("--id", help="keep only this record (or name the --sequence record, or the --msa row)")
     parser.add_argument("--sequence", help="take the query from this string instead of a file")
+    parser.add_argument(
+        "--msa", type=Path, metavar="ALIGNMENT",
+        help="take the query from a row of this alignment (any MSA format): the row named --id, else the first row",
+    )
     parser.add_argument("--single", action="store_true", help="require exactly one record")
     parser.add_argument(
         "--rename", metavar="NEW_ID", help="write the record under this id (the old header becomes its description)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rnamsm.layout import SampleLayout, benchmarks_folder, index_file
 from rnamsm.report.batch_index import write_index
+from rnamsm.report.family_report import write_family_report
 from rnamsm.report.sample_report import write_report
 from rnamsm.report.settings import parse_config_json
 
@@ -41,7 +42,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="optional 'sample<TAB>status<TAB>reason' rows for failed or skipped samples")
     index.add_argument("--title", help="page title (default: 'RNA-MSM results')")
     index.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON: QC thresholds")
+    index.add_argument("--families", type=Path, metavar="FAMILIES.tsv",
+                       help="the workflow's families sheet: its members are listed too, grouped by family")
     index.set_defaults(func=run_index)
+
+    family = subparsers.add_parser(
+        "family-report", help="write a family's report: members, column-pair support, SS_cons scores",
+        description="Read the outputs of a family's members (results/{family_id}.{member}) and write "
+        "results/families/{family_id}/report.html, family.json and reference/{sample}.bpseq (the family's "
+        "SS_cons projected onto each member, the reference of the scores; `rnamsm evaluate` gives the same).",
+    )
+    family.add_argument("alignment", type=Path, metavar="ALIGNMENT", help="the family alignment")
+    family.add_argument("--family-id", required=True, help="the family's id (families sheet 'family_id')")
+    family.add_argument("--members", default="all", help="which records are members: all, 'first N' or names")
+    family.add_argument("--results", type=Path, default=Path("results"), help="folder of the members' outputs")
+    family.add_argument("--out-dir", type=Path, help="output folder (default: RESULTS/families/FAMILY_ID)")
+    family.add_argument("--description", default="", help="the family's free-text description")
+    family.add_argument("--title", help="page title (default: 'RNA-MSM family report: <family>')")
+    family.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON: QC thresholds")
+    family.set_defaults(func=run_family_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -56,5 +75,14 @@ def run_report(args: argparse.Namespace) -> int:
 def run_index(args: argparse.Namespace) -> int:
     """Entry point of ``rnamsm index``."""
     _, settings = parse_config_json(args.config_json, args.title)
-    write_index(args.results_dir, args.samples, args.out or index_file(args.results_dir), args.status, settings)
+    write_index(args.results_dir, args.samples, args.out or index_file(args.results_dir), args.status, settings,
+                families=args.families)
+    return 0
+
+
+def run_family_report(args: argparse.Namespace) -> int:
+    """Entry point of ``rnamsm family-report``."""
+    _, settings = parse_config_json(args.config_json, args.title)
+    write_family_report(args.alignment, args.family_id, args.results, members=args.members, out_dir=args.out_dir,
+                        description=args.description, settings=settings)
     return 0

@@ -58,8 +58,8 @@ def generation_time() -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def write_page(template: str, out: Path, context: dict[str, Any], generated: str, script: str | None = None) -> None:
-    """Render ``template`` with ``context``, the shared CSS (and the named JS asset) to ``out``.
+def render_page(template: str, context: dict[str, Any], generated: str, script: str | None = None) -> str:
+    """The page ``template`` rendered with ``context``, the shared CSS (and the named JS asset).
 
     ``generated`` is the generation time shown in the header (see :func:`generation_time`).
     """
@@ -70,7 +70,7 @@ def write_page(template: str, out: Path, context: dict[str, Any], generated: str
         "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; "
         f"style-src {_csp_hash(css)}; script-src {script_src}"
     )
-    page = _environment().get_template(template).render(
+    return _environment().get_template(template).render(
         **context,
         css=Markup(css),
         js=Markup(js) if js else None,
@@ -78,5 +78,10 @@ def write_page(template: str, out: Path, context: dict[str, Any], generated: str
         generated=generated,
         version=__version__,
     )
+
+
+def write_page(template: str, out: Path, context: dict[str, Any], generated: str, script: str | None = None) -> None:
+    """Write the page :func:`render_page` gives to ``out``."""
+    page = render_page(template, context, generated, script)
     with atomic_open(out, "w") as handle:
         handle.write(page)

@@ -222,3 +222,40 @@ def build_results(results: Path) -> None:
         description = [f"--description={HOSTILE}"] if sample == "2DRB_1" else []
         assert main(["report", str(results / sample), "--config-json", config, *description]) == 0
     assert main(["index", str(results), "--samples", str(sheet), "--status", str(status)]) == 0
+
+
+def build_family(results: Path, family_id: str, alignment: Path, weights: Path, members: str = "all",
+                 description: str = "", member_reports: bool = False) -> list[str]:
+    """Every member of a family run through the workflow's commands (validate-input --msa, import-msa,
+    features with the demo checkpoint, predict-ss with demo heads, baselines, and with ``member_reports``
+    report), then its family report; ``weights`` is a folder for the demo weights (made once). Returns the
+    member sample ids."""
+    from rnamsm.cli import main
+    from rnamsm.input.families import family_members
+
+    checkpoint, heads = weights / "checkpoint", weights / "heads"
+    if not checkpoint.exists():
+        assert main(["make-demo-checkpoint", str(checkpoint), "--seed", "0"]) == 0
+        assert main(["make-demo-heads", str(heads), "--like-checkpoint", str(checkpoint)]) == 0
+    samples = []
+    for member in family_members(family_id, alignment, members).members:
+        files = sample_layout(member.sample, results)
+        steps = (
+            ["validate-input", "--msa", str(alignment), "--id", member.record, "--rename", member.sample,
+             "-o", str(files.query)],
+            ["import-msa", str(alignment), "--query", str(files.query), "--record", member.record,
+             "--out-dir", str(files.msa.folder)],
+            ["features", str(files.msa.a2m_msa2), "--query", str(files.query), "--checkpoint", str(checkpoint),
+             "--out", str(files.features), "--device", "cpu"],
+            ["predict-ss", str(files.features), "--head", str(heads / "ss.safetensors"), "--out-dir",
+             str(files.structure.folder), "--id", member.sample, "--device", "cpu"],
+            ["baselines", str(files.query), "--msa", str(files.msa.a2m_msa2), "--out-dir",
+             str(files.baselines.folder)],
+            ["report", str(files.directory), f"--description={description}"],
+        )
+        for step in steps if member_reports else steps[:-1]:
+            assert main(step) == 0, step
+        samples.append(member.sample)
+    assert main(["family-report", str(alignment), "--family-id", family_id, f"--members={members}",
+                 "--results", str(results), f"--description={description}"]) == 0
+    return samples

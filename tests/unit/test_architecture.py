@@ -168,6 +168,7 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.model.export": "checkpoint folders (config.json, safetensors, vocab)",
     "rnamsm.model.hf_folder": "Hugging Face checkpoint folders",
     "rnamsm.report.batch_index": "the batch status table and the index HTML",
+    "rnamsm.report.family_report": "the family report set: HTML, family.json, references from formats.structure",
     "rnamsm.report.html": "report HTML and its templates",
     "rnamsm.report.readers": "Snakemake benchmark tables",
 }

@@ -12,7 +12,16 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats.msa import Alignment
 from rnamsm.formats.structure import Structure, structure_texts
-from rnamsm.layout import SampleLayout, benchmark_file, check_sample_id, log_file, sample_layout
+from rnamsm.layout import (
+    SampleLayout,
+    benchmark_file,
+    check_sample_id,
+    family_layout,
+    is_sample_id,
+    log_file,
+    member_sample_id,
+    sample_layout,
+)
 from tests.conftest import REPO_ROOT
 
 WORKFLOW_FILES = (REPO_ROOT / "Snakefile", *sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk")))
@@ -56,8 +65,12 @@ def test_format_writers_name_their_files_as_the_layout_does(tmp_path: Path) -> N
 
 
 def test_sample_ids_are_checked() -> None:
-    assert check_sample_id("tRNA_1-b") == "tRNA_1-b"
-    for bad in ("../x", "a.b", "-a", ""):
+    """A sheet's sample id, or a family member's {family_id}.{member} (one dot, between two sample ids)."""
+    assert check_sample_id("tRNA_1-b") == "tRNA_1-b" and check_sample_id("tRNA5.tRNA_1") == "tRNA5.tRNA_1"
+    assert is_sample_id("tRNA_1-b") and not is_sample_id("tRNA5.tRNA_1")  # the sheets' ids have no dot
+    assert member_sample_id("tRNA5", "tRNA_1") == "tRNA5.tRNA_1"
+    assert family_layout("tRNA5").report == Path("results/families/tRNA5/report.html")
+    for bad in ("../x", "a..b", "a.b.c", "a.", ".a", "-a", "a.-b", ""):
         with pytest.raises(RnamsmError, match="must match"):
             check_sample_id(bad)
 

@@ -9,13 +9,16 @@ import pytest
 import yaml
 
 from rnamsm.errors import RnamsmError
-from rnamsm.layout import SAMPLE_ID_PATTERN
+from rnamsm.layout import RUN_SAMPLE_PATTERN, SAMPLE_ID_PATTERN
 from rnamsm.report.batch_index import read_sheet_samples
 from rnamsm.sheets import check_config_file, load_samples, validate_config
 from tests.conftest import REPO_ROOT, RNAMSM_EXAMPLE
 
 CONFIG_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 SAMPLES_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "samples.schema.yaml"
+FAMILIES_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "families.schema.yaml"
+#: The schema's message for a row with both or neither of `sequence` and `fasta` (and no `msa` alone).
+ONE_QUERY_SOURCE = "give exactly one of 'sequence' or 'fasta' (or neither, with 'msa')"
 
 
 def schema_leaves(schema: dict, prefix: str = "") -> dict[str, dict]:
@@ -87,8 +90,8 @@ def write_sheet(tmp_path: Path, text: str) -> Path:
     [
         ("sample_id\tfasta\tcolour\ns1\tQFA\tred\n", "line 2 ('s1'): unknown key(s) ('colour' was unexpected)"),
         ("sample_id\tfasta\ns1\tQFA\n# s0\ns1\tQFA\n", "line 4: duplicate sample_id 's1' (first on line 2)"),
-        ("sample_id\tfasta\tsequence\ns1\t\t\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
-        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", "line 2 ('s1'): give exactly one of 'sequence' or 'fasta'"),
+        ("sample_id\tfasta\tsequence\ns1\t\t\n", f"line 2 ('s1'): {ONE_QUERY_SOURCE}"),
+        ("sample_id\tfasta\tsequence\ns1\tQFA\tACGU\n", f"line 2 ('s1'): {ONE_QUERY_SOURCE}"),
         ("sample_id\tsequence\n../evil\tACGUACGUACGU\n", "line 2 ('../evil'): sample_id: '../evil' is not allowed"),
         ("sample_id\tsequence\na.b\tACGUACGUACGU\n", "line 2 ('a.b'): sample_id: 'a.b' is not allowed"),
         ("sample_id\tfasta\ns1\tmissing.fa\n", "sample 's1': FASTA file 'missing.fa' not found"),
@@ -110,12 +113,21 @@ def test_bad_sample_sheet_is_one_line(tmp_path: Path, text: str, expected: str) 
     assert message.startswith(f"{sheet}: ") and expected in message and "\n" not in message
 
 
+def test_a_sample_may_give_only_its_alignment(tmp_path: Path) -> None:
+    """`msa` alone is a query source (its row is the query); `msa` with `fasta` keeps the FASTA's query."""
+    sheet = write_sheet(tmp_path, "sample_id\tfasta\tmsa\ns1\t\tQFA\ns2\tQFA\tQFA\n")
+    assert list(load_samples(sheet, SAMPLES_SCHEMA).index) == ["s1", "s2"]
+
+
 def test_wildcard_constraint_matches_schema_pattern() -> None:
+    """The workflow's samples: a sheet's ids (the schema's pattern) and family members' {family_id}.{member}."""
     schema = yaml.safe_load(SAMPLES_SCHEMA.read_text())
+    families = yaml.safe_load(FAMILIES_SCHEMA.read_text())
     common = (REPO_ROOT / "workflow" / "rules" / "common.smk").read_text()
-    assert re.search(r"wildcard_constraints:\s+sample=SAMPLE_ID_PATTERN,", common)  # from rnamsm.layout
-    constraint = SAMPLE_ID_PATTERN
-    assert schema["properties"]["sample_id"]["pattern"] == f"^{constraint}$"
+    assert re.search(r"wildcard_constraints:\s+sample=RUN_SAMPLE_PATTERN,\s+family=SAMPLE_ID_PATTERN,", common)
+    assert schema["properties"]["sample_id"]["pattern"] == f"^{SAMPLE_ID_PATTERN}$"
+    assert families["properties"]["family_id"]["pattern"] == f"^{SAMPLE_ID_PATTERN}$"
+    assert RUN_SAMPLE_PATTERN == rf"{SAMPLE_ID_PATTERN}(?:\.{SAMPLE_ID_PATTERN})?"
 
 
 def test_hash_inside_a_field_is_data_and_every_reader_agrees(tmp_path: Path) -> None:

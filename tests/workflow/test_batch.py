@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import RNAMSM_OUTPUTS
+from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
 from tests.support.queries import real_queries, write_sheet
 from tests.support.workflow import copy_workflow, run_command
 
@@ -58,18 +58,26 @@ def test_batch_of_6_then_3_more(tmp_path: Path) -> None:
 
 
 def test_dag_of_200_samples(tmp_path: Path) -> None:
-    """A 200-sample sheet builds its DAG (benchmarks/dag_scaling.py times 1,000 samples)."""
+    """A 200-sample sheet and two families build their DAG (benchmarks/dag_scaling.py times 1,000 samples,
+    benchmarks/family_dag.py 1,679 members): Vault's first 10 members re-anchor its alignment
+    (import_msa), PK-HAV's 2 members are searched (`msa: search`); one report per family."""
     workdir = copy_workflow(tmp_path / "dag")
     queries = real_queries()
     write_sheet(workdir, [(f"s{number:04d}", queries[number % len(queries)][1]) for number in range(200)])
+    for name in ("Vault.sto", "PK-HAV.sto"):
+        shutil.copy(INFERNAL_DATA / name, workdir / name)
+    (workdir / "config" / "families.tsv").write_text(
+        "family_id\talignment\tmembers\tmsa\nVault\tVault.sto\tfirst 10\t\nPK-HAV\tPK-HAV.sto\tall\tsearch\n")
     start = time.perf_counter()
     result = run_command("snakemake -n --quiet rules", workdir)
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stdout[-3000:]
+    rules = {"run_model", "homology_search", "import_msa", "sample_report", "family_report", "batch_index"}
     counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and
-                  line.split()[0] in {"run_model", "homology_search", "sample_report", "batch_index"})
-    assert counts == {"run_model": "200", "homology_search": "200", "sample_report": "200", "batch_index": "1"}
-    print(f"DAG of 200 samples: {elapsed:.1f} s")
+                  line.split()[0] in rules)
+    assert counts == {"run_model": "212", "homology_search": "202", "import_msa": "10", "sample_report": "212",
+                      "family_report": "2", "batch_index": "1"}
+    print(f"DAG of 200 samples and 12 members: {elapsed:.1f} s")
 
 
 #: `snakemake -n` that reports how many asyncio event loops it created (each costs a socket pair and

@@ -16,6 +16,8 @@ RUN_ELSEWHERE = {
     "make demo": "tests/conftest.py::demo_run (the session's demo run)",
     "make test": ".ci/run (CI runs the README's test command)",
     "snakemake --profile slurm": "tests/workflow/test_slurm_run.py (on the local single-node Slurm)",
+    "snakemake --cores 2 --config families=resources/demo/families/families.tsv":
+        "tests/workflow/test_reruns.py::test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family",
     'snakemake -n --config "heads={threshold: 0.6}"':
         "tests/workflow/test_reliability.py::test_readme_nested_config_command_reaches_the_jobs",
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rnamsm.formats import msa as msa_format
 from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
 from tests.support.outputs import differences
 from tests.support.readme import readme_commands
@@ -184,6 +185,12 @@ WORKFLOW_MSA_MATRIX = {
                    "ragged.fa: row 2 ('b') has 6 match columns"),
     "msa-empty": ("mrum-tRNA.1", b"", "empty.a3m", "failed", "empty.a3m: no sequences found"),
 }
+#: Samples with only their alignment (no `fasta`): the query is the row named `record`, else the first row:
+#: sample -> (record, file name of a WORKFLOW_MSA_MATRIX alignment, the query row expected).
+WORKFLOW_MSA_ONLY = {
+    "msa-only-record": ("mrum-tRNA.7", "cmalign.sto", "mrum-tRNA.7"),
+    "msa-only-first-row": ("", "tRNA5-noss.sto.gz", "tRNA1"),
+}
 
 
 def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path) -> None:
@@ -208,9 +215,12 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
         (inputs / name).write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
         rows.append(f"{sample}\tresources/demo/queries/mrum-tRNAs10.fa\t{record}\t\t{sample} #1\t"
                     f"resources/bad-inputs/{name}")
+    for sample, (record, name, _) in WORKFLOW_MSA_ONLY.items():
+        rows.append(f"{sample}\t\t{record}\t\t{sample} #1\tresources/bad-inputs/{name}")
     (workdir / "config" / "samples.tsv").write_text("\n".join(rows) + "\n")
     expected = {sample: entry[2:] for sample, entry in WORKFLOW_INPUT_MATRIX.items()}
     expected.update({sample: entry[3:] for sample, entry in WORKFLOW_MSA_MATRIX.items()})
+    expected.update({sample: ("ok", "") for sample in WORKFLOW_MSA_ONLY})
 
     result = run_command("snakemake --cores 2 --keep-going", workdir)
     assert result.returncode != 0
@@ -238,6 +248,13 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
     moved = json.loads((workdir / "results" / "msa-query-not-first" / "msa" / "msa_stats.json").read_text())
     assert moved["source"]["record"] == "mrum-tRNA.3" and moved["depth"] == 10
     assert not (workdir / "logs" / "homology_search" / "msa-query-not-first.log").exists()  # no search ran
+    for sample, (_, name, row) in WORKFLOW_MSA_ONLY.items():  # the query: that row's residues, found as that row
+        only = json.loads((workdir / "results" / sample / "msa" / "msa_stats.json").read_text())
+        assert only["source"]["record"] == row and only["source"]["placement"] in ("record", "sequence"), only
+        residues = msa_format.read(workdir / "resources" / "bad-inputs" / name).records
+        expected_query = next(r for n, r in residues if n == row).replace("-", "").replace(".", "").upper()
+        assert only["query_sequence"] == expected_query
+        assert (workdir / "results" / sample / "query.fa").read_text().startswith(f">{sample} {row}\n")
 
 
 def test_second_run_on_the_same_results_is_refused(reference_run: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from rnamsm.formats import ss_summary
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from tests.conftest import REPO_ROOT
+from tests.support.readme import readme_commands
 from tests.support.workflow import run_command
 
 DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report",
@@ -154,9 +155,10 @@ def test_every_config_leaf_reaches_a_rule(demo_run: Path) -> None:
     assert not missing, f"config keys that reach no rule: {missing}"
 
 
-def planned_by_sample(workdir: Path) -> dict[str, set[str]]:
-    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index')."""
-    result = run_command("snakemake --summary", workdir)
+def planned_by_sample(workdir: Path, config: str = "") -> dict[str, set[str]]:
+    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index', family reports as
+    'families'); ``config``: a `--config` value."""
+    result = run_command("snakemake --summary" + (f" --config {config}" if config else ""), workdir)
     assert result.returncode == 0, result.stdout[-3000:]
     planned: dict[str, set[str]] = {}
     for row in (line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5):
@@ -203,3 +205,43 @@ def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run
 
     sheet.write_text(searched_sheet)
     assert planned_by_sample(workdir) == {"Cobalamin": {"homology_search", *downstream}, "index": {"batch_index"}}
+
+
+#: The README's demo families command (tests/workflow/test_readme.py leaves it to the test below).
+FAMILIES_COMMAND = "snakemake --cores 2 --config families=resources/demo/families/families.tsv"
+MEMBER_RULES = {"validate_input", "import_msa", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report"}
+
+
+def test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family(demo_run: Path, tmp_path: Path) -> None:
+    """The README's families run on the finished demo: only the members' jobs, their family reports and the
+    index are added; members expanded (safe ids), member and family reports written, the index lists the
+    families; new content of one family's alignment (same mtime) reruns only that family."""
+    assert FAMILIES_COMMAND in readme_commands()
+    workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
+    config = FAMILIES_COMMAND.split("--config ")[1]
+    trna = [f"tRNA5.tRNA{number}" for number in (1, 2)]
+    hav = ["PK-HAV.AB020564_1_7423-7477", "PK-HAV.X15462_1_90-145"]
+    expected = {sample: MEMBER_RULES for sample in trna + hav}
+    expected.update({"families": {"family_report"}, "index": {"batch_index"}})
+    assert planned_by_sample(workdir, config) == expected
+
+    result = run_command(FAMILIES_COMMAND, workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert planned_by_sample(workdir, config) == {}
+    results = workdir / "results"
+    for family, members in (("tRNA5", trna), ("PK-HAV", hav)):
+        summary = json.loads((results / "families" / family / "family.json").read_text())
+        assert [row["sample"] for row in summary["members"]] == members
+        assert summary["scores"]["rnamsm"]["pooled"]["f1"] >= 0 and summary["alignment"]["ss_cons_pairs"] > 0
+        assert all((results / sample / "report.html").is_file() for sample in members)
+    query = (results / hav[0] / "query.fa").read_text()
+    assert query.startswith(f">{hav[0]} AB020564.1/7423-7477\n")  # the record's name kept
+    index = (results / "index.html").read_text()
+    assert '<a href="families/tRNA5/report.html">tRNA5</a>' in index and 'data-family="PK-HAV"' in index
+
+    alignment = workdir / "resources" / "demo" / "families" / "tRNA5.sto"
+    before = alignment.stat()
+    alignment.write_text(alignment.read_text().replace("#=GF", "#=GF", 1) + "\n")  # new content, same mtime
+    os.utime(alignment, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert planned_by_sample(workdir, config) == {
+        **{sample: MEMBER_RULES for sample in trna}, "families": {"family_report"}, "index": {"batch_index"}}

@@ -80,6 +80,7 @@ rule import_msa:
     params:
         cfg=cfg_json("search"),
         content=sample_msa_sha256,
+        record=import_record_args,
         out_dir=lambda wildcards: sample_folder(wildcards, "msa"),
         stage=STAGE_VERSIONS["import_msa"],
     log:
@@ -91,6 +92,6 @@ rule import_msa:
         mem_mb=lambda wildcards, input, attempt: scaled(1000, 4 * input_mb(input), 64000, attempt),
         runtime=lambda wildcards, input, attempt: scaled(10, input_mb(input), 24 * 60, attempt),
     shell:
-        "python -m rnamsm import-msa {input.alignment:q} --query {input.query:q}"
+        "python -m rnamsm import-msa {input.alignment:q} --query {input.query:q} {params.record}"
         " --out-dir {params.out_dir:q} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"

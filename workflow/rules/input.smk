@@ -5,6 +5,7 @@ rule validate_input:
         SAMPLE.query,
     params:
         source=query_source_args,
+        content=query_alignment_sha256,
         cfg=cfg_json("input"),
         stage=STAGE_VERSIONS["validate_input"],
     log:

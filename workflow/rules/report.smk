@@ -26,10 +26,39 @@ rule sample_report:
         " --description={params.description:q} > {log:q} 2>&1"
 
 
+rule family_report:
+    input:
+        unpack(family_inputs),
+    output:
+        report=FAMILY.report,
+        summary=FAMILY.summary,
+    params:
+        cfg=cfg_json("report"),
+        results=RESULTS,
+        members=family_members_spec,
+        content=family_alignment_sha256,
+        description=family_description,
+        stage=STAGE_VERSIONS["report"],
+    log:
+        log_file("family_report", "{family}"),
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    shell:
+        "python -m rnamsm family-report {input.alignment:q} --family-id {wildcards.family:q}"
+        " --members={params.members:q} --results {params.results:q} --config-json {params.cfg:q}"
+        " --description={params.description:q} > {log:q} 2>&1"
+
+
 rule batch_index:
     input:
         reports=[sample_layout(sample).report for sample in SAMPLES.index],
+        family_reports=[family_layout(family).report for family in FAMILIES.index],
         samples=config["samples"],
+        families=config["families"],
     output:
         report(INDEX, caption="../report/batch_index.rst", category="Batch"),
     params:
@@ -45,5 +74,5 @@ rule batch_index:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python -m rnamsm index {params.results:q} --samples {input.samples:q} --out {output:q} --config-json {params.cfg:q}"
-        " > {log:q} 2>&1"
+        "python -m rnamsm index {params.results:q} --samples {input.samples:q} --families {input.families:q}"
+        " --out {output:q} --config-json {params.cfg:q} > {log:q} 2>&1"

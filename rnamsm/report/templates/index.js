@@ -4,6 +4,7 @@
   var body = table.tBodies[0];
   var filter = document.getElementById("filter");
   var statusFilter = document.getElementById("status-filter");
+  var familyFilter = document.getElementById("family-filter");
   var shown = document.getElementById("shown-count");
   var buttons = table.tHead.querySelectorAll("button[data-column]");
 
@@ -42,10 +43,12 @@
   function applyFilter() {
     var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
     var status = statusFilter.value;
+    var family = familyFilter ? familyFilter.value : "";
     var count = 0;
     Array.prototype.forEach.call(body.rows, function (row) {
       var text = row.textContent.toLowerCase();
       var match = (status === "" || row.dataset.status === status) &&
+        (family === "" || row.dataset.family === family) &&
         words.every(function (word) { return text.indexOf(word) !== -1; });
       row.hidden = !match;
       if (match) { count += 1; }
@@ -58,4 +61,5 @@
   });
   filter.addEventListener("input", applyFilter);
   statusFilter.addEventListener("change", applyFilter);
+  if (familyFilter) { familyFilter.addEventListener("change", applyFilter); }
 })();

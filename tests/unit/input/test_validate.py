@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rnamsm.formats.query import format_fasta, read_queries
 from rnamsm.input.validate import InputSettings
-from tests.conftest import REPO_ROOT
+from tests.conftest import INFERNAL_DATA, REPO_ROOT
 from tests.support.schema import assert_defaults_match
 
 DEMO_QUERIES = REPO_ROOT / "resources" / "demo" / "queries"
@@ -59,6 +59,24 @@ def test_inline_sequence_and_rename(tmp_path: Path) -> None:
     result = run_validate(DEMO_QUERIES / "mrum-tRNAs10.fa", "--id", "mrum-tRNA.3", "--rename", "s3", "-o", renamed)
     assert result.returncode == 0, result.stderr
     assert renamed.read_text().splitlines()[0] == ">s3 mrum-tRNA.3"
+
+
+def test_query_from_a_row_of_the_alignment(tmp_path: Path) -> None:
+    """--msa: the row named --id (Rfam's accession/start-end names kept as the description under --rename),
+    else the first row; inserts (lower case, RF '.') and gaps dropped."""
+    out = tmp_path / "q.fa"
+    result = run_validate("--msa", INFERNAL_DATA / "PK-HAV.sto", "--id", "X15462.1/90-145", "--rename", "hav",
+                          "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == ">hav X15462.1/90-145\nUUAAACAAACCUUCUUAAAAUUUCUGAGAUUUGUUUAUUUUGCAUAUUCAGUAAAU\n"
+    result = run_validate("--msa", INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto", "-o", out)
+    assert result.returncode == 0, result.stderr
+    first = next(read_queries(DEMO_QUERIES / "mrum-tRNAs10.fa"))
+    assert out.read_text() == f">{first.id}\n{first.sequence}\n"
+    for extra, expected in ((("--id", "nope"), "PK-HAV.sto: no row named 'nope'"),
+                            (("--sequence", "ACGUACGUACGU", "--id", "x"), "give one of")):
+        result = run_validate("--msa", INFERNAL_DATA / "PK-HAV.sto", *extra, "-o", out)
+        assert result.returncode == 1 and expected in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_input_settings_defaults_are_the_schemas() -> None:
