@@ -55,6 +55,8 @@ class Provenance:
     depth_filter_survivors: int | None = None
     #: Resolved device (``cpu``, ``cuda:0``) and precision (``fp32``, ``bf16``, ``fp16``).
     device: str | None = None
+    #: Why the sample ran on another device than the one resolved (a GPU out of memory); ``None``: it did not.
+    device_fallback: str | None = None
     precision: str | None = None
     #: CPU threads of the forward pass: the sums depend on it, so the bytes are identical only at equal counts.
     threads: int | None = None
