@@ -131,7 +131,7 @@ def run_sample(loaded: LoadedModel, heads: LoadedHeads, head_settings: HeadSetti
 def run_samples(jobs: Sequence[SampleJob], heads: HeadFiles, model_settings: ModelSettings | None = None,
                 head_settings: HeadSettings | None = None, head_device: str = "auto",
                 log: Callable[[str], None] = _say_nothing) -> list[SampleOutcome]:
-    """Load RNA-MSM and the heads once, then run every sample of ``jobs``; one outcome per sample, in run order.
+    """Load RNA-MSM and the heads once, then run every sample of ``jobs``; one outcome per sample, in ``jobs`` order.
 
     A bad checkpoint or head file fails the whole batch (one :class:`RnamsmError`), before any sample
     runs; a bad sample fails alone (its outcome's ``reason``, also the last line of its log).
@@ -139,7 +139,7 @@ def run_samples(jobs: Sequence[SampleJob], heads: HeadFiles, model_settings: Mod
     head_settings = head_settings or HeadSettings()
     loaded = load_model(model_settings, log)
     loaded_heads = load_heads(heads)
-    outcomes = []
+    outcomes: dict[str, SampleOutcome] = {}
     for job in run_order(jobs):
         start = time.perf_counter()
         with _sample_log(job, log) as say:
@@ -151,5 +151,5 @@ def run_samples(jobs: Sequence[SampleJob], heads: HeadFiles, model_settings: Mod
                 if not isinstance(error, RnamsmError):
                     reason = f"{job.msa}: {type(error).__name__}: {reason}"
                 say(f"error: {reason}")
-        outcomes.append(SampleOutcome(job.sample, reason, time.perf_counter() - start))
-    return outcomes
+        outcomes[job.sample] = SampleOutcome(job.sample, reason, time.perf_counter() - start)
+    return [outcomes[job.sample] for job in jobs]
