@@ -118,7 +118,7 @@ def run_sample(loaded: LoadedModel, heads: LoadedHeads, head_settings: HeadSetti
     ss_targets(job.structure_dir, job.sample)
     check_output_targets(job.features, job.rsa)
     record = features_record(loaded, job.msa, job.query, log)
-    write_features(record, job.features, log)
+    write_features(record, job.features, loaded.settings, log)
     contents, _ = ss_files(record, heads.ss, str(heads.files.ss), job.structure_dir, job.sample, head_settings,
                            head_device, str(job.features))
     write_files(contents)  # one set: all five files or none

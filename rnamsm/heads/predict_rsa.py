@@ -30,12 +30,13 @@ def rsa_chain(features: features_file.FeaturesRecord, heads: list[Head], head_pa
 
     ``source`` names the features (a file, or a sample) in errors.
     """
+    embedding = features_file.needed(features.embedding, "embedding", source, "the RSA heads")
     torch_device = resolve_device(device)
     per_model = []
     for path, head in zip(head_paths, heads):
         try:
             model = head.model.to(torch_device)
-            per_model.append(predict_rsa(model, head.stats, features.sequence, features.embedding))
+            per_model.append(predict_rsa(model, head.stats, features.sequence, embedding))
         except ValueError as error:
             raise RnamsmError(f"{source}: {error} (head {path})") from None
     asa, rsa = ensemble_asa(per_model, features.sequence)

@@ -32,12 +32,10 @@ def ss_files(features: features_file.FeaturesRecord, head: Head, head_name: str,
 
     ``source`` names the features (a file, or a sample) in errors, ``head_name`` the head.
     """
-    if features.attention_maps is None:
-        raise RnamsmError(f"{source}: the features hold no attention maps, which the SS head needs "
-                          "(rerun rnamsm features with --keep attention_maps, or the batch runner)")
+    maps = features_file.needed(features.attention_maps, "attention_maps", source, "the SS head")
     model = head.model.to(resolve_device(device))
     try:
-        prob = predict_ss_probabilities(model, features.sequence, features.attention_maps)  # (L, L)
+        prob = predict_ss_probabilities(model, features.sequence, maps)  # (L, L)
     except ValueError as error:
         raise RnamsmError(f"{source}: {error} (head {head_name})") from None
     threshold = settings.threshold

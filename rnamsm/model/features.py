@@ -9,6 +9,7 @@ runner (:mod:`rnamsm.heads.batch`) calls the same two functions for many samples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from rnamsm.model.device import PRECISIONS, cuda_visible_devices, resolve_device
 from rnamsm.model.extract import Features, compute_features
 from rnamsm.model.msa import Msa, check_query, read_msa
 from rnamsm.model.rnamsm import RnaMsm
-from rnamsm.model.settings import ModelSettings
+from rnamsm.model.settings import KEEPABLE, ModelSettings
 
 
 def _quiet(_message: str) -> None:
@@ -147,12 +148,15 @@ def features_record(loaded: LoadedModel, msa_path: str | os.PathLike[str],
     )
 
 
-def write_features(record: features_file.FeaturesRecord, out: str | os.PathLike[str],
+def write_features(record: features_file.FeaturesRecord, out: str | os.PathLike[str], settings: ModelSettings,
                    log: Callable[[str], None] = _quiet) -> None:
-    """Write ``record`` to ``out`` (``features.npz``) and log what was written."""
-    features_file.write(record, out)
-    maps = record.attention_maps.shape[0]
-    log(f"wrote {out} (L={len(record.sequence)}, depth={record.provenance.msa_depth}, {maps} maps)")
+    """Write the arrays of ``record`` that ``settings.keep`` names to ``out`` (``features.npz``), maps as
+    ``settings.maps_dtype``, and log what was written."""
+    dropped = {name: None for name in KEEPABLE if name not in settings.keep}
+    features_file.write(dataclasses.replace(record, **dropped), out, settings.maps_dtype)
+    maps = record.attention_maps.shape[0] if record.attention_maps is not None else 0
+    kept = ", ".join(name for name in KEEPABLE if name in settings.keep) or "no arrays"
+    log(f"wrote {out} (L={len(record.sequence)}, depth={record.provenance.msa_depth}, {maps} maps; kept {kept})")
 
 
 def run_features(msa_path: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -162,9 +166,10 @@ def run_features(msa_path: str | os.PathLike[str], out: str | os.PathLike[str],
 
     ``query``: a one-record FASTA; the MSA is refused unless its first row is that query. ``log`` gets
     one line per step worth telling (device, depth reduction, untrained weights, windows, output).
-    ``settings`` default to the workflow's defaults (:class:`ModelSettings`).
+    ``settings`` default to the workflow's defaults (:class:`ModelSettings`; ``keep``: embedding and contacts).
     """
     check_output_targets(out)
-    record = features_record(load_model(settings, log), msa_path, query, log)
-    write_features(record, out, log)
+    loaded = load_model(settings, log)
+    record = features_record(loaded, msa_path, query, log)
+    write_features(record, out, loaded.settings, log)
     return record

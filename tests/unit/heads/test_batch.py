@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rnamsm.cli import main
@@ -11,7 +12,9 @@ from rnamsm.formats import sample_jobs
 from rnamsm.formats.sample_jobs import SampleJob
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
 
-MODEL = json.dumps({"max_seqs": 64, "depth_method": "identity", "device": "cpu"})
+SETTINGS = {"max_seqs": 64, "depth_method": "identity", "device": "cpu"}
+#: All three arrays kept, so that predict-ss can run from the file as the per-sample path does.
+MODEL = json.dumps({**SETTINGS, "keep": ["embedding", "attention_maps", "contacts"]})
 HEADS = json.dumps({"threshold": 0.5})
 #: Real MSAs of three sizes: the official example (1,176 rows, 35 nt), Infernal's tRNA5 and Vault.
 MSAS = {"2DRB_1": RNAMSM_EXAMPLE / "2DRB_1.a2m_msa2", "tRNA5": INFERNAL_DATA / "tRNA5.sto",
@@ -99,3 +102,33 @@ def test_a_bad_head_fails_the_batch_before_any_sample(tmp_path, weights, capsys)
     assert status == 1
     assert "missing.safetensors: no such file" in capsys.readouterr().err
     assert not job.features.exists()
+
+
+def test_the_default_keep_leaves_the_maps_out_and_the_heads_give_the_same_files(tmp_path, weights, capsys) -> None:
+    """``model.keep`` default (embedding, contacts): no maps in features.npz, the heads had them in memory."""
+    full, lean = _job(tmp_path / "full", "tRNA5", MSAS["tRNA5"]), _job(tmp_path / "lean", "tRNA5", MSAS["tRNA5"])
+    for job, model in ((full, MODEL), (lean, json.dumps(SETTINGS))):
+        sample_jobs.write([job], tmp_path / "samples.tsv")
+        assert main(["run-samples", str(tmp_path / "samples.tsv"), *_head_args(weights), "--model-json", model,
+                     "--checkpoint", str(weights / "ckpt"), "--head-device", "cpu"]) == 0
+    with np.load(lean.features) as data:
+        assert "attention_maps" not in data.files and {"embedding", "contacts"} <= set(data.files)
+    assert {name: data for name, data in _files(lean).items() if name != "features.npz"} == \
+        {name: data for name, data in _files(full).items() if name != "features.npz"}
+    # Every reader of the lean file: predict-rsa works, the SS head and make-demo-heads say what they miss.
+    assert main(["predict-rsa", str(lean.features), *_head_args(weights)[2:], "--out", str(tmp_path / "r.tsv"),
+                 "--id", "tRNA5", "--device", "cpu"]) == 0
+    assert (tmp_path / "r.tsv").read_bytes() == lean.rsa.read_bytes()
+    capsys.readouterr()
+    assert main(["predict-ss", str(lean.features), *_head_args(weights)[:2], "--out-dir", str(tmp_path / "s"),
+                 "--id", "tRNA5"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"rnamsm predict-ss: error: {lean.features}: the features hold no attention_maps, which the SS head needs "
+        "(keep it: model.keep, rnamsm features --keep attention_maps; or run the heads with the model: "
+        "rnamsm run-samples)")
+    assert not (tmp_path / "s").exists()
+    assert main(["make-demo-heads", str(tmp_path / "h"), "--features-like", str(lean.features)]) == 1
+    assert "the features hold no attention_maps, which make-demo-heads --features-like needs" in capsys.readouterr().err
+    assert main(["train-head", "ss", "--features", str(lean.features), "--labels", str(lean.structure_dir),
+                 "--out", str(tmp_path / "trained.safetensors")]) == 1
+    assert "the features hold no attention_maps, which train-head ss needs" in capsys.readouterr().err
