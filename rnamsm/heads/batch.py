@@ -29,7 +29,7 @@ from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.predict_rsa import load_rsa_heads, rsa_chain
 from rnamsm.heads.predict_ss import ss_files, ss_targets
 from rnamsm.heads.settings import HeadSettings
-from rnamsm.layout import check_sample_id
+from rnamsm.layout import check_sample_id, sample_layout
 from rnamsm.model.features import LoadedModel, features_record, load_model, write_features
 from rnamsm.model.settings import ModelSettings
 
@@ -83,6 +83,17 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0  # fails in its turn, with its reason
+
+
+def layout_jobs(results: Path, samples: Sequence[str]) -> list[SampleJob]:
+    """Samples of a workflow results folder, their paths from :mod:`rnamsm.layout` (no per-sample log file:
+    the command's stderr is the job's log)."""
+    jobs = []
+    for sample in samples:
+        layout = sample_layout(check_sample_id(sample), results)
+        jobs.append(SampleJob(sample, layout.msa.a2m_msa2, layout.features, layout.structure.folder, layout.rsa,
+                              layout.query))
+    return jobs
 
 
 def run_order(jobs: Sequence[SampleJob]) -> list[SampleJob]:

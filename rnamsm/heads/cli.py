@@ -34,19 +34,25 @@ def _run_samples(args: argparse.Namespace) -> int:
     """``rnamsm run-samples``: many samples' MSAs -> features, SS and RSA, with one loaded model."""
     from rnamsm.errors import RnamsmError
     from rnamsm.formats import sample_jobs
-    from rnamsm.heads.batch import HeadFiles, run_samples
+    from rnamsm.heads.batch import HeadFiles, layout_jobs, run_samples
     from rnamsm.model.settings import ModelSettings, with_options
 
     model = with_options(settings_from_json(ModelSettings, args.model_json, "model"),
                          checkpoint=args.checkpoint, device=args.device)
     heads = head_settings(args.heads_json)
     files = HeadFiles(args.head, tuple(args.heads), tuple(args.stats or ()))
-    outcomes = run_samples(sample_jobs.read(args.samples), files, model, heads, args.head_device, _log_samples)
+    if (args.samples is None) == (args.results is None) or (args.results is None) != (args.sample is None):
+        raise RnamsmError("run-samples: give either SAMPLES.tsv or --results DIR with --sample ID (repeated)")
+    source = args.samples or args.results
+    jobs = sample_jobs.read(args.samples) if args.samples else layout_jobs(args.results, args.sample)
+    outcomes = run_samples(jobs, files, model, heads, args.head_device, _log_samples)
     failed = [outcome.sample for outcome in outcomes if not outcome.ok]
     _log_samples(f"{len(outcomes) - len(failed)} of {len(outcomes)} samples written "
                  f"({sum(outcome.seconds for outcome in outcomes):.1f} s)")
+    if len(outcomes) == 1 and failed:  # the reason itself is the last line of the job's log
+        raise RnamsmError(f"{failed[0]}: {outcomes[0].reason}")
     if failed:
-        raise RnamsmError(f"{args.samples}: {len(failed)} of {len(outcomes)} samples failed (their logs give the "
+        raise RnamsmError(f"{source}: {len(failed)} of {len(outcomes)} samples failed (their logs give the "
                           f"reasons): {', '.join(failed)}")
     return 0
 
@@ -109,12 +115,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run-samples",
         help="many samples' MSAs -> features.npz, base pairs and RSA, loading the model and heads once",
         description="For each sample of SAMPLES.tsv (columns sample, msa, features, structure_dir, rsa, and "
-        "optionally query and log), write the same files as rnamsm features, predict-ss and predict-rsa with "
+        "optionally query and log; or --results DIR --sample ID ..., the workflow's layout), write the same "
+        "files as rnamsm features, predict-ss and predict-rsa with "
         "the same settings, in one process. Samples run largest MSA first, one MSA per forward; a sample that "
         "fails is reported in its log and the others are written (exit status 1 when any failed); a sample "
         "too big for the GPU runs on the CPU.",
     )
-    parser.add_argument("samples", type=Path, metavar="SAMPLES.tsv")
+    parser.add_argument("samples", type=Path, nargs="?", default=None, metavar="SAMPLES.tsv")
+    parser.add_argument("--results", type=Path, default=None, metavar="DIR",
+                        help="instead of SAMPLES.tsv: samples of this workflow results folder (its layout)")
+    parser.add_argument("--sample", action="append", default=None, metavar="ID",
+                        help="with --results: a sample to run (repeat for more)")
     parser.add_argument("--head", type=Path, required=True, help="SS head: our .safetensors or the official .pt")
     parser.add_argument("--heads", type=Path, nargs="+", required=True,
                         help="RSA heads: our .safetensors or official model_pcc_*.pt files")
