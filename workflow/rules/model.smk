@@ -34,6 +34,7 @@ rule run_model:
         summary=SAMPLE.structure.summary,
         rsa=SAMPLE.rsa,
     params:
+        results=RESULTS,
         checkpoint=checkpoint_argument,
         model=cfg_json("model"),
         heads=cfg_json("heads"),
@@ -51,6 +52,6 @@ rule run_model:
         mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.msa]), 64000, attempt),
         runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
     shell:
-        "python -m rnamsm run-samples --results {RESULTS:q} --sample {wildcards.sample}"
+        "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
         " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"
         " --model-json {params.model:q} --heads-json {params.heads:q} --head-device cpu > {log:q} 2>&1"
