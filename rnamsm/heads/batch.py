@@ -129,13 +129,14 @@ def run_sample(loaded: LoadedModel, heads: LoadedHeads, head_settings: HeadSetti
     ss_targets(job.structure_dir, job.sample)
     check_output_targets(job.features, job.rsa)
     record = features_record(loaded, job.msa, job.query, log)
-    write_features(record, job.features, loaded.settings, log)
     contents, _ = ss_files(record, heads.ss, str(heads.files.ss), job.structure_dir, job.sample, head_settings,
                            head_device, str(job.features))
+    chain = rsa_chain(record, list(heads.rsa), list(heads.files.rsa), job.sample, head_device, str(job.features))
+    # everything computed before the first file is written: a sample that fails leaves none of its files
+    write_features(record, job.features, loaded.settings, log)
     write_files(contents)  # one set: all five files or none
     log(f"wrote the predict-ss set in {job.structure_dir}")
-    rsa_table.write(rsa_chain(record, list(heads.rsa), list(heads.files.rsa), job.sample, head_device,
-                              str(job.features)), job.rsa)
+    rsa_table.write(chain, job.rsa)
     log(f"wrote {job.rsa}")
 
 
