@@ -77,7 +77,8 @@ def compare_with_cli(genome: Path, repeats: int, workdir: Path) -> dict:
             seconds, cli_hits = cli_cmsearch(DATA / "tRNA5.c.cm", genome, threads, workdir / "cli.tbl")
             cli_times.append(seconds)
             start = time.perf_counter()
-            hits = cm_search(cm, chunks, z_residues=z_residues, E=10, incE=0.01, threads=threads, round_number=2)
+            hits = cm_search(cm, chunks, z_residues=z_residues, E=10, incE=0.01, max_hits=50000, threads=threads,
+                             round_number=2)
             our_times.append(time.perf_counter() - start)
             ours = {(h.target, h.start, h.end, h.strand) for h in hits if h.included}
         rows.append(

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 #: output changes: the workflow passes it through ``params:`` so exactly that stage reruns.
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
-    "homology_search": 2,
+    "homology_search": 3,
     "import_msa": 2,
     "run_model": 2,
     "report": 1,

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
     "import-msa": ("rnamsm.homology.cli", "your own alignment as the query's MSA (instead of a search)"),
+    "prepare-db": ("rnamsm.homology.cli", "prepare a search database once: deduplicated, windowed, in shards"),
     "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),
     "predict-ss": ("rnamsm.heads.cli", "base pairs from features.npz with the RNA-MSM SS head"),
     "predict-rsa": ("rnamsm.heads.cli", "relative solvent accessibility from features.npz"),

@@ -16,6 +16,7 @@ query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``::
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,11 @@ class MsaFiles:
     def work(self) -> Path:
         """Scratch folder of the search (removed when the job ends)."""
         return self.folder / "work"
+
+    @property
+    def resume(self) -> Path:
+        """Finished shards of a search of a prepared database, kept until the search ends (resume after a kill)."""
+        return self.folder / "resume"
 
 
 @dataclass(frozen=True)
@@ -216,3 +222,13 @@ def benchmark_file(rule: str, sample: str = "{sample}", folder: Path | None = No
 def log_file(rule: str, sample: str = "{sample}") -> Path:
     """Log of one rule's job for ``sample``."""
     return LOGS / rule / f"{sample}.log"
+
+
+def prepared_database(databases_dir: str | os.PathLike[str], name: str) -> Path:
+    """Folder of one prepared database (``rnamsm prepare-db``) in the shared ``databases_dir``."""
+    return Path(databases_dir) / name
+
+
+def content_cache(databases_dir: str | os.PathLike[str]) -> Path:
+    """Where the workflow remembers the SHA-256 of database files (by path, size and mtime)."""
+    return Path(databases_dir) / ".sha256"

@@ -78,6 +78,38 @@ class SearchSpace:
 
 
 @dataclass(frozen=True)
+class ShardStats:
+    """One shard of a prepared database: its file, residues and the seconds each round spent on it."""
+
+    file: str
+    residues: int
+    seconds: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class PreparedDatabaseStats:
+    """The prepared database searched (``rnamsm prepare-db``): name, SHA-256 of its manifest, size, Z, shards,
+    and how many (round, shard) results a resumed search took from its work folder."""
+
+    name: str
+    manifest_sha256: str
+    records: int
+    residues: int
+    cmsearch_Z_residues: int
+    nhmmer_Z_Mb: float
+    resumed_shards: int
+    shards: tuple[ShardStats, ...]
+
+
+@dataclass(frozen=True)
+class SearchCacheStats:
+    """The search's entry in ``search.cache``: its key, and whether these files were copied from it."""
+
+    key: str
+    reused: bool
+
+
+@dataclass(frozen=True)
 class MsaSource:
     """Where an imported MSA came from (``rnamsm import-msa``): the file, its SHA-256 and how the query was found.
 
@@ -130,6 +162,10 @@ class MsaStats:
     rnamsm_version: str
     #: Set for an imported alignment; absent (and not written) for a searched one.
     source: MsaSource | None = None
+    #: Set for a search of a prepared database; absent (and not written) otherwise.
+    prepared_database: PreparedDatabaseStats | None = None
+    #: Set when ``search.cache`` is on; absent (and not written) otherwise.
+    search_cache: SearchCacheStats | None = None
 
     def __post_init__(self) -> None:
         if self.query_length != len(self.query_sequence):
@@ -144,8 +180,9 @@ class MsaStats:
     def to_json(self) -> str:
         """The file's text: sorted keys, indent 2, final newline."""
         data = dataclasses.asdict(self)
-        if self.source is None:
-            del data["source"]  # a searched MSA's file stays as it always was
+        for key in ("source", "prepared_database", "search_cache"):
+            if data[key] is None:
+                del data[key]  # a file without them stays as it always was
         return json.dumps(data, sort_keys=True, indent=2) + "\n"
 
     @classmethod

@@ -1,13 +1,16 @@
 """``rnamsm search QUERY.fa --db DB [DB ...] --out-dir DIR``: homolog search and MSA construction;
-``rnamsm import-msa ALIGNMENT --query QUERY.fa --out-dir DIR``: the same files from the user's alignment."""
+``rnamsm import-msa ALIGNMENT --query QUERY.fa --out-dir DIR``: the same files from the user's alignment;
+``rnamsm prepare-db DB [DB ...] --out DIR``: a search database prepared once, in shards."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from rnamsm.formats.query import MAX_QUERY_LENGTH
 from rnamsm.homology.import_msa import import_msa
 from rnamsm.homology.pipeline import run_search
+from rnamsm.homology.prepared_db import prepare_database
 from rnamsm.homology.settings import DEFAULT_THREADS, search_options
 from rnamsm.settings import CONFIG_JSON_OPTION
 
@@ -15,13 +18,17 @@ from rnamsm.settings import CONFIG_JSON_OPTION
 def _run(args: argparse.Namespace) -> int:
     settings, config_threads = search_options(args.config, args.config_json)
     threads = args.threads if args.threads is not None else config_threads or DEFAULT_THREADS
-    result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir)
+    result = run_search(args.query, args.db, args.out_dir, settings, threads=threads, work_dir=args.work_dir,
+                        resume_dir=args.resume_dir)
     stats = result.stats
     print(
         f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (round {stats.final_round}, "
         f"{stats.final_alignment}) -> {args.out_dir}",
         file=sys.stderr,
     )
+    if stats.search_cache is not None and stats.search_cache.reused:
+        print(f"{stats.query_id}: copied from search.cache (entry {stats.search_cache.key[:16]}), not searched",
+              file=sys.stderr)
     for warning in result.warnings:
         print(f"rnamsm search: warning: {warning}", file=sys.stderr)
     return 0
@@ -38,6 +45,24 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    settings, _threads = search_options(args.config, args.config_json)
+    manifest, current = prepare_database(args.databases, args.out, settings.db, max_query=args.max_query,
+                                         name=args.name)
+    if current:
+        print(f"{args.out}: up to date (same inputs and settings), nothing written", file=sys.stderr)
+        return 0
+    print(f"{manifest.name}: {manifest.records:,} records, {manifest.residues:,} nt, {manifest.windows:,} "
+          f"sequences in {len(manifest.shards)} shard(s) -> {args.out}", file=sys.stderr)
+    for reason, dropped in sorted(manifest.dropped.items()):
+        if dropped.count:
+            shown = ", ".join(repr(name) for name in dropped.first)
+            more = f" and {dropped.count - len(dropped.first)} more" if dropped.count > len(dropped.first) else ""
+            print(f"rnamsm prepare-db: dropped {dropped.count:,} record(s), {reason.replace('_', ' ')}: "
+                  f"{shown}{more}", file=sys.stderr)
+    return 0
+
+
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of parameter overrides")
     parser.add_argument(
@@ -47,7 +72,7 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``search`` and ``import-msa`` subcommands."""
+    """Add the ``search``, ``prepare-db`` and ``import-msa`` subcommands."""
     parser = subparsers.add_parser(
         "search",
         help="find homologs (nhmmer + CM rounds) and write the query's MSA",
@@ -56,13 +81,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "{id}.a2m_msa2 and msa_stats.json into --out-dir.",
     )
     parser.add_argument("query", metavar="QUERY.fa", help="FASTA file with exactly one query record")
-    parser.add_argument("--db", nargs="+", required=True, metavar="DB", help="FASTA, FASTA.gz or Stockholm files")
+    parser.add_argument("--db", nargs="+", required=True, metavar="DB",
+                        help="FASTA, FASTA.gz or Stockholm files, or one prepared database (rnamsm prepare-db)")
     parser.add_argument("--out-dir", required=True, help="output directory")
     parser.add_argument("--threads", type=int, default=None,
                         help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
     _add_config(parser)
     parser.add_argument("--work-dir", default=None, help="keep intermediate Stockholm and CM files here")
+    parser.add_argument("--resume-dir", default=None,
+                        help="keep each finished shard of a prepared database here, so that a killed search run "
+                        "again with the same folder searches only the unfinished shards")
     parser.set_defaults(func=_run)
+
+    prepare = subparsers.add_parser(
+        "prepare-db",
+        help="prepare a search database once: deduplicated, windowed, in shards, with a manifest",
+        description="One streaming pass over the database files: empty records, duplicate names and duplicate "
+        "sequences are dropped (reported), long records cut into windows, and the result written to --out as "
+        "shards of about db.shard_nt residues with manifest.json (inputs and SHA-256, totals, the search space "
+        "Z of every E-value, shards). Give the folder to rnamsm search --db. Nothing is rewritten when the "
+        "inputs and settings did not change.",
+    )
+    prepare.add_argument("databases", nargs="+", metavar="DB", help="FASTA, FASTA.gz or Stockholm files")
+    prepare.add_argument("--out", required=True, metavar="DIR", help="folder of the prepared database")
+    prepare.add_argument("--name", default=None, help="database name (default: the first file's name)")
+    prepare.add_argument("--max-query", type=int, default=MAX_QUERY_LENGTH, metavar="NT",
+                         help="longest query to be searched: windows overlap by twice this "
+                         f"(default {MAX_QUERY_LENGTH}, input.max_length)")
+    _add_config(prepare)
+    prepare.set_defaults(func=_prepare)
 
     imported = subparsers.add_parser(
         "import-msa",

@@ -9,7 +9,7 @@ import pyinfernal
 from pyinfernal.cm import CM
 
 from rnamsm.homology.database import Chunk
-from rnamsm.homology.hits import resolve_overlaps, source_coordinates
+from rnamsm.homology.hits import chunk_hits, merge_hits, source_coordinates
 from rnamsm.homology.rows import HitRow, cm_row, subsequence
 
 
@@ -20,6 +20,7 @@ def cm_search(
     z_residues: int,
     E: float,
     incE: float,
+    max_hits: int,
     threads: int,
     round_number: int,
 ) -> list[HitRow]:
@@ -27,17 +28,28 @@ def cm_search(
 
     ``z_residues`` must be twice the database's residues (both strands), as the cmsearch program
     uses; pyinfernal's own default counts one strand. Included hits carry a checked A3M row of
-    ``cm.filter_hmm.M`` (consensus length) match columns.
-
-    After each chunk the cycle collector runs: pyinfernal's hit objects form reference cycles that
-    keep the searched block alive, so without it memory grew with the number of volumes searched.
+    ``cm.filter_hmm.M`` (consensus length) match columns; at most ``max_hits`` included hits are kept
+    (best E-value first), chunk by chunk. Each chunk is :func:`cm_chunk`, the results
+    :func:`~rnamsm.homology.hits.merge_hits`.
     """
-    found: list[HitRow] = []
-    for chunk in chunks:
-        found.extend(_search_chunk(cm, chunk, z_residues, E, incE, threads, round_number))
-        del chunk
-        gc.collect()
-    return resolve_overlaps(found)
+    return merge_hits(
+        (cm_chunk(cm, chunk, z_residues=z_residues, E=E, incE=incE, max_hits=max_hits, threads=threads,
+                  round_number=round_number) for chunk in chunks),
+        max_hits,
+    )
+
+
+def cm_chunk(
+    cm: CM, chunk: Chunk, *, z_residues: int, E: float, incE: float, max_hits: int, threads: int, round_number: int
+) -> list[HitRow]:
+    """The hits of one chunk (one shard job of a round), as :func:`~rnamsm.homology.hits.chunk_hits`.
+
+    The cycle collector runs afterwards: pyinfernal's hit objects form reference cycles that keep the
+    searched block alive, so without it memory grew with the number of volumes searched.
+    """
+    hits = chunk_hits(_search_chunk(cm, chunk, z_residues, E, incE, threads, round_number), chunk.split, max_hits)
+    gc.collect()
+    return hits
 
 
 def _search_chunk(

@@ -6,11 +6,16 @@ bounded by one chunk however large the database is. Each pass applies the same d
 rules: records with a duplicate name or an exact duplicate sequence are dropped (duplicates can
 abort cmsearch), empty records are dropped, records longer than ``split_above`` are cut into
 overlapping windows named ``<name>@<offset>`` and every chunk is shuffled with a fixed seed so that
-threads get balanced work. E-values use the search space of the whole database (:attr:`residues`).
+threads get balanced work. A chunk may end inside a long record: its :attr:`Chunk.split` names the
+records whose windows continue in another chunk, whose hits are resolved only when the chunks' hits
+are merged (:func:`rnamsm.homology.hits.merge_hits`). E-values use the search space of the whole
+database (:attr:`residues`). Prepared databases (:mod:`rnamsm.homology.prepared_db`) are these chunks
+written once as shards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -57,6 +62,8 @@ class Chunk:
 
     block: DigitalSequenceBlock
     pieces: dict[str, Piece]
+    #: Source records with windows in other chunks too.
+    split: frozenset[str] = frozenset()
     index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -117,6 +124,17 @@ def check_gzip(path: Path) -> None:
         raise RnamsmError(f"{path}: truncated or corrupt gzip file ({error})") from None
 
 
+def _check_gzip_content(path: Path) -> None:
+    """Raise unless the decompressed ``path`` starts like FASTA (``>``) or Stockholm (``# STOCKHOLM``)."""
+    with gzip.open(path, "rb") as handle:
+        head = handle.read(1 << 16).lstrip()
+    if not head:
+        raise RnamsmError(f"{path}: empty database file (no records)")
+    if not head.startswith((b">", b"# STOCKHOLM")):
+        raise RnamsmError(f"{path}: not a FASTA, FASTA.gz or Stockholm file (it does not start with '>' or "
+                          "'# STOCKHOLM')")
+
+
 class SequenceDatabase:
     """Database files streamed as deduplicated, windowed and shuffled RNA chunks.
 
@@ -153,7 +171,7 @@ class SequenceDatabase:
         self.shuffle_seed = shuffle_seed
         self.volume_nt = volume_nt
         self.summary: DatabaseSummary | None = None
-        self._intact: set[Path] = set()  # .gz files whose whole stream was checked
+        self._intact: set[Path] = set()  # files checked by :meth:`check`
 
     def _read(self, path: Path) -> Iterator[DigitalSequence]:
         """Yield every record of one file as an RNA sequence; format problems become RnamsmError."""
@@ -192,16 +210,28 @@ class SequenceDatabase:
             )
             yield piece, Piece(sequence.name, accession, start, length, sequence.description)
 
-    def _chunk(self, sequences: list[DigitalSequence], pieces: dict[str, Piece], number: int) -> Chunk:
+    def _chunk(
+        self, sequences: list[DigitalSequence], pieces: dict[str, Piece], number: int, split: frozenset[str]
+    ) -> Chunk:
         random.Random(self.shuffle_seed + number).shuffle(sequences)
-        return Chunk(DigitalSequenceBlock(self.alphabet, sequences), pieces)
+        return Chunk(DigitalSequenceBlock(self.alphabet, sequences), pieces, split)
+
+    def check(self) -> None:
+        """Refuse a truncated ``.gz`` or a file that is not FASTA/Stockholm before anything is read for use."""
+        for path in self.paths:
+            if path in self._intact:
+                continue
+            if path.suffix == ".gz":
+                check_gzip(path)
+                _check_gzip_content(path)  # not through Easel: its gzip pipe complains when closed early
+            else:
+                with contextlib.closing(self._read(path)) as records:
+                    next(records, None)  # the format is known from the first record
+            self._intact.add(path)
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the database as chunks; a complete pass also sets :attr:`summary`."""
-        for path in self.paths:
-            if path.suffix == ".gz" and path not in self._intact:
-                check_gzip(path)  # before the first chunk: a bad file stops the run before any search
-                self._intact.add(path)
+        self.check()  # before the first chunk: a bad file stops the run before any search
         names: set[str] = set()
         hashes: set[bytes] = set()
         files: list[DatabaseFile] = []
@@ -213,6 +243,7 @@ class SequenceDatabase:
         pieces: dict[str, Piece] = {}
         batch_residues = 0
         number = 0
+        split: frozenset[str] = frozenset()
         for path in self.paths:
             file_records = file_residues = 0
             for sequence in self._read(path):
@@ -232,20 +263,25 @@ class SequenceDatabase:
                 hashes.add(key)
                 records += 1
                 residues += len(sequence)
-                for piece, origin in self._pieces(sequence):
+                record_pieces = list(self._pieces(sequence))
+                del sequence
+                for index, (piece, origin) in enumerate(record_pieces):
                     windows += 1
                     batch.append(piece)
                     pieces[piece.name] = origin
                     batch_residues += len(piece)
                     if self.volume_nt is not None and batch_residues >= self.volume_nt:
-                        chunk = self._chunk(batch, pieces, number)
+                        more = index + 1 < len(record_pieces)  # the record goes on in the next chunk
+                        chunk = self._chunk(batch, pieces, number, split | {origin.source} if more else split)
                         number += 1
                         batch, pieces, batch_residues = [], {}, 0
+                        split = frozenset({origin.source}) if more else frozenset()
                         yield chunk
                         del chunk  # so that the consumer's release frees it before the next volume is read
+                del record_pieces
             files.append(DatabaseFile(os.fspath(path), file_records, file_residues, file_sha256(path)))
         if batch or number == 0:
-            yield self._chunk(batch, pieces, number)
+            yield self._chunk(batch, pieces, number, split)
         self.summary = DatabaseSummary(
             files, records, residues, windows, duplicate_names, duplicate_sequences, empty
         )

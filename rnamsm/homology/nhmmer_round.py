@@ -10,7 +10,7 @@ from pyhmmer.easel import Alphabet, DigitalSequence
 from pyhmmer.plan7 import HMM, Builder
 
 from rnamsm.homology.database import Chunk
-from rnamsm.homology.hits import resolve_overlaps, source_coordinates
+from rnamsm.homology.hits import chunk_hits, merge_hits, source_coordinates
 from rnamsm.homology.rows import HitRow, nhmmer_row
 
 
@@ -31,16 +31,34 @@ def nhmmer_search(
     ``z_mb`` is nhmmer's search space in megabases of one strand (the whole database, so E-values do
     not depend on chunking; this is what nhmmer computes by itself on an unsplit database). Returns
     the reported hits in source coordinates, window overlaps resolved, at most ``max_hits`` included
-    ones (best E-value first); only included hits carry an A3M row.
+    ones (best E-value first); only included hits carry an A3M row. Each chunk is
+    :func:`nhmmer_chunk`, the results :func:`~rnamsm.homology.hits.merge_hits`.
     """
+    return merge_hits(
+        (nhmmer_chunk(query, chunk, length=length, z_mb=z_mb, E=E, incE=incE, max_hits=max_hits, threads=threads,
+                      round_number=round_number) for chunk in chunks),
+        max_hits,
+    )
+
+
+def nhmmer_chunk(
+    query: DigitalSequence | HMM,
+    chunk: Chunk,
+    *,
+    length: int,
+    z_mb: float,
+    E: float,
+    incE: float,
+    max_hits: int,
+    threads: int,
+    round_number: int,
+) -> list[HitRow]:
+    """The hits of one chunk (one shard job of a round), as :func:`~rnamsm.homology.hits.chunk_hits`."""
     builder = Builder(Alphabet.rna()) if isinstance(query, DigitalSequence) else None
-    found: list[HitRow] = []
-    for chunk in chunks:
-        chunk_hits = _search_chunk(query, builder, chunk, length, z_mb, E, incE, threads, round_number)
-        found.extend(_cap_included(chunk_hits, max_hits))
-        del chunk
-        gc.collect()  # pyhmmer's hit objects form reference cycles that keep the searched block alive
-    return _cap_included(resolve_overlaps(found), max_hits)
+    hits = chunk_hits(_search_chunk(query, builder, chunk, length, z_mb, E, incE, threads, round_number),
+                      chunk.split, max_hits)
+    gc.collect()  # pyhmmer's hit objects form reference cycles that keep the searched block alive
+    return hits
 
 
 def _search_chunk(
@@ -51,7 +69,7 @@ def _search_chunk(
     if len(chunk.block) == 0:
         return []
     tophits = next(pyhmmer.hmmer.nhmmer(query, chunk.block, builder=builder, E=E, incE=incE, Z=z_mb, cpus=threads))
-    chunk_hits = []
+    found = []
     for hit in tophits.reported:
         piece = chunk.pieces[hit.name]
         for domain in hit.domains.reported:
@@ -63,17 +81,10 @@ def _search_chunk(
                 if included
                 else ""
             )
-            chunk_hits.append(
+            found.append(
                 HitRow(
                     piece.source, piece.accession, piece.description, start, end, "+" if start <= end else "-",
                     float(domain.i_evalue), float(domain.score), round_number, included, row,
                 )
             )
-    return chunk_hits
-
-
-def _cap_included(hits: list[HitRow], max_hits: int) -> list[HitRow]:
-    """Keep every non-included hit and the ``max_hits`` best included ones."""
-    included = sorted((h for h in hits if h.included), key=lambda h: (h.evalue, h.target, h.start))
-    dropped = {id(h) for h in included[max_hits:]}
-    return [h for h in hits if id(h) not in dropped]
+    return found

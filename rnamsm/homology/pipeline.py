@@ -7,11 +7,17 @@ with pyinfernal. Rounds stop when Neff reaches ``neff.stop`` (tested once ``cm.m
 ran), after ``cm.max_rounds`` CM rounds, or when a round adds nothing. The final MSA is the round
 chosen by :func:`_final_round`; with ``align: cmalign`` its rows are realigned to a CM built from
 them (:mod:`rnamsm.homology.realign`). ``msa_stats.json`` says which round, which alignment and why.
+
+The database is FASTA/Stockholm files, read and deduplicated here, or one prepared database
+(:mod:`rnamsm.homology.prepared_db`), searched shard by shard with the manifest's Z; each round's
+shard hits are merged exactly (:func:`rnamsm.homology.hits.merge_hits`). ``search.cache`` copies a
+search finished before (:mod:`rnamsm.homology.search_cache`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -22,28 +28,34 @@ from typing import Any
 from pyhmmer.easel import Alphabet, TextMSA, TextSequence
 from pyhmmer.plan7 import Background, Builder
 
-from rnamsm import __version__
+from rnamsm import STAGE_VERSIONS, __version__
 from rnamsm.atomic import check_output_targets, ensure_directory, write_files
+from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import db_manifest, msa_stats
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import query as query_format
 from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
+from rnamsm.formats.msa_stats import PreparedDatabaseStats, SearchCacheStats, ShardStats
 from rnamsm.formats.query import Query
 from rnamsm.formats.structure import read_dbn_line
-from rnamsm.homology import infernal_cli
+from rnamsm.homology import infernal_cli, search_cache, shard_results
 from rnamsm.homology import query as query_mod
-from rnamsm.homology.cm_search import cm_search
-from rnamsm.homology.database import Chunk, SequenceDatabase
+from rnamsm.homology.cm_search import cm_chunk
+from rnamsm.homology.database import Chunk, DatabaseSummary, SequenceDatabase
 from rnamsm.homology.filters import filter_rows
+from rnamsm.homology.hits import merge_hits
 from rnamsm.homology.neff import coverage, encode, identity_to_query, neff
-from rnamsm.homology.nhmmer_round import nhmmer_search
+from rnamsm.homology.nhmmer_round import nhmmer_chunk
+from rnamsm.homology.prepared_db import PreparedDatabase
 from rnamsm.homology.realign import realign
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
-from rnamsm.homology.stats import build_stats
+from rnamsm.homology.stats import build_stats, library_versions
 from rnamsm.layout import MsaFiles
 from rnamsm.settings import settings_to_mapping
+from rnamsm.textfile import check_regular_file
 
 #: Rows passed to RNAalifold for the consensus structure of later CM rounds.
 ALIFOLD_ROWS = 500
@@ -60,6 +72,120 @@ class _Timer:
             return function(*args, **kwargs)
         finally:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+
+
+@dataclasses.dataclass
+class SearchedDatabase:
+    """What a search reads: the chunks (a prepared database's shards), the totals, the global search space
+    (``z_residues`` for cmsearch, ``z_mb`` for nhmmer) and, per round, the seconds spent on each chunk."""
+
+    chunks: Callable[[], Iterable[Chunk]]
+    summary: DatabaseSummary
+    z_residues: int
+    z_mb: float
+    prepared: PreparedDatabase | None = None
+    seconds: list[list[float]] = dataclasses.field(default_factory=list)
+    #: Folder keeping each finished shard's hits (a prepared database only), and how many were reused.
+    resume: Path | None = None
+    resumed: int = 0
+
+    def search(self, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int, label: str) -> list[HitRow]:
+        """One round: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged.
+
+        With :attr:`resume`, each shard's hits are kept under ``label`` (what the round searches with) and a
+        shard kept before is not searched again.
+        """
+        times: list[float] = []
+
+        def each() -> Iterable[list[HitRow]]:
+            if self.resume is not None and self.prepared is not None:
+                yield from resumable(self.prepared, self.resume)
+                return
+            chunks = iter(self.chunks())
+            while True:
+                start = time.perf_counter()
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                hits = search_chunk(chunk)
+                del chunk  # one chunk in memory at a time
+                times.append(time.perf_counter() - start)
+                yield hits
+
+        def resumable(prepared: PreparedDatabase, folder: Path) -> Iterable[list[HitRow]]:
+            for index in range(len(prepared.manifest.shards)):
+                start = time.perf_counter()
+                path = shard_results.result_path(folder, label, index)
+                hits = shard_results.load(path)
+                if hits is None:
+                    hits = search_chunk(prepared.chunk(index))
+                    shard_results.save(path, hits)
+                else:
+                    self.resumed += 1
+                times.append(time.perf_counter() - start)
+                yield hits
+
+        hits = merge_hits(each(), max_hits)
+        self.seconds.append(times)
+        return hits
+
+    def stats(self) -> PreparedDatabaseStats | None:
+        """The prepared database's record for ``msa_stats.json`` (``None`` for plain files)."""
+        if self.prepared is None:
+            return None
+        manifest = self.prepared.manifest
+        return PreparedDatabaseStats(
+            name=manifest.name, manifest_sha256=self.prepared.digest, records=manifest.records,
+            residues=manifest.residues, cmsearch_Z_residues=manifest.cmsearch_Z_residues,
+            nhmmer_Z_Mb=manifest.nhmmer_Z_Mb, resumed_shards=self.resumed,
+            shards=tuple(
+                ShardStats(shard.file, shard.residues, tuple(round(times[index], 3) for times in self.seconds))
+                for index, shard in enumerate(manifest.shards)
+            ),
+        )
+
+
+def open_database(
+    databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, query_length: int,
+    timer: _Timer | None = None,
+) -> SearchedDatabase:
+    """The database of a search: one prepared database (its folder or manifest), or FASTA/Stockholm files
+    read, deduplicated and windowed now (whole in memory, or in ``db.volume_nt`` volumes)."""
+    timer = _Timer() if timer is None else timer
+    prepared = [path for path in databases if db_manifest.is_prepared(path)]
+    if prepared:
+        if len(databases) != 1:
+            raise RnamsmError(f"{prepared[0]}: a prepared database is searched alone; prepare all files into it")
+        database = timer.run("prepare_db", PreparedDatabase, prepared[0])
+        overlap = database.manifest.windowing["overlap"]
+        if 2 * query_length > overlap:
+            raise RnamsmError(
+                f"{prepared[0]}: the query is {query_length:,} nt but the database's windows overlap by "
+                f"{overlap:,} nt, enough for queries up to {overlap // 2:,} nt (rnamsm prepare-db --max-query)"
+            )
+        manifest = database.manifest
+        return SearchedDatabase(database.chunks, database.summary, manifest.cmsearch_Z_residues,
+                                manifest.nhmmer_Z_Mb, database)
+    db = settings.db
+    reader = SequenceDatabase(
+        databases,
+        split_above=db.split_above,
+        window=db.window,
+        overlap=max(db.min_overlap, 2 * query_length),
+        shuffle_seed=db.shuffle_seed,
+        volume_nt=db.volume_nt,
+    )
+    if db.volume_nt is None:
+        loaded = timer.run("prepare_db", lambda: list(reader.chunks()))
+
+        def chunks() -> Iterable[Chunk]:
+            return loaded
+    else:
+        timer.run("prepare_db", reader.scan)
+        chunks = reader.chunks
+    summary = reader.summary
+    assert summary is not None
+    return SearchedDatabase(chunks, summary, *db_manifest.search_space(summary.residues))
 
 
 def read_query(path: str | os.PathLike[str]) -> Query:
@@ -110,7 +236,7 @@ def _filter_round(
 
 
 def _hmm_round(
-    query: Query, current: Round, structure: str, chunks: Iterable[Chunk], z_mb: float, settings: SearchSettings,
+    query: Query, current: Round, structure: str, database: SearchedDatabase, settings: SearchSettings,
     threads: int, number: int,
 ) -> list[HitRow]:
     """HMM-only round for long queries: a profile built from the current MSA, searched with nhmmer."""
@@ -127,9 +253,12 @@ def _hmm_round(
     hmm, _profile, _optimized = builder.build_msa(msa.digitize(alphabet), Background(alphabet))
     if hmm.M != len(query):
         raise RnamsmError(f"query {query.id!r}: profile HMM has {hmm.M} match states, expected {len(query)}")
-    return nhmmer_search(
-        hmm, chunks, length=len(query), z_mb=z_mb, E=settings.cm.E, incE=settings.cm.incE,
-        max_hits=settings.filter.max_rows, threads=threads, round_number=number,
+    cap = settings.filter.max_rows
+    return database.search(
+        lambda chunk: nhmmer_chunk(hmm, chunk, length=len(query), z_mb=database.z_mb, E=settings.cm.E,
+                                   incE=settings.cm.incE, max_hits=cap, threads=threads, round_number=number),
+        cap,
+        _round_label(database, settings, number, "nhmmer-profile", *alignment.names, *alignment.rows, structure),
     )
 
 
@@ -141,6 +270,7 @@ def run_search(
     *,
     threads: int = DEFAULT_THREADS,
     work_dir: str | os.PathLike[str] | None = None,
+    resume_dir: str | os.PathLike[str] | None = None,
 ) -> SearchResult:
     """Run the whole search for one query and write ``{id}.a3m|.sto|.a2m_msa2`` and ``msa_stats.json``.
 
@@ -148,7 +278,9 @@ def run_search(
     its alphabet (:func:`rnamsm.formats.query.search_sequence`). ``settings`` default to the schema's
     ``search`` defaults; ``threads`` go to nhmmer, cmsearch and cmcalibrate. Intermediate files
     (Stockholm inputs and calibrated CMs per round) go to ``work_dir`` when given, else to a temporary
-    directory that is removed afterwards.
+    directory that is removed afterwards. With ``resume_dir``, each finished shard of a prepared database
+    keeps its hits there (:mod:`rnamsm.homology.shard_results`): a killed search run again with the same
+    folder searches only the unfinished shards; the folder is emptied when the search has written its files.
     """
     settings = SearchSettings() if settings is None else settings
     if isinstance(threads, bool) or threads < 1:
@@ -175,37 +307,28 @@ def run_search(
     if uses_infernal:
         infernal_cli.check_programs(tuple(programs))
     warnings = query_mod.query_warnings(query)
-    db = settings.db
-    database = SequenceDatabase(
-        databases,
-        split_above=db.split_above,
-        window=db.window,
-        overlap=max(db.min_overlap, 2 * length),
-        shuffle_seed=db.shuffle_seed,
-        volume_nt=db.volume_nt,
-    )
-    if db.volume_nt is None:
-        loaded = timer.run("prepare_db", lambda: list(database.chunks()))
-
-        def chunks() -> Iterable[Chunk]:
-            return loaded
-    else:
-        timer.run("prepare_db", database.scan)
-        chunks = database.chunks
+    cache_key = None
+    if settings.cache is not None:
+        cache_key = _cache_key(query, databases, settings, threads, uses_infernal)
+        reused = _reuse(settings.cache, cache_key, files, query, warnings)
+        if reused is not None:
+            return reused
+    database = open_database(databases, settings, length, timer)
+    if resume_dir is not None:
+        database.resume = Path(resume_dir)  # finished shards of a prepared database are kept there
     summary = database.summary
-    assert summary is not None
     warnings += summary.warnings()
-    z_residues = max(2 * summary.residues, 1)
-    z_mb = max(summary.residues, 1) / 1e6
 
     r1 = settings.round1
     query_seq = TextSequence(name=query.id, sequence=query.sequence).digitize(Alphabet.rna())
     start = time.perf_counter()
     hits = timer.run(
         "round1.nhmmer",
-        lambda: nhmmer_search(
-            query_seq, chunks(), length=length, z_mb=z_mb, E=r1.E, incE=r1.incE, max_hits=r1.max_hits,
-            threads=threads, round_number=1,
+        lambda: database.search(
+            lambda chunk: nhmmer_chunk(query_seq, chunk, length=length, z_mb=database.z_mb, E=r1.E, incE=r1.incE,
+                                       max_hits=r1.max_hits, threads=threads, round_number=1),
+            r1.max_hits,
+            _round_label(database, settings, 1, "nhmmer", query.sequence),
         ),
     )
     rounds = [
@@ -237,12 +360,12 @@ def run_search(
                 method = "nhmmer-profile"
                 hits = timer.run(
                     f"round{number}.nhmmer",
-                    _hmm_round, query, current, structure, chunks(), z_mb, settings, threads, number,
+                    _hmm_round, query, current, structure, database, settings, threads, number,
                 )
             else:
                 method = "cmsearch"
                 hits = _cm_round(
-                    query, current, structure, chunks, z_residues, settings, threads, number, work, timer
+                    query, current, structure, database, settings, threads, number, work, timer
                 )
             rounds.append(
                 timer.run(
@@ -278,8 +401,8 @@ def run_search(
         coverage=coverage(codes),
         identities=identity_to_query(codes),
         summary=summary,
-        z_residues=z_residues,
-        z_mb=z_mb,
+        z_residues=database.z_residues,
+        z_mb=database.z_mb,
         structure=final.structure,
         structure_source=final.structure_source,
         final_alignment=alignment_method,
@@ -290,10 +413,52 @@ def run_search(
         timings=timer.timings,
         warnings=warnings,
         version=__version__,
+        prepared=database.stats(),
+        search_cache=None if cache_key is None else SearchCacheStats(cache_key, False),
     )
     paths["stats"] = files.stats
-    write_files({**msa_files, paths["stats"]: stats.to_json()})  # one set: all four files or none
+    outputs = {**msa_files, paths["stats"]: stats.to_json()}
+    write_files(outputs)  # one set: all four files or none
+    if resume_dir is not None:
+        shard_results.clear(resume_dir)
+    if cache_key is not None:
+        assert settings.cache is not None
+        search_cache.store(settings.cache, cache_key,
+                           {Path(path).name: text.encode() for path, text in outputs.items()})
     return SearchResult(query, rounds, final, paths, stats, warnings)
+
+
+def _round_label(database: SearchedDatabase, settings: SearchSettings, number: int, *parts: str) -> str:
+    """What round ``number`` searches with (``parts``), the settings and the database, as a shard-result label."""
+    digest = database.prepared.digest if database.prepared is not None else ""
+    return shard_results.round_label(number, json.dumps(settings_to_mapping(settings), sort_keys=True), digest,
+                                     *parts)
+
+
+def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, threads: int,
+               uses_infernal: bool) -> str:
+    """The ``search.cache`` key of this search (:func:`rnamsm.homology.search_cache.search_key`)."""
+    identities = [f"prepared:{db_manifest.digest(path)}" if db_manifest.is_prepared(path) else
+                  f"file:{file_sha256(check_regular_file(path, 'a database file'))}" for path in databases]
+    mapping = {key: value for key, value in settings_to_mapping(settings).items() if key != "cache"}
+    versions = {"rnamsm": __version__, "stage": str(STAGE_VERSIONS["homology_search"]),
+                "infernal_cli": infernal_cli.infernal_version() if uses_infernal else None, **library_versions()}
+    return search_cache.search_key(query.id, query.sequence, identities, {**mapping, "threads": threads}, versions)
+
+
+def _reuse(cache: str, key: str, files: MsaFiles, query: Query, warnings: list[str]) -> SearchResult | None:
+    """Copy the finished search ``key`` from ``cache`` to ``files`` (its ``msa_stats.json`` saying so), if kept."""
+    names = [files.a3m.name, files.sto.name, files.a2m_msa2.name, files.stats.name]
+    kept = search_cache.lookup(cache, key, names)
+    if kept is None:
+        return None
+    stats = msa_stats.MsaStats.from_json(kept[files.stats.name].decode(), f"{cache}/{key}/{files.stats.name}")
+    stats = dataclasses.replace(stats, search_cache=SearchCacheStats(key, True))
+    paths = {suffix: path for suffix, path in zip(msa_format.SEARCH_SUFFIXES, (files.a3m, files.sto,
+                                                                              files.a2m_msa2), strict=True)}
+    write_files({**{path: kept[path.name] for path in paths.values()}, files.stats: stats.to_json()})
+    paths["stats"] = files.stats
+    return SearchResult(query, [], None, paths, stats, [*warnings, *stats.warnings])
 
 
 def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bool) -> tuple[Round, str]:
@@ -335,8 +500,8 @@ def _next_structure(settings: SearchSettings, query: Query, current: Round) -> s
 
 
 def _cm_round(
-    query: Query, current: Round, structure: str, chunks: Callable[[], Iterable[Chunk]], z_residues: int,
-    settings: SearchSettings, threads: int, number: int, work: Path, timer: _Timer,
+    query: Query, current: Round, structure: str, database: SearchedDatabase, settings: SearchSettings,
+    threads: int, number: int, work: Path, timer: _Timer,
 ) -> list[HitRow]:
     """Build, calibrate and search the CM of round ``number`` from the current MSA."""
     stockholm = work / f"round{number}.sto"
@@ -353,11 +518,14 @@ def _cm_round(
         ),
     )
     cm = infernal_cli.read_cm(cm_path, len(query))
+    cap = settings.filter.max_rows
     return timer.run(
         f"round{number}.cmsearch",
-        lambda: cm_search(
-            cm, chunks(), z_residues=z_residues, E=settings.cm.E, incE=settings.cm.incE, threads=threads,
-            round_number=number,
+        lambda: database.search(
+            lambda chunk: cm_chunk(cm, chunk, z_residues=database.z_residues, E=settings.cm.E, incE=settings.cm.incE,
+                                   max_hits=cap, threads=threads, round_number=number),
+            cap,
+            _round_label(database, settings, number, "cmsearch", stockholm.read_text(encoding="utf-8")),
         ),
     )
 

@@ -30,11 +30,12 @@ class Round:
 @dataclass
 class SearchResult:
     """Everything ``rnamsm search`` wrote, for callers and tests: the query in the search alphabet,
-    the rounds, the final round, the output paths by suffix (and ``"stats"``) and ``msa_stats.json``."""
+    the rounds, the final round, the output paths by suffix (and ``"stats"``) and ``msa_stats.json``.
+    A search copied from ``search.cache`` has no rounds and no final round (its ``stats`` say all)."""
 
     query: Query
     rounds: list[Round]
-    final: Round
+    final: Round | None
     paths: dict[str, Path]
     stats: MsaStats
     warnings: list[str] = field(default_factory=list)

@@ -91,6 +91,8 @@ def cm_row(
             used for residues hidden in a local end.
         hit: the hit's name, for error messages.
     """
+    # pyinfernal may pad both display lines with trailing spaces (seen on a 486-column CM): not columns.
+    cm_sequence, target_sequence = cm_sequence.rstrip(" "), target_sequence.rstrip(" ")
     parts = ["-" * (cm_from - 1)]
     consumed = 0
     position = 0

@@ -78,13 +78,15 @@ class NeffSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """How databases are read: windows of long records, the shuffle seed, volumes (``None``: whole)."""
+    """How databases are read: windows of long records, the shuffle seed, volumes (``None``: whole), and the
+    shard size of a prepared database (``rnamsm prepare-db``)."""
 
     split_above: int = 1000000
     window: int = 100000
     min_overlap: int = 1000
     shuffle_seed: int = 0
     volume_nt: int | None = None
+    shard_nt: int = 100000000
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class SearchSettings:
     alifold: AlifoldSettings = field(default_factory=AlifoldSettings)
     calibrate_L: float | None = 0.02
     calibrate_cache: str | None = None
+    cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
     align: Literal["hits", "cmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
@@ -110,6 +113,7 @@ class SearchSettings:
             "cm.E": self.cm.E, "cm.incE": self.cm.incE, "filter.max_rows": self.filter.max_rows,
             "neff.max_rows": self.neff.max_rows, "db.split_above": self.db.split_above,
             "db.window": self.db.window, "db.min_overlap": self.db.min_overlap, "db.volume_nt": self.db.volume_nt,
+            "db.shard_nt": self.db.shard_nt,
             "hmm_only_above": self.hmm_only_above,
         }
         for key, value in positive.items():
@@ -123,6 +127,8 @@ class SearchSettings:
             raise RnamsmError("calibrate_L must be between 0.01 and 160 (Mb), or null")
         if self.calibrate_cache == "":
             raise RnamsmError("calibrate_cache must be a folder path or null")
+        if self.cache == "":
+            raise RnamsmError("cache must be a folder path or null")
         if not self.ss_first:
             raise RnamsmError("ss_first must be 'rnafold', 'alifold' or a dot-bracket file path")
         if not 0 <= self.filter.min_coverage <= 1:

@@ -8,7 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from rnamsm.formats.msa_stats import DatabaseStats, HitStats, MsaSource, MsaStats, RoundStats, SearchSpace
+from rnamsm.formats.msa_stats import (
+    DatabaseStats,
+    HitStats,
+    MsaSource,
+    MsaStats,
+    PreparedDatabaseStats,
+    RoundStats,
+    SearchCacheStats,
+    SearchSpace,
+)
 from rnamsm.formats.query import Query
 from rnamsm.homology.database import DatabaseSummary
 from rnamsm.homology.result import Round
@@ -42,6 +51,8 @@ def build_stats(
     warnings: list[str],
     version: str,
     source: MsaSource | None = None,
+    prepared: PreparedDatabaseStats | None = None,
+    search_cache: SearchCacheStats | None = None,
 ) -> MsaStats:
     """The ``msa_stats.json`` record of a finished search or import (values rounded for stable JSON text)."""
     depth = len(final.rows) + 1
@@ -104,16 +115,19 @@ def build_stats(
             nhmmer_Z_Mb=round(z_mb, 6),
         ),
         hmm_only=hmm_only,
-        tool_versions={"infernal_cli": infernal_version, **_library_versions()},
+        tool_versions={"infernal_cli": infernal_version, **library_versions()},
         timings={step: round(seconds, 3) for step, seconds in sorted(timings.items())},
         warnings=tuple(warnings),
         parameters=parameters,
         rnamsm_version=version,
         source=source,
+        prepared_database=prepared,
+        search_cache=search_cache,
     )
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a search runs in-process: pyhmmer, pyinfernal, ViennaRNA."""
     import pyhmmer
     import pyinfernal
     import RNA

@@ -1,5 +1,7 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
+import functools
+import hashlib
 import json
 import os
 import shlex
@@ -8,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnamsm import STAGE_VERSIONS
-from rnamsm.checksums import file_sha256
+from rnamsm.checksums import cached_file_sha256, file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.layout import (
     BATCH_STATUS,
@@ -18,7 +20,9 @@ from rnamsm.layout import (
     RESULTS,
     SAMPLE_ID_PATTERN,
     benchmark_file,
+    content_cache,
     log_file,
+    prepared_database,
     sample_layout,
 )
 from rnamsm.sheets import load_samples, validate_config
@@ -99,16 +103,46 @@ def msa_rule(sample):
     return "import_msa" if sample in IMPORTED else "homology_search"
 
 
-def sample_databases(wildcards):
-    """The sample's own search databases, else the config's."""
-    own = sample_value(wildcards.sample, "database")
+def sample_database_files(sample):
+    """The sample's own search database files, else the config's."""
+    own = sample_value(sample, "database")
     databases = [path.strip() for path in own.split(";") if path.strip()] if own else config["databases"]
     if not databases:
         raise WorkflowError(
-            f"sample {wildcards.sample!r}: no search database (set `databases` in the config or the "
+            f"sample {sample!r}: no search database (set `databases` in the config or the "
             "sample's `database` column)"
         )
     return databases
+
+
+#: The search.db keys that decide how `rnamsm prepare-db` cuts a database (volume_nt only affects plain files).
+PREPARE_KEYS = ("split_above", "window", "min_overlap", "shuffle_seed", "shard_nt")
+PREPARE_CFG = json.dumps({"db": {key: config["search"]["db"][key] for key in PREPARE_KEYS}}, sort_keys=True)
+#: Prepared database name -> its files (filled by prepared_name).
+PREPARED_DATABASES = {}
+
+
+@functools.lru_cache(maxsize=None)
+def prepared_name(files):
+    """The prepared database of `files` in databases_dir: the first file's name and a digest of the files'
+    content and of the settings that cut them, so new content (or settings) is a new folder."""
+    cache = content_cache(config["databases_dir"])
+    try:
+        sums = [cached_file_sha256(path, cache) for path in files]
+    except OSError as error:
+        raise WorkflowError(f"{error.filename}: cannot read the search database ({error.strerror})") from None
+    key = hashlib.sha256(json.dumps([PREPARE_CFG, config["input"]["max_length"], sums]).encode()).hexdigest()
+    name = f"{Path(files[0]).name.split('.')[0]}-{key[:16]}"
+    PREPARED_DATABASES[name] = list(files)
+    return name
+
+
+def sample_databases(wildcards):
+    """What the sample's search reads: its database files, or their prepared folder when databases_dir is set."""
+    files = sample_database_files(wildcards.sample)
+    if not config["databases_dir"]:
+        return files
+    return [str(prepared_database(config["databases_dir"], prepared_name(tuple(files))))]
 
 
 def input_mb(input):
@@ -119,7 +153,14 @@ def input_mb(input):
     exist yet raises FileNotFoundError: Snakemake shows the estimate as <TBD> and evaluates it again
     before the job runs.
     """
-    return sum(os.path.getsize(path) for path in input) / 2**20
+    return sum(_size(path) for path in input) / 2**20
+
+
+def _size(path):
+    """Bytes of a file, or of the files in a folder (a prepared database)."""
+    if os.path.isdir(path):
+        return sum(entry.stat().st_size for entry in os.scandir(path) if entry.is_file())
+    return os.path.getsize(path)
 
 
 def scaled(floor, estimate, cap, attempt):

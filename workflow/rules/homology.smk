@@ -1,3 +1,38 @@
+if config["databases_dir"]:
+    # Prepared databases are keyed by content (prepared_name), so the rule has no file inputs: new content is
+    # a new folder, prepared once and shared by every sample, batch and results folder that uses it.
+    for sample in SAMPLES.index:
+        if sample not in IMPORTED:
+            prepared_name(tuple(sample_database_files(sample)))
+
+    rule prepare_db:
+        wildcard_constraints:
+            database=_alternatives(sorted(PREPARED_DATABASES)),
+        output:
+            directory(str(prepared_database(config["databases_dir"], "{database}"))),
+        params:
+            files=lambda wildcards: PREPARED_DATABASES[wildcards.database],
+            cfg=PREPARE_CFG,
+            max_query=config["input"]["max_length"],
+        log:
+            log_file("prepare_db", "{database}"),
+        benchmark:
+            benchmark_file("prepare_db", "{database}")
+        conda:
+            "../../envs/homology.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wildcards, attempt: scaled(1000, 4 * config["search"]["db"]["shard_nt"] / 2**20, 64000,
+                                                     attempt),
+            runtime=lambda wildcards, attempt: scaled(
+                10, sum(_size(path) for path in PREPARED_DATABASES[wildcards.database]) / 2**20 / 20, 24 * 60,
+                attempt,
+            ),
+        shell:
+            "python -m rnamsm prepare-db {params.files:q} --out {output:q} --max-query {params.max_query}"
+            " --config-json {params.cfg:q} > {log:q} 2>&1"
+
+
 rule homology_search:
     wildcard_constraints:
         sample=SEARCHED_SAMPLES,
@@ -13,6 +48,7 @@ rule homology_search:
     params:
         cfg=cfg_json("search"),
         out_dir=lambda wildcards: sample_folder(wildcards, "msa"),
+        resume=lambda wildcards: sample_layout(wildcards.sample).msa.resume,
         stage=STAGE_VERSIONS["homology_search"],
     log:
         log_file("homology_search"),
@@ -26,7 +62,7 @@ rule homology_search:
         runtime=lambda wildcards, input, attempt: scaled(30, input_mb(input), 24 * 60, attempt),
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir {params.out_dir:q}"
-        " --work-dir {output.work:q} --threads {threads} --config-json {params.cfg:q}"
+        " --work-dir {output.work:q} --resume-dir {params.resume:q} --threads {threads} --config-json {params.cfg:q}"
         " > {log:q} 2>&1"
 
 

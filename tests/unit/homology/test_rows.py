@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pyhmmer.easel import Alphabet, TextSequence
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats.msa import match_columns
 from rnamsm.homology.rows import cm_row, nhmmer_row, subsequence
+from tests.conftest import RNAMSM_OUTPUTS
 
 
 def fetch_from(residues: str):
@@ -67,3 +70,15 @@ def test_subsequence_minus_strand_is_reverse_complement() -> None:
     sequence = TextSequence(name="s", sequence="AACCGGUUA").digitize(Alphabet.rna())
     assert subsequence(sequence, 2, 5) == "ACCG"
     assert subsequence(sequence, 5, 2) == "CGGU"
+
+
+def test_cm_row_ignores_the_padding_of_real_display_lines() -> None:
+    # A real pyinfernal hit whose two alignment lines end in 7 spaces: they are not consensus columns.
+    hit = json.loads((RNAMSM_OUTPUTS / "cmsearch_hit_padded.json").read_text())
+    assert hit["cm_sequence"].endswith(" " * 7) and hit["target_sequence"].endswith(" " * 7)
+    residues = abs(hit["target_to"] - hit["target_from"]) + 1
+    row = cm_row(hit["cm_from"], hit["cm_to"], hit["cm_sequence"], hit["target_sequence"], hit["clen"], residues,
+                 fetch_from(""), "CPA54/2-294")
+    assert len(match_columns(row)) == hit["clen"]
+    assert " " not in row
+    assert len(row.replace("-", "")) == residues

@@ -165,7 +165,8 @@ def test_pyinfernal_equals_cmsearch_cli(tmp_path: Path) -> None:
     )
     summary = database.scan()
     ours = cm_search(
-        cm, database.chunks(), z_residues=2 * summary.residues, E=10, incE=0.01, threads=2, round_number=2
+        cm, database.chunks(), z_residues=2 * summary.residues, E=10, incE=0.01, max_hits=50000, threads=2,
+        round_number=2,
     )
     included = {(h.target, h.start, h.end, h.strand) for h in ours if h.included}
     assert len(cli) == 54
@@ -253,7 +254,8 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
     )
     chunks = list(database.chunks())
     hits = cm_search(
-        cm, chunks, z_residues=2 * database.summary.residues, E=100, incE=100, threads=2, round_number=2
+        cm, chunks, z_residues=2 * database.summary.residues, E=100, incE=100, max_hits=50000, threads=2,
+        round_number=2,
     )
     whole = SequenceDatabase([GENOME], split_above=10**9, window=10**9, overlap=1, shuffle_seed=0, volume_nt=None)
     genome = next(iter(whole.chunks())).block[0].textize().sequence

@@ -1,0 +1,80 @@
+"""Prepared databases in the workflow: `databases_dir` shared by results folders, one prepare_db job per
+database content, a changed database file re-prepares it and reruns only the searches that read it, and
+`search.cache` lets a second results folder copy the finished searches."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from rnamsm.formats import db_manifest
+from tests.conftest import INFERNAL_DATA
+from tests.support.workflow import copy_workflow, run_command
+
+SHEET = (
+    "sample_id\tfasta\trecord\tdatabase\n"
+    "trna-1\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\tdb/trnas.fa\n"
+    "trna-2\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.2\tdb/metag.fa;db/trnas.fa\n"
+)
+TARGETS = "results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json"
+
+
+def results_folder(path: Path, databases_dir: Path, cache: Path) -> Path:
+    """A checkout whose two samples search two database sets (one file shared) prepared in ``databases_dir``,
+    finished searches kept in ``cache``."""
+    workdir = copy_workflow(path)
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config.update({"databases_dir": str(databases_dir), "search": {"cm": {"max_rounds": 0}, "cache": str(cache)}})
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "config" / "samples.tsv").write_text(SHEET)
+    (workdir / "db").mkdir()
+    (workdir / "db" / "trnas.fa").write_bytes((INFERNAL_DATA / "mrum-tRNAs10.fa").read_bytes())
+    (workdir / "db" / "metag.fa").write_bytes((INFERNAL_DATA / "metag-example.fa").read_bytes())
+    return workdir
+
+
+def planned(workdir: Path) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run of the two searches plans."""
+    result = run_command(f"snakemake -n {TARGETS}", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    wildcards: (\S+)", result.stdout, flags=re.MULTILINE)
+    return sorted(jobs)
+
+
+def msa_files(workdir: Path, sample: str) -> dict[str, bytes]:
+    folder = workdir / "results" / sample / "msa"
+    return {path.name: path.read_bytes() for path in folder.glob(f"{sample}.*")}
+
+
+def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_path: Path) -> None:
+    databases, cache = tmp_path / "databases", tmp_path / "searches"
+    first = results_folder(tmp_path / "first", databases, cache)
+    result = run_command(f"snakemake --cores 2 {TARGETS}", first)
+    assert result.returncode == 0, result.stdout[-5000:]
+    prepared = sorted(path for path in databases.iterdir() if not path.name.startswith("."))
+    assert [path.name.split("-")[0] for path in prepared] == ["metag", "trnas"]
+    for sample, folder in (("trna-1", prepared[1]), ("trna-2", prepared[0])):
+        stats = json.loads((first / "results" / sample / "msa" / "msa_stats.json").read_text())
+        assert stats["prepared_database"]["manifest_sha256"] == db_manifest.digest(folder)
+    assert not (first / "results" / "trna-1" / "msa" / "resume").exists()  # emptied by the finished search
+    assert db_manifest.read(prepared[0]).records == 13  # metag's 3 records and the 10 tRNAs
+    # A second results folder with the same databases prepares nothing.
+    second = results_folder(tmp_path / "second", databases, cache)
+    assert {rule for rule, _ in planned(second)} == {"validate_input", "homology_search"}
+    # ... and its searches are copies from search.cache: the same MSA files, provenance saying so.
+    result = run_command(f"snakemake --cores 2 {TARGETS}", second)
+    assert result.returncode == 0, result.stdout[-5000:]
+    for sample in ("trna-1", "trna-2"):
+        assert msa_files(second, sample) == msa_files(first, sample) and len(msa_files(first, sample)) == 3
+        stats = json.loads((second / "results" / sample / "msa" / "msa_stats.json").read_text())
+        assert stats["search_cache"]["reused"] is True
+        assert "copied from search.cache" in (second / "logs" / "homology_search" / f"{sample}.log").read_text()
+    # New content of metag.fa: that database is prepared again and only trna-2's search reruns.
+    with open(first / "db" / "metag.fa", "a") as handle:
+        handle.write(">added\nACGUACGUAGCUAGCUAGCUAGCUAGCAUCGAUCGAUCGAUGCUAG\n")
+    jobs = planned(first)
+    assert [rule for rule, _ in jobs] == ["homology_search", "prepare_db"]
+    assert jobs[0][1] == "sample=trna-2" and jobs[1][1].startswith("database=metag-")
