@@ -138,8 +138,8 @@ def test_config_files_are_code(tmp_path: Path) -> None:
 
 def test_transient_failure_is_retried(reference_run: Path, tmp_path: Path) -> None:
     workdir = small_workflow(tmp_path / "run")
-    marker = tmp_path / "features-failed-once"
-    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"features:{marker}")
+    marker = tmp_path / "model-failed-once"
+    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
     assert result.returncode == 0, result.stdout[-5000:]
     assert marker.exists(), "the injected failure did not happen"
     assert "Error in rule run_model" in result.stdout and "Trying to restart job" in result.stdout
