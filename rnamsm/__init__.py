@@ -8,7 +8,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
     "homology_search": 3,
     "import_msa": 2,
-    "run_model": 1,
+    "run_model": 2,
     "report": 1,
     "predict_ss": 1,
     "predict_rsa": 1,

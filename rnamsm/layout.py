@@ -213,8 +213,8 @@ class SampleLayout:
             ("validate_input", self.query),
             ("homology_search", self.msa.stats),
             ("run_model", self.features),
-            ("predict_ss", self.structure.summary),
-            ("predict_rsa", self.rsa),
+            ("run_model", self.structure.summary),
+            ("run_model", self.rsa),
             ("baselines", self.baselines.summary),
             ("sample_report", self.report),
         )

@@ -3,7 +3,8 @@
 An uncompressed NumPy archive, no pickles:
 
 - float32 ``embedding`` ``(L, D)``, ``attention_maps`` ``(layers*heads, L, L)`` (channel ``layer*heads + head``,
-  raw row-attention probabilities, BOS dropped) and ``contacts`` ``(L, L)``;
+  raw row-attention probabilities, BOS dropped; float32 or float16) and ``contacts`` ``(L, L)``; each of the
+  three is present only when kept (``model.keep``; ``rnamsm features`` alone keeps all three);
 - bool ``attention_coverage`` ``(L, L)`` (False for pairs never inside one window) and int64 ``windows``
   ``(W, 2)`` (``start, stop`` columns of each window);
 - str ``sequence``: the query row the model saw (upper case, ``L`` characters);
@@ -29,10 +30,16 @@ from rnamsm.arrays import read_npz, read_npz_headers
 from rnamsm.atomic import atomic_path
 from rnamsm.errors import RnamsmError
 
+T = typing.TypeVar("T")
+
 #: What a features file is called in messages.
 WHAT = "a features.npz file"
-#: Arrays every features file has (the rest may be absent from files not written by ``rnamsm features``).
-REQUIRED = ("sequence", "embedding", "attention_maps")
+#: Arrays every features file has (the rest may be absent: not kept, or not written by ``rnamsm features``).
+REQUIRED = ("sequence",)
+#: The arrays ``model.keep`` chooses from.
+KEEPABLE = ("embedding", "attention_maps", "contacts")
+#: Storage types of the attention maps (float16 halves them; docs/model.md gives the error).
+MAPS_DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Provenance:
     depth_filter_survivors: int | None = None
     #: Resolved device (``cpu``, ``cuda:0``) and precision (``fp32``, ``bf16``, ``fp16``).
     device: str | None = None
+    #: Why the sample ran on another device than the one resolved (a GPU out of memory); ``None``: it did not.
+    device_fallback: str | None = None
     precision: str | None = None
     #: CPU threads of the forward pass: the sums depend on it, so the bytes are identical only at equal counts.
     threads: int | None = None
@@ -69,7 +78,7 @@ _FIELD_TYPES: dict[str, type] = {
     for name, hint in typing.get_type_hints(Provenance).items()
 }
 #: Every array name a features file may hold.
-_KEYS = (*REQUIRED, "contacts", "attention_coverage", "windows", *_FIELD_TYPES)
+_KEYS = (*REQUIRED, *KEEPABLE, "attention_coverage", "windows", *_FIELD_TYPES)
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ class FeaturesRecord:
     """The content of ``features.npz`` (optional arrays ``None`` when the file lacks them)."""
 
     sequence: str
-    embedding: np.ndarray  # (L, D) float32
-    attention_maps: np.ndarray  # (M, L, L) float32, channel = layer * heads + head
+    embedding: np.ndarray | None  # (L, D) float32
+    attention_maps: np.ndarray | None  # (M, L, L) float32, channel = layer * heads + head
     contacts: np.ndarray | None = None  # (L, L) float32
     attention_coverage: np.ndarray | None = None  # (L, L) bool
     #: ``(start, stop)`` columns of each window the model ran on.
@@ -93,18 +102,22 @@ class FeaturesInfo:
     path: Path
     sequence: str
     provenance: Provenance
-    embedding_shape: tuple[int, int]  # (L, D)
-    attention_maps_shape: tuple[int, int, int]  # (M, L, L)
+    embedding_shape: tuple[int, int] | None  # (L, D); None: not kept
+    attention_maps_shape: tuple[int, int, int] | None  # (M, L, L); None: not kept
     #: Fraction of position pairs inside at least one window (``None`` when the file does not say).
     coverage_fraction: float | None
 
 
-def write(record: FeaturesRecord, path: str | os.PathLike[str]) -> None:
-    """Write ``record`` to an uncompressed ``.npz`` atomically (arrays first, then the scalars by name)."""
-    arrays = {
-        "embedding": record.embedding.astype(np.float32, copy=False),
-        "attention_maps": record.attention_maps.astype(np.float32, copy=False),
-    }
+def write(record: FeaturesRecord, path: str | os.PathLike[str], maps_dtype: str = "float32") -> None:
+    """Write ``record`` to an uncompressed ``.npz`` atomically (arrays first, then the scalars by name).
+
+    Arrays that are ``None`` are left out; ``maps_dtype`` (``float32`` or ``float16``) stores the attention maps.
+    """
+    arrays = {}
+    if record.embedding is not None:
+        arrays["embedding"] = record.embedding.astype(np.float32, copy=False)
+    if record.attention_maps is not None:
+        arrays["attention_maps"] = record.attention_maps.astype(MAPS_DTYPES[maps_dtype], copy=False)
     if record.contacts is not None:
         arrays["contacts"] = record.contacts.astype(np.float32, copy=False)
     if record.attention_coverage is not None:
@@ -131,10 +144,14 @@ def read(path: str | os.PathLike[str]) -> FeaturesRecord:
     _require(path, data.keys())
     sequence = _sequence(path, data["sequence"])
     length = len(sequence)
-    embedding = _float_array(path, "embedding", data["embedding"], (length, None), f"({length}, D)")
-    maps = _float_array(path, "attention_maps", data["attention_maps"], (None, length, length),
-                        f"(M, {length}, {length})")
-    _nonempty(path, embedding.shape, maps.shape)
+    embedding = maps = None
+    if "embedding" in data:
+        embedding = _float_array(path, "embedding", data["embedding"], (length, None), f"({length}, D)")
+        _nonempty(path, "embedding", embedding.shape, 1)
+    if "attention_maps" in data:
+        maps = _float_array(path, "attention_maps", data["attention_maps"], (None, length, length),
+                            f"(M, {length}, {length})")
+        _nonempty(path, "attention_maps", maps.shape, 0)
     contacts = None
     if "contacts" in data:
         contacts = _float_array(path, "contacts", data["contacts"], (length, length), f"({length}, {length})")
@@ -161,14 +178,26 @@ def read_info(path: str | os.PathLike[str], require: tuple[str, ...] = ()) -> Fe
     data = read_npz(path, WHAT, ("sequence", "attention_coverage", *_FIELD_TYPES))
     sequence = _sequence(path, data["sequence"])
     length = len(sequence)
-    embedding = _check_array(path, "embedding", *headers["embedding"], (length, None), f"({length}, D)")
-    maps = _check_array(path, "attention_maps", *headers["attention_maps"], (None, length, length),
-                        f"(M, {length}, {length})")
-    _nonempty(path, embedding, maps)
+    embedding = maps = None
+    if "embedding" in headers:
+        shape = _check_array(path, "embedding", *headers["embedding"], (length, None), f"({length}, D)")
+        embedding = (shape[0], _nonempty(path, "embedding", shape, 1))
+    if "attention_maps" in headers:
+        shape = _check_array(path, "attention_maps", *headers["attention_maps"], (None, length, length),
+                             f"(M, {length}, {length})")
+        maps = (_nonempty(path, "attention_maps", shape, 0), shape[1], shape[2])
     coverage = _coverage(path, data, length)
     fraction = None if coverage is None or not coverage.size else float(np.mean(coverage))
-    return FeaturesInfo(path, sequence, _provenance(path, data), (embedding[0], embedding[1]),
-                        (maps[0], maps[1], maps[2]), fraction)
+    return FeaturesInfo(path, sequence, _provenance(path, data), embedding, maps, fraction)
+
+
+def needed(value: T | None, name: str, source: str, user: str) -> T:
+    """``value`` (an array of a features record, or its shape) when it is there, else one :class:`RnamsmError`
+    saying that ``user`` (``the SS head``) needs ``name`` and how to keep it."""
+    if value is None:
+        raise RnamsmError(f"{source}: the features hold no {name}, which {user} needs (keep it: model.keep, "
+                          f"rnamsm features --keep {name}; or run the heads with the model: rnamsm run-samples)")
+    return value
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -213,9 +242,11 @@ def _float_array(path: Path, name: str, value: np.ndarray, expected: tuple[int |
     return value.astype(np.float32, copy=False)
 
 
-def _nonempty(path: Path, embedding: tuple[int, ...], maps: tuple[int, ...]) -> None:
-    if embedding[1] == 0 or maps[0] == 0:
-        raise RnamsmError(f"{path}: embedding {embedding} or attention_maps {maps} is empty")
+def _nonempty(path: Path, name: str, shape: tuple[int, ...], axis: int) -> int:
+    """``shape[axis]`` (D of the embedding, M of the maps) when it is not 0."""
+    if shape[axis] == 0:
+        raise RnamsmError(f"{path}: {name} {shape} is empty")
+    return shape[axis]
 
 
 def _coverage(path: Path, data: dict[str, np.ndarray], length: int) -> np.ndarray | None:

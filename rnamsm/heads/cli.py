@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rnamsm.heads.convert import run_convert_heads
@@ -11,7 +12,7 @@ from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD
 from rnamsm.heads.predict_rsa import run_predict_rsa
 from rnamsm.heads.predict_ss import run_predict_ss
 from rnamsm.heads.settings import head_settings
-from rnamsm.settings import CONFIG_JSON_OPTION
+from rnamsm.settings import CONFIG_JSON_OPTION, settings_from_json
 
 
 def _predict_ss(args: argparse.Namespace) -> int:
@@ -22,6 +23,37 @@ def _predict_ss(args: argparse.Namespace) -> int:
 
 def _predict_rsa(args: argparse.Namespace) -> int:
     run_predict_rsa(args.features, args.heads, args.out, args.stats, args.id, args.device)
+    return 0
+
+
+def _log_samples(message: str) -> None:
+    print(f"rnamsm run-samples: {message}", file=sys.stderr, flush=True)
+
+
+def _run_samples(args: argparse.Namespace) -> int:
+    """``rnamsm run-samples``: many samples' MSAs -> features, SS and RSA, with one loaded model."""
+    from rnamsm.errors import RnamsmError
+    from rnamsm.formats import sample_jobs
+    from rnamsm.heads.batch import HeadFiles, layout_jobs, run_samples
+    from rnamsm.model.settings import ModelSettings, with_options
+
+    model = with_options(settings_from_json(ModelSettings, args.model_json, "model"),
+                         checkpoint=args.checkpoint, device=args.device)
+    heads = head_settings(args.heads_json)
+    files = HeadFiles(args.head, tuple(args.heads), tuple(args.stats or ()))
+    if (args.samples is None) == (args.results is None) or (args.results is None) != (args.sample is None):
+        raise RnamsmError("run-samples: give either SAMPLES.tsv or --results DIR with --sample ID (repeated)")
+    source = args.samples or args.results
+    jobs = sample_jobs.read(args.samples) if args.samples else layout_jobs(args.results, args.sample)
+    outcomes = run_samples(jobs, files, model, heads, args.head_device, _log_samples)
+    failed = [outcome.sample for outcome in outcomes if not outcome.ok]
+    _log_samples(f"{len(outcomes) - len(failed)} of {len(outcomes)} samples written "
+                 f"({sum(outcome.seconds for outcome in outcomes):.1f} s)")
+    if len(outcomes) == 1 and failed:  # the reason itself is the last line of the job's log
+        raise RnamsmError(f"{failed[0]}: {outcomes[0].reason}")
+    if failed:
+        raise RnamsmError(f"{source}: {len(failed)} of {len(outcomes)} samples failed (their logs give the "
+                          f"reasons): {', '.join(failed)}")
     return 0
 
 
@@ -78,6 +110,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", default=None, help="sample id for the header (default: from --out)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda ...")
     parser.set_defaults(func=_predict_rsa)
+
+    parser = subparsers.add_parser(
+        "run-samples",
+        help="many samples' MSAs -> features.npz, base pairs and RSA, loading the model and heads once",
+        description="For each sample of SAMPLES.tsv (columns sample, msa, features, structure_dir, rsa, and "
+        "optionally query and log; or --results DIR --sample ID ..., the workflow's layout), write the same "
+        "files as rnamsm features, predict-ss and predict-rsa with "
+        "the same settings, in one process. Samples run largest MSA first, one MSA per forward; a sample that "
+        "fails is reported in its log and the others are written (exit status 1 when any failed); a sample "
+        "too big for the GPU runs on the CPU.",
+    )
+    parser.add_argument("samples", type=Path, nargs="?", default=None, metavar="SAMPLES.tsv")
+    parser.add_argument("--results", type=Path, default=None, metavar="DIR",
+                        help="instead of SAMPLES.tsv: samples of this workflow results folder (its layout)")
+    parser.add_argument("--sample", action="append", default=None, metavar="ID",
+                        help="with --results: a sample to run (repeat for more)")
+    parser.add_argument("--head", type=Path, required=True, help="SS head: our .safetensors or the official .pt")
+    parser.add_argument("--heads", type=Path, nargs="+", required=True,
+                        help="RSA heads: our .safetensors or official model_pcc_*.pt files")
+    parser.add_argument("--stats", type=Path, nargs="+", default=None,
+                        help="official statistics pickles for official .pt RSA heads")
+    parser.add_argument("--model-json", default=None, metavar="JSON",
+                        help="the workflow config's model section as JSON (absent keys: defaults)")
+    parser.add_argument("--heads-json", default=None, metavar="JSON",
+                        help="the workflow config's heads section as JSON (threshold, canonical_only, min_hairpin)")
+    parser.add_argument("--checkpoint", default=None, help="RNA-MSM weights (overrides the model section's)")
+    parser.add_argument("--device", default=None, help="device of RNA-MSM (overrides the model section's)")
+    parser.add_argument("--head-device", default="auto", help="device of the heads (default auto)")
+    parser.set_defaults(func=_run_samples)
 
     parser = subparsers.add_parser(
         "make-demo-heads",

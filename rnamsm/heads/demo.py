@@ -59,7 +59,9 @@ def run_make_demo_heads(
     or for ``num_maps`` and ``embed_dim``."""
     if features_like is not None:
         info = features_file.read_info(features_like)
-        num_maps, embed_dim = info.attention_maps_shape[0], info.embedding_shape[1]
+        user = "make-demo-heads --features-like"
+        num_maps = features_file.needed(info.attention_maps_shape, "attention_maps", str(features_like), user)[0]
+        embed_dim = features_file.needed(info.embedding_shape, "embedding", str(features_like), user)[1]
     elif like_checkpoint is not None:
         num_maps, embed_dim = checkpoint_feature_size(like_checkpoint)
     elif num_maps is None or embed_dim is None:

@@ -1,4 +1,4 @@
-"""Base pairs for one sample: features.npz + SS head -> bpseq, ct, dbn, prob.npy and ss.json."""
+"""Base pairs for one sample: features + SS head -> bpseq, ct, dbn, prob.npy and ss.json."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import features as features_file
 from rnamsm.formats.ss_summary import SsSummary
 from rnamsm.formats.structure import Structure, pairs_to_dbn, prob_npy_bytes, structure_texts
-from rnamsm.heads.head_file import load_head
+from rnamsm.heads.head_file import Head, load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
 from rnamsm.heads.settings import HeadSettings
 from rnamsm.heads.ss_resnet import predict_ss_probabilities
@@ -17,30 +17,27 @@ from rnamsm.layout import StructureFiles, check_sample_id
 from rnamsm.model.device import resolve_device
 
 
-def run_predict_ss(
-    features_path: Path,
-    head_path: Path,
-    out_dir: Path,
-    sample_id: str,
-    settings: HeadSettings | None = None,
-    device: str = "auto",
-) -> SsSummary:
-    """Predict base pairs for one sample and write its structure files; returns what ss.json holds.
-
-    ``settings``: the ``heads`` settings (default: the config schema's); their ``threshold`` ``None``
-    uses the head's own (a trained head records one), else 0.516.
-    """
-    settings = settings or HeadSettings()
+def ss_targets(out_dir: Path, sample_id: str) -> tuple[Path, ...]:
+    """The five files of a sample's predict-ss set in ``out_dir``, checked to be writable."""
     check_sample_id(sample_id)
     files = StructureFiles(Path(out_dir), sample_id)
-    check_output_targets(files.bpseq, files.ct, files.dbn, files.prob, files.summary)
-    features = features_file.read(features_path)
-    head = load_head(head_path, "ss")
+    targets = (files.bpseq, files.ct, files.dbn, files.prob, files.summary)
+    check_output_targets(*targets)
+    return targets
+
+
+def ss_files(features: features_file.FeaturesRecord, head: Head, head_name: str, out_dir: Path, sample_id: str,
+             settings: HeadSettings, device: str, source: str) -> tuple[dict[Path, str | bytes], SsSummary]:
+    """The SS head on in-memory ``features`` -> ``(the five files' contents by path, what ss.json holds)``.
+
+    ``source`` names the features (a file, or a sample) in errors, ``head_name`` the head.
+    """
+    maps = features_file.needed(features.attention_maps, "attention_maps", source, "the SS head")
     model = head.model.to(resolve_device(device))
     try:
-        prob = predict_ss_probabilities(model, features.sequence, features.attention_maps)  # (L, L)
+        prob = predict_ss_probabilities(model, features.sequence, maps)  # (L, L)
     except ValueError as error:
-        raise RnamsmError(f"{features_path}: {error} (head {head_path})") from None
+        raise RnamsmError(f"{source}: {error} (head {head_name})") from None
     threshold = settings.threshold
     if threshold is None:
         threshold = float(head.metadata.get("threshold", OFFICIAL_THRESHOLD))
@@ -57,9 +54,32 @@ def run_predict_ss(
         head_sha256=head.sha256,
         weights_untrained=head.untrained or features.provenance.weights_untrained,
     )
-    write_files({  # one set: all five files or none
+    files = StructureFiles(Path(out_dir), sample_id)
+    contents: dict[Path, str | bytes] = {
         **structure_texts(structure, out_dir),
         files.prob: prob_npy_bytes(prob),
         files.summary: summary.to_json(),
-    })
+    }
+    return contents, summary
+
+
+def run_predict_ss(
+    features_path: Path,
+    head_path: Path,
+    out_dir: Path,
+    sample_id: str,
+    settings: HeadSettings | None = None,
+    device: str = "auto",
+) -> SsSummary:
+    """Predict base pairs for one sample and write its structure files; returns what ss.json holds.
+
+    ``settings``: the ``heads`` settings (default: the config schema's); their ``threshold`` ``None``
+    uses the head's own (a trained head records one), else 0.516.
+    """
+    ss_targets(out_dir, sample_id)
+    features = features_file.read(features_path)
+    head = load_head(head_path, "ss")
+    contents, summary = ss_files(features, head, str(head_path), out_dir, sample_id, settings or HeadSettings(),
+                                 device, str(features_path))
+    write_files(contents)  # one set: all five files or none
     return summary

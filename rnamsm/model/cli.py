@@ -10,7 +10,7 @@ import argparse
 import sys
 import typing
 
-from rnamsm.model.settings import OPTIONS, ModelSettings, with_options
+from rnamsm.model.settings import KEEPABLE, OPTIONS, ModelSettings, with_options
 from rnamsm.settings import CONFIG_JSON_OPTION, settings_from_json
 
 
@@ -27,8 +27,12 @@ def _features(args: argparse.Namespace) -> int:
     """``rnamsm features``: MSA -> ``features.npz``."""
     from rnamsm.model.features import run_features
 
-    settings = with_options(settings_from_json(ModelSettings, args.config_json),
-                            **{name: getattr(args, name) for name in OPTIONS})
+    options = {name: getattr(args, name) for name in OPTIONS}
+    if options["keep"] is not None:
+        options["keep"] = tuple(options["keep"])
+    elif args.config_json is None:
+        options["keep"] = KEEPABLE  # on its own, the command keeps all three arrays, as it always did
+    settings = with_options(settings_from_json(ModelSettings, args.config_json), **options)
     run_features(args.msa, args.out, settings, query=args.query, log=_log_features)
     return 0
 
@@ -57,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     features = subparsers.add_parser(
         "features", help="RNA-MSM embedding, attention maps and contacts for one MSA",
         description="Run RNA-MSM on an MSA (.a3m, .a2m, .a2m_msa2, aligned FASTA or Stockholm; query first) "
-        "and write features.npz (float32 embedding, attention_maps, contacts, plus provenance). Settings come "
-        f"from {CONFIG_JSON_OPTION} (the workflow's model section), then from the options given here.",
+        "and write features.npz (float32 embedding, attention_maps, contacts, plus provenance; --keep chooses). "
+        f"Settings come from {CONFIG_JSON_OPTION} (the workflow's model section), then from the options given here.",
     )
     features.add_argument("msa", help="MSA file, query first")
     features.add_argument("--out", "-o", required=True, help="output .npz")
@@ -83,6 +87,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           f"(default {defaults.window_overlap})")
     features.add_argument(OPTIONS["hf_eps_parity"], action="store_true", default=None,
                           help="use an HF config's LayerNorm epsilons (multimolecule numerics) instead of 1e-5")
+    features.add_argument(OPTIONS["keep"], nargs="+", choices=KEEPABLE, default=None, metavar="ARRAY",
+                          help=f"arrays to write ({', '.join(KEEPABLE)}; default: all three, or the "
+                          f"{CONFIG_JSON_OPTION} section's keep, in the workflow {', '.join(defaults.keep)})")
+    features.add_argument(OPTIONS["maps_dtype"], choices=_choices("maps_dtype"),
+                          help="storage type of kept attention maps: float32, or float16 (half the bytes, "
+                          f"absolute error below 2.5e-4; default {defaults.maps_dtype})")
     features.set_defaults(func=_features)
 
     convert = subparsers.add_parser(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rnamsm.errors import RnamsmError
 from rnamsm.model.hub import DEFAULT_HUB_ID
 from rnamsm.options import check_at_least
 
@@ -24,7 +25,12 @@ OPTIONS = {
     "depth_method": "--depth-method",
     "window_overlap": "--window-overlap",
     "hf_eps_parity": "--hf-eps-parity",
+    "keep": "--keep",
+    "maps_dtype": "--maps-dtype",
 }
+#: What ``features.npz`` can hold (``keep``); the heads get the maps in memory whatever is kept.
+KEEPABLE = ("embedding", "attention_maps", "contacts")
+Kept = Literal["embedding", "attention_maps", "contacts"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,10 @@ class ModelSettings:
     depth_method: Literal["auto", "hhfilter", "identity"] = "auto"
     window_overlap: int = 512
     hf_eps_parity: bool = False
+    #: The arrays written to ``features.npz`` (the workflow's default leaves the attention maps out).
+    keep: tuple[Kept, ...] = ("embedding", "contacts")
+    #: Storage type of kept attention maps: float32, or float16 (half the bytes, error in docs/model.md).
+    maps_dtype: Literal["float32", "float16"] = "float32"
 
     def __post_init__(self) -> None:
         _check(dataclasses.asdict(self), lambda name: name)
@@ -51,6 +61,8 @@ def _check(values: Mapping[str, Any], label: Callable[[str], str]) -> None:
     """
     if "window_overlap" in values:
         check_at_least(values["window_overlap"], 0, label("window_overlap"))
+    if "keep" in values and len(set(values["keep"])) != len(values["keep"]):
+        raise RnamsmError(f"{label('keep')}: names an array twice: {', '.join(values['keep'])}")
 
 
 def with_options(settings: ModelSettings, **options: Any) -> ModelSettings:

@@ -33,8 +33,8 @@ class Example:
 
     name: str
     sequence: str
-    embedding: np.ndarray  # (L, D) float32
-    attention_maps: np.ndarray  # (M, L, L) float32
+    embedding: np.ndarray | None  # (L, D) float32; the RSA task needs it
+    attention_maps: np.ndarray | None  # (M, L, L) float32; the SS task needs it
     pairs: frozenset[Pair] | None = None
     rsa: np.ndarray | None = None  # (L,) float64
 
@@ -74,13 +74,14 @@ def examples_from_files(features: Sequence[Path], labels: Path, task: str) -> li
             structure = read_structure(_label_file(labels, key, STRUCTURE_SUFFIXES), name=key)
             if structure.sequence != loaded.sequence:
                 raise RnamsmError(f"{labels}: label sequence of '{key}' differs from its features ({path})")
-            examples.append(Example(key, loaded.sequence, loaded.embedding, loaded.attention_maps,
-                                    pairs=frozenset(structure.pairs)))
+            maps = features_file.needed(loaded.attention_maps, "attention_maps", str(path), "train-head ss")
+            examples.append(Example(key, loaded.sequence, loaded.embedding, maps, pairs=frozenset(structure.pairs)))
         else:
             table = rsa_table.read(_label_file(labels, key, RSA_SUFFIXES), name=key)
             if table.sequence != loaded.sequence:
                 raise RnamsmError(f"{labels}: label sequence of '{key}' differs from its features ({path})")
-            examples.append(Example(key, loaded.sequence, loaded.embedding, loaded.attention_maps, rsa=table.rsa))
+            embedding = features_file.needed(loaded.embedding, "embedding", str(path), "train-head rsa")
+            examples.append(Example(key, loaded.sequence, embedding, loaded.attention_maps, rsa=table.rsa))
     return examples
 
 

@@ -155,6 +155,7 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.heads.demo": "demo head files",
     "rnamsm.heads.head_file": "head .safetensors files",
     "rnamsm.heads.official_formats": "the official RNA-MSM head files",
+    "rnamsm.heads.batch": "each sample's log of run-samples",
     "rnamsm.heads.predict_ss": "the predict-ss set, texts from formats.structure and formats.ss_summary",
     "rnamsm.homology.database": "search databases (FASTA, .gz)",
     "rnamsm.homology.import_msa": "the import-msa set, texts from formats.msa and formats.msa_stats",

@@ -53,8 +53,8 @@ def test_batch_of_6_then_3_more(tmp_path: Path) -> None:
     planned_samples = {output.split("/")[1] for _, output in planned if output != "results/index.html"}
     assert planned_samples == added_ids
     assert ("batch_index", "results/index.html") in planned
-    assert {rule for rule, _ in planned} == {"validate_input", "homology_search", "run_model", "predict_ss",
-                                             "predict_rsa", "baselines", "sample_report", "batch_index"}
+    assert {rule for rule, _ in planned} == {"validate_input", "homology_search", "run_model", "baselines",
+                                             "sample_report", "batch_index"}
 
 
 def test_dag_of_200_samples(tmp_path: Path) -> None:

@@ -71,3 +71,31 @@ def test_baselines_command_alone_reproduces_the_workflow_baselines(demo_run: Pat
     for path in (files.baselines.summary, files.baselines.rnafold_dbn, files.baselines.rnaalifold_dbn,
                  files.baselines.rnafold_bpp):
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_one_process_for_all_samples_writes_the_workflow_bytes(demo_run: Path, tmp_path: Path) -> None:
+    """The demo's per-sample run_model jobs vs one ``rnamsm run-samples`` process for all four samples, at the
+    jobs' thread count: the same files, byte for byte; the workflow's features.npz keep no attention maps."""
+    workflow, batch = demo_run / "results", tmp_path / "results"
+    for sample in DEMO_SAMPLES:  # only the inputs of the model stage
+        source, target = sample_layout(sample, workflow), sample_layout(sample, batch)
+        target.msa.folder.mkdir(parents=True)
+        target.query.write_bytes(source.query.read_bytes())
+        target.msa.a2m_msa2.write_bytes(source.msa.a2m_msa2.read_bytes())
+    with np.load(workflow / DEMO_SAMPLES[0] / "features" / "features.npz") as features:
+        threads = int(features["threads"])
+        assert "attention_maps" not in features.files and {"embedding", "contacts"} <= set(features.files)
+    heads = workflow / ".weights" / "demo-heads"
+    samples = " ".join(f"--sample {sample}" for sample in DEMO_SAMPLES)
+    command = (f"python -m rnamsm run-samples --results {batch} {samples} --head {heads / 'ss.safetensors'} "
+               f"--heads {' '.join(str(heads / f'rsa_{k}.safetensors') for k in range(3))} "
+               f"--checkpoint {workflow / '.weights' / 'demo-checkpoint'} --head-device cpu")
+    result = run_command(command, demo_run, OMP_NUM_THREADS=str(threads))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.stdout.count("demo-checkpoint: randomly initialised weights") == 1  # loaded once
+    for sample in DEMO_SAMPLES:
+        ours, theirs = sample_layout(sample, batch), sample_layout(sample, workflow)
+        structure = ours.structure
+        for path in (ours.features, ours.rsa, structure.bpseq, structure.ct, structure.dbn, structure.prob,
+                     structure.summary):
+            assert path.read_bytes() == (theirs.directory / path.relative_to(ours.directory)).read_bytes(), path

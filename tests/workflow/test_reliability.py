@@ -66,7 +66,7 @@ def wait_for(condition, timeout: float = 300, what: str = "") -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("stage", ["homology_search", "run_model", "predict_ss"])
+@pytest.mark.parametrize("stage", ["homology_search", "run_model"])
 def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path, tmp_path: Path) -> None:
     workdir = small_workflow(tmp_path / "run")
     log = workdir / "logs" / stage / "mrum-tRNA-1.log"
@@ -76,8 +76,7 @@ def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     # The killed stage left no output behind, only possibly a hidden temporary.
-    stage_outputs = {"homology_search": "msa/msa_stats.json", "run_model": "features/features.npz",
-                     "predict_ss": "structure/ss.json"}
+    stage_outputs = {"homology_search": "msa/msa_stats.json", "run_model": "features/features.npz"}
     partial = workdir / "results" / "mrum-tRNA-1" / stage_outputs[stage]
     assert not partial.exists() or partial.stat().st_size > 0
 
@@ -140,8 +139,8 @@ def test_config_files_are_code(tmp_path: Path) -> None:
 
 def test_transient_failure_is_retried(reference_run: Path, tmp_path: Path) -> None:
     workdir = small_workflow(tmp_path / "run")
-    marker = tmp_path / "features-failed-once"
-    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"features:{marker}")
+    marker = tmp_path / "model-failed-once"
+    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
     assert result.returncode == 0, result.stdout[-5000:]
     assert marker.exists(), "the injected failure did not happen"
     assert "Error in rule run_model" in result.stdout and "Trying to restart job" in result.stdout

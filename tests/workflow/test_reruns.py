@@ -20,14 +20,14 @@ from tests.conftest import REPO_ROOT
 from tests.support.readme import readme_commands
 from tests.support.workflow import run_command
 
-DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report",
-                        "batch_index"}
+DOWNSTREAM_OF_SEARCH = {"homology_search", "run_model", "baselines", "sample_report", "batch_index"}
 #: One edit of config/config.yaml per stage: (section, key, new value) -> the rules that must rerun.
 RERUN_MATRIX = {
     "nothing": (None, set()),
     "search": (("search", "calibrate_L", 0.03), DOWNSTREAM_OF_SEARCH),
-    "model": (("model", "max_seqs", 256), {"run_model", "predict_ss", "predict_rsa", "sample_report", "batch_index"}),
-    "heads": (("heads", "threshold", 0.6), {"predict_ss", "sample_report", "batch_index"}),
+    "model": (("model", "max_seqs", 256), {"run_model", "sample_report", "batch_index"}),
+    # the heads run in the model's job (they take the attention maps in memory): a heads edit reruns it
+    "heads": (("heads", "threshold", 0.6), {"run_model", "sample_report", "batch_index"}),
     "report": (("report", "title", "Another title"), {"sample_report", "batch_index"}),
 }
 
@@ -59,10 +59,16 @@ def test_a_trained_head_is_thresholded_at_its_recorded_threshold(demo_run: Path,
     workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
     labels = workdir / "labels"
     labels.mkdir()
+    features = workdir / "features"
     for mfe in (workdir / "results").glob("*/baselines/*.rnafold.dbn"):  # the demo's RNAfold structures
-        shutil.copy(mfe, labels / f"{mfe.parent.parent.name}.dbn")
-    train = ("python -m rnamsm train-head ss --features results --labels labels --out trained.safetensors "
-             "--width 8 --blocks 1 --epochs 2 --device cpu")
+        sample = mfe.parent.parent.name
+        shutil.copy(mfe, labels / f"{sample}.dbn")
+        # the workflow's features.npz keep no attention maps (model.keep): rnamsm features alone keeps them
+        result = run_command(f"python -m rnamsm features results/{sample}/msa/{sample}.a2m_msa2 --out "
+                             f"features/{sample}.npz --checkpoint results/.weights/demo-checkpoint", workdir)
+        assert result.returncode == 0, result.stdout[-3000:]
+    train = (f"python -m rnamsm train-head ss --features {' '.join(sorted(map(str, features.glob('*.npz'))))} "
+             "--labels labels --out trained.safetensors --width 8 --blocks 1 --epochs 2 --device cpu")
     result = run_command(train, workdir)
     assert result.returncode == 0, result.stdout[-3000:]
     recorded = float(load_head(workdir / "trained.safetensors", "ss").metadata["threshold"])
@@ -104,6 +110,8 @@ def distinctive_value(path: tuple[str, ...], sub: dict, serial: int, workdir: Pa
         return ["resources/demo/queries/Cobalamin.fa"]
     if path in {("heads", "ss_head")}:
         return "resources/demo/queries/2DRB_1.fasta"
+    if path == ("model", "keep"):
+        return ["attention_maps"]
     if path in {("heads", "rsa_heads"), ("heads", "rsa_stats")}:
         return ["resources/demo/queries/mrum-tRNAs10.fa"]
     if "enum" in sub:
@@ -183,7 +191,7 @@ def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run
     lines[1:] = [line + ("\tresources/own/Cobalamin.a2m_msa2" if line.startswith("Cobalamin\t") else "\t")
                  for line in lines[1:]]
     sheet.write_text("\n".join(lines) + "\n")
-    downstream = {"run_model", "predict_ss", "predict_rsa", "baselines", "sample_report"}
+    downstream = {"run_model", "baselines", "sample_report"}
     assert planned_by_sample(workdir) == {"Cobalamin": {"import_msa", *downstream}, "index": {"batch_index"}}
 
     result = run_command("snakemake --cores 2", workdir)

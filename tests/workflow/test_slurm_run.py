@@ -24,7 +24,7 @@ def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path:
 
     calls = sbatch_calls(result.stdout)
     submitted = {sbatch_rule(call) for call in calls}
-    assert {"validate_input", "homology_search", "run_model", "predict_ss", "predict_rsa", "baselines"} <= submitted
+    assert {"validate_input", "homology_search", "run_model", "baselines"} <= submitted
     assert not submitted & {"sample_report", "batch_index", "all"}, "local rules must not be queued"
     for call in calls:
         gpus = sbatch_option(call, "--gpus")

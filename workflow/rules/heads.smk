@@ -21,60 +21,6 @@ rule demo_heads:
         " > {log:q} 2>&1"
 
 
-rule predict_ss:
-    input:
-        features=SAMPLE.features,
-        head=ss_head_input,
-    output:
-        bpseq=SAMPLE.structure.bpseq,
-        ct=SAMPLE.structure.ct,
-        dbn=SAMPLE.structure.dbn,
-        prob=SAMPLE.structure.prob,
-        summary=SAMPLE.structure.summary,
-    params:
-        out_dir=lambda wildcards: sample_folder(wildcards, "structure"),
-        cfg=cfg_json("heads"),
-        stage=STAGE_VERSIONS["predict_ss"],
-    log:
-        log_file("predict_ss"),
-    benchmark:
-        benchmark_file("predict_ss")
-    conda:
-        "../../envs/model.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(2000, 20 * input_mb(input), 32000, attempt),
-        runtime=30,
-    shell:
-        "python -m rnamsm predict-ss {input.features:q} --head {input.head:q} --out-dir {params.out_dir:q}"
-        " --id {wildcards.sample} --config-json {params.cfg:q} --device cpu > {log:q} 2>&1"
-
-
-rule predict_rsa:
-    input:
-        features=SAMPLE.features,
-        heads=rsa_head_inputs,
-        stats=rsa_stats_inputs,
-    output:
-        SAMPLE.rsa,
-    params:
-        stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
-        stage=STAGE_VERSIONS["predict_rsa"],
-    log:
-        log_file("predict_rsa"),
-    benchmark:
-        benchmark_file("predict_rsa")
-    conda:
-        "../../envs/model.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    shell:
-        "python -m rnamsm predict-rsa {input.features:q} --heads {input.heads:q} {params.stats} --out {output:q}"
-        " --id {wildcards.sample} --device cpu > {log:q} 2>&1"
-
-
 rule baselines:
     input:
         query=SAMPLE.query,

@@ -16,16 +16,30 @@ rule demo_checkpoint:
 
 
 rule run_model:
+    # RNA-MSM and both heads in one process (`rnamsm run-samples`): the heads take the attention maps in
+    # memory, so features.npz keeps only `model.keep` (default: embedding and contacts).
     input:
         msa=SAMPLE.msa.a2m_msa2,
         query=SAMPLE.query,
         checkpoint=checkpoint_input,
+        head=ss_head_input,
+        heads=rsa_head_inputs,
+        stats=rsa_stats_inputs,
     output:
-        SAMPLE.features,
+        features=SAMPLE.features,
+        bpseq=SAMPLE.structure.bpseq,
+        ct=SAMPLE.structure.ct,
+        dbn=SAMPLE.structure.dbn,
+        prob=SAMPLE.structure.prob,
+        summary=SAMPLE.structure.summary,
+        rsa=SAMPLE.rsa,
     params:
+        results=RESULTS,
         checkpoint=checkpoint_argument,
-        cfg=cfg_json("model"),
-        stage=STAGE_VERSIONS["run_model"],
+        model=cfg_json("model"),
+        heads=cfg_json("heads"),
+        stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
+        stage=[STAGE_VERSIONS[stage] for stage in ("run_model", "predict_ss", "predict_rsa")],
     log:
         log_file("run_model"),
     benchmark:
@@ -35,8 +49,9 @@ rule run_model:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb(input), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb(input), 12 * 60, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.msa]), 64000, attempt),
+        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
     shell:
-        "python -m rnamsm features {input.msa:q} --query {input.query:q} --out {output:q}"
-        " --config-json {params.cfg:q} --checkpoint {params.checkpoint:q} > {log:q} 2>&1"
+        "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
+        " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"
+        " --model-json {params.model:q} --heads-json {params.heads:q} --head-device cpu > {log:q} 2>&1"

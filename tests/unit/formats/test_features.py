@@ -37,7 +37,8 @@ def test_read_gives_every_array_and_typed_provenance() -> None:
     assert len(provenance.checkpoint_sha256) == 64 and len(provenance.msa_sha256) == 64
     with np.load(REFERENCE) as data:  # every scalar in the file is a field, and nothing else is
         scalars = {key for key in data.files if data[key].ndim == 0} - {"sequence"}
-    assert scalars == {field.name for field in dataclasses.fields(features_file.Provenance)}
+    # every field but device_fallback, which is written only for a sample that had to leave the GPU
+    assert scalars == {field.name for field in dataclasses.fields(features_file.Provenance)} - {"device_fallback"}
 
 
 def test_write_gives_the_bytes_rnamsm_features_wrote(tmp_path) -> None:
@@ -86,7 +87,7 @@ def test_read_info_reads_no_array_data(tmp_path) -> None:
 
 
 def _minimal(path: Path, **changes: np.ndarray) -> Path:
-    """A hand-made features file: only the three arrays every file has, plus ``changes``."""
+    """A hand-made features file: the sequence, the embedding and the maps, plus ``changes`` (``None``: left out)."""
     rng = np.random.default_rng(0)
     arrays = {"sequence": np.array("GGGAAACUUCCC"), "embedding": rng.normal(size=(12, 16)).astype(np.float32),
               "attention_maps": rng.random((8, 12, 12)).astype(np.float32), **changes}
@@ -105,7 +106,8 @@ def test_files_without_provenance_read_with_fields_unset(tmp_path) -> None:
 
 
 BAD_FILES = {
-    "no_maps": ({"attention_maps": None}, "features lack attention_maps"),
+    "no_sequence": ({"sequence": None}, "features lack sequence"),
+    "empty_maps": ({"attention_maps": np.zeros((0, 12, 12), np.float32)}, "attention_maps (0, 12, 12) is empty"),
     "string_depth": ({"msa_depth": np.array("512")}, "msa_depth must be one integer, found <U3"),
     "bool_layers": ({"num_layers": np.array(True)}, "num_layers must be one integer, found bool"),
     "number_device": ({"device": np.array(0)}, "device must be one string, found int64"),
@@ -129,3 +131,38 @@ def test_bad_files_are_one_line_naming_the_file(tmp_path, case, expected) -> Non
             reader(path)
         assert str(error.value).startswith(f"{path}: ") and expected in str(error.value), reader
         assert "\n" not in str(error.value)
+
+
+def test_a_file_without_maps_or_embedding_reads_and_says_what_is_missing(tmp_path) -> None:
+    """``model.keep`` leaves arrays out: the readers give ``None`` for them, and ``needed`` names the use."""
+    record = features_file.read(REFERENCE)
+    kept = dataclasses.replace(record, attention_maps=None)
+    features_file.write(kept, tmp_path / "no_maps.npz")
+    with np.load(tmp_path / "no_maps.npz") as data:
+        assert "attention_maps" not in data.files and "embedding" in data.files and "contacts" in data.files
+    again = features_file.read(tmp_path / "no_maps.npz")
+    assert again.attention_maps is None and np.array_equal(again.embedding, record.embedding)
+    info = features_file.read_info(tmp_path / "no_maps.npz")
+    assert info.attention_maps_shape is None and info.embedding_shape == (35, 64)
+    with pytest.raises(RnamsmError, match=r"^x\.npz: the features hold no attention_maps, which the SS head needs "
+                       r"\(keep it: model\.keep, rnamsm features --keep attention_maps; or run the heads with"):
+        features_file.needed(again.attention_maps, "attention_maps", "x.npz", "the SS head")
+    features_file.write(dataclasses.replace(record, embedding=None), tmp_path / "no_embedding.npz")
+    assert features_file.read(tmp_path / "no_embedding.npz").embedding is None
+    assert features_file.read_info(tmp_path / "no_embedding.npz").embedding_shape is None
+
+
+def test_float16_maps_read_back_as_float32_within_the_documented_error(tmp_path) -> None:
+    """float16 storage of real maps (2DRB_1): half the bytes, an absolute error below 2.5e-4 (docs/model.md)."""
+    record = features_file.read(REFERENCE)
+    features_file.write(record, tmp_path / "f32.npz")
+    features_file.write(record, tmp_path / "f16.npz", maps_dtype="float16")
+    with np.load(tmp_path / "f16.npz") as data:
+        assert data["attention_maps"].dtype == np.float16
+    maps = features_file.read(tmp_path / "f16.npz").attention_maps
+    assert maps.dtype == np.float32
+    error = np.abs(maps - record.attention_maps)
+    assert 0 < error.max() < 2.5e-4
+    assert (error <= np.abs(record.attention_maps) * 2.0**-11 + 2.0**-25).all()  # float16 rounding, to nearest
+    saved = (tmp_path / "f32.npz").stat().st_size - (tmp_path / "f16.npz").stat().st_size
+    assert saved == record.attention_maps.size * 2

@@ -122,6 +122,26 @@ def test_features_from_a3m_with_precision_bf16(tmp_path, demo_checkpoint):
         assert 0 < np.abs(a["contacts"] - b["contacts"]).max() < 0.05
 
 
+def test_features_keeps_all_three_alone_and_what_keep_or_the_section_says(tmp_path, demo_checkpoint):
+    """``rnamsm features`` alone writes all three arrays; ``--keep`` or a ``--config-json`` section choose."""
+    msa = INFERNAL_DATA / "tRNA5.sto"
+    runs = {"alone": [], "keep": ["--keep", "embedding", "attention_maps", "--maps-dtype", "float16"],
+            "section": ["--config-json", "{}"]}
+    arrays = {}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.npz"
+        assert main(["features", str(msa), "--checkpoint", str(demo_checkpoint), "--out", str(out), *extra]) == 0
+        with np.load(out) as data:
+            arrays[name] = {key: data[key].dtype for key in ("embedding", "attention_maps", "contacts")
+                            if key in data.files}
+    assert arrays["alone"] == {"embedding": np.float32, "attention_maps": np.float32, "contacts": np.float32}
+    assert arrays["keep"] == {"embedding": np.float32, "attention_maps": np.float16}
+    assert arrays["section"] == {"embedding": np.float32, "contacts": np.float32}  # the workflow's default keep
+    with pytest.raises(SystemExit):
+        main(["features", str(msa), "--checkpoint", str(demo_checkpoint), "--out", str(tmp_path / "x.npz"),
+              "--keep", "logits"])
+
+
 def test_features_errors_are_one_line_and_write_nothing(tmp_path, demo_checkpoint, capsys, monkeypatch):
     out = tmp_path / "f.npz"
     bad = tmp_path / "bad.a2m"

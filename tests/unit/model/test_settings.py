@@ -66,7 +66,7 @@ def test_bad_config_section_is_one_line(capsys, tmp_path, checkpoint, section, m
 
 @pytest.mark.workflow
 def test_rule_hands_the_model_section_to_features(tmp_path) -> None:
-    """The planned ``rnamsm features`` job carries the config's model section as ``--config-json``."""
+    """The planned model job (``rnamsm run-samples``) carries the config's model section as ``--model-json``."""
     workdir = copy_workflow(tmp_path / "run")
     config_path = workdir / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
@@ -74,9 +74,9 @@ def test_rule_hands_the_model_section_to_features(tmp_path) -> None:
     config_path.write_text(yaml.safe_dump(config))
     result = run_command("snakemake -n -p --forceall results/2DRB_1/features/features.npz", workdir)
     assert result.returncode == 0, result.stdout[-3000:]
-    command = next(line for line in result.stdout.splitlines() if "rnamsm features" in line)
+    command = next(line for line in result.stdout.splitlines() if "rnamsm run-samples" in line)
     words = shlex.split(command)
-    settings = settings_from_json(ModelSettings, words[words.index("--config-json") + 1])
+    settings = settings_from_json(ModelSettings, words[words.index("--model-json") + 1])
     assert settings == ModelSettings(checkpoint="demo", device="auto", precision="fp32", max_seqs=77,
                                      depth_method="identity", window_overlap=300, hf_eps_parity=True)
     assert "--max-seqs" not in words and words[words.index("--checkpoint") + 1] == "results/.weights/demo-checkpoint"
