@@ -118,11 +118,11 @@ def query_source_args(wildcards):
     record = sample_value(sample, "record")
     by_record = f" --id {shlex.quote(record)}" if record else ""
     if query_from_msa(sample):
-        return f"--msa {shlex.quote(query_alignment(sample))}" + by_record
+        return f"--msa {shlex.quote(query_alignment(sample))}{by_record}"
     fasta = sample_value(sample, "fasta")
     if fasta is None:
         return f"--sequence {shlex.quote(sample_value(sample, 'sequence'))} --id {shlex.quote(sample)}"
-    return shlex.quote(fasta) + by_record
+    return f"{shlex.quote(fasta)}{by_record}"
 
 
 def _alternatives(samples):
