@@ -106,6 +106,10 @@ def distinctive_value(path: tuple[str, ...], sub: dict, serial: int, workdir: Pa
         copy = workdir / "config" / "samples-copy.tsv"
         copy.write_text((workdir / "config" / "samples.tsv").read_text())
         return "config/samples-copy.tsv"
+    if path == ("families",):
+        copy = workdir / "config" / "families-copy.tsv"
+        copy.write_text((workdir / "config" / "families.tsv").read_text())
+        return "config/families-copy.tsv"
     if path == ("databases",):
         return ["resources/demo/queries/Cobalamin.fa"]
     if path in {("heads", "ss_head")}:
@@ -217,7 +221,7 @@ def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run
 
 #: The README's demo families command (tests/workflow/test_readme.py leaves it to the test below).
 FAMILIES_COMMAND = "snakemake --cores 2 --config families=resources/demo/families/families.tsv"
-MEMBER_RULES = {"validate_input", "import_msa", "run_model", "predict_ss", "predict_rsa", "baselines", "sample_report"}
+MEMBER_RULES = {"validate_input", "import_msa", "run_model", "baselines", "sample_report"}
 
 
 def test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family(demo_run: Path, tmp_path: Path) -> None:
