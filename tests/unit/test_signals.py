@@ -57,11 +57,19 @@ def test_signal_during_cmcalibrate_leaves_no_child_scratch_or_output(
     require_system(Path("/proc/self/stat").is_file(), "no /proc file system")
     scratch_root, out = tmp_path / "tmp", tmp_path / "out"
     scratch_root.mkdir()
-    search = subprocess.Popen(
-        [sys.executable, "-m", "rnamsm", "search", str(DEMO / "queries" / "2DRB_1.fasta"),
-         "--db", str(DEMO / "db" / "demo_db.fa.gz"), "--out-dir", str(out), "--threads", "1"],
-        env={**os.environ, "TMPDIR": str(scratch_root)}, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+    # A child inherits an ignored SIGINT (as a shell's background job has it), and something earlier in a
+    # full run can leave pytest's SIGINT ignored: with a handler installed here the child starts with the
+    # default disposition, as a command typed at a terminal does.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        search = subprocess.Popen(
+            [sys.executable, "-m", "rnamsm", "search", str(DEMO / "queries" / "2DRB_1.fasta"),
+             "--db", str(DEMO / "db" / "demo_db.fa.gz"), "--out-dir", str(out), "--threads", "1"],
+            env={**os.environ, "TMPDIR": str(scratch_root)}, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         deadline = time.monotonic() + 300
         calibrating: list[int] = []
