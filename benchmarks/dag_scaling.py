@@ -18,21 +18,23 @@ import io
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.queries import real_queries, write_sheet  # noqa: E402
-from tests.support.workflow import REPO_ROOT, WORKFLOW_FILES, copy_workflow, run_command  # noqa: E402
-
-COMMAND = "snakemake -n --quiet rules"
+from tests.support.workflow import (  # noqa: E402
+    DRY_RUN,
+    REPO_ROOT,
+    WORKFLOW_FILES,
+    copy_workflow,
+    time_dry_run,
+)
 
 
 def git(*args: str) -> str:
@@ -72,19 +74,6 @@ def prepare(workdir: Path, shape: str, samples: int) -> None:
         write_fasta_sheet(workdir, sheet)
 
 
-def time_once(workdir: Path) -> tuple[float, float, int]:
-    """(wall s, CPU s, jobs) of one dry run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    result = run_command(COMMAND, workdir)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(result.stdout[-3000:])
-    jobs = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("total "))
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), jobs
-
-
 def time_shape(shape: str, samples: int, baseline: str | None) -> dict:
     """Best of two dry runs of this checkout (and of ``baseline``, alternating) on one sheet."""
     variants = {"current": None} if baseline is None else {"current": None, "baseline": baseline}
@@ -98,7 +87,7 @@ def time_shape(shape: str, samples: int, baseline: str | None) -> dict:
         for _ in range(2):
             for name in variants:
                 loads.append(os.getloadavg()[0])
-                timings[name].append(time_once(workdirs[name]))
+                timings[name].append(time_dry_run(workdirs[name]))
     best = {name: {"seconds": round(min(t[0] for t in runs), 2), "cpu_seconds": round(min(t[1] for t in runs), 2)}
             for name, runs in timings.items()}
     run = {"shape": shape, "samples": samples, "jobs": timings["current"][0][2], **best["current"],
@@ -128,7 +117,7 @@ def main() -> None:
     document = {
         "commit": git("rev-parse", "HEAD") + ("+modified" if modified else ""),
         "baseline": git("rev-parse", args.baseline) if args.baseline else None,
-        "command": COMMAND,
+        "command": DRY_RUN,
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
         "startup": {key: startup[key] for key in ("seconds", "cpu_seconds", "load_average")},

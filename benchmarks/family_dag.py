@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,9 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.workflow import REPO_ROOT, WORKFLOW_FILES, copy_workflow, run_command  # noqa: E402
+from tests.support.workflow import (  # noqa: E402
+    DRY_RUN,
+    REPO_ROOT,
+    WORKFLOW_FILES,
+    copy_workflow,
+    run_command,
+    time_dry_run,
+)
 
-COMMAND = "snakemake -n --quiet rules"
 #: The two largest alignments of ../shared/data and where they are.
 FAMILIES = {"tRNA.sto": "infernal_testsuite", "5S_rRNA.sto": "infernal_tutorial"}
 
@@ -53,24 +58,11 @@ def write_families(workdir: Path, data: Path, names: list[str], members: str = "
     (workdir / "config" / "samples.tsv").write_text("sample_id\tsequence\n")
 
 
-def time_once(workdir: Path) -> tuple[float, float, int]:
-    """(wall s, CPU s, jobs) of one dry run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    result = run_command(COMMAND, workdir)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(result.stdout[-3000:])
-    jobs = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("total "))
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), jobs
-
-
 def best_of_two(workdir: Path) -> dict:
     loads, runs = [], []
     for _ in range(2):
         loads.append(round(os.getloadavg()[0], 1))
-        runs.append(time_once(workdir))
+        runs.append(time_dry_run(workdir))
     return {"seconds": round(min(run[0] for run in runs), 2), "cpu_seconds": round(min(run[1] for run in runs), 2),
             "jobs": runs[0][2], "load_average": loads}
 
@@ -111,7 +103,7 @@ def main() -> None:
             print(runs["run"], flush=True)
     document = {
         "commit": commit,
-        "command": COMMAND if args.plan else None,
+        "command": DRY_RUN if args.plan else None,
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
         "runs": runs,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -66,3 +68,20 @@ def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) 
         output, _ = process.communicate(timeout=60)
         raise AssertionError(f"{command!r} timed out after {timeout} s:\n{output[-5000:]}") from None
     return subprocess.CompletedProcess(command, process.returncode, output, "")
+
+
+#: The dry run the planning benchmarks time: every job planned, nothing printed but the job table.
+DRY_RUN = "snakemake -n --quiet rules"
+
+
+def time_dry_run(workdir: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = run_command(DRY_RUN, workdir)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(result.stdout[-3000:])
+    jobs = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("total "))
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), jobs
