@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert-heads": ("rnamsm.heads.cli", "convert the official SS/RSA head files to rnamsm heads"),
     "make-demo-checkpoint": ("rnamsm.model.cli", "write a tiny random RNA-MSM for demos and tests"),
     "make-demo-heads": ("rnamsm.heads.cli", "write random (untrained) SS and RSA heads that fit given features"),
+    "doctor": ("rnamsm.doctor.cli", "check what a run with this config needs on this node (run it on a GPU node)"),
 }
 
 

@@ -22,6 +22,9 @@ from rnamsm.textfile import read_text
 
 #: A sample sheet's comment: a whole line whose first character is this (elsewhere it is data).
 COMMENT = "#"
+#: The workflow's config file and the folder of its JSON schemas, relative to the workflow's folder.
+CONFIG_FILE = "config/config.yaml"
+SCHEMAS = Path("workflow/schemas")
 
 
 def _schema_problem(error: BaseException) -> BaseException | None:
@@ -135,6 +138,28 @@ def check_config_file(path: str | os.PathLike[str]) -> None:
         if tag:
             problem = f"Python tag '!!{tag.group(2)}' is not allowed (plain YAML values only)"
         raise RnamsmError(f"{path}: {where}not valid YAML: {problem}") from None
+
+
+def load_config(overlays: tuple[str | os.PathLike[str], ...] = (), base: str | os.PathLike[str] = CONFIG_FILE,
+                schemas: str | os.PathLike[str] = SCHEMAS) -> dict:
+    """The config a workflow run in this folder sees: ``base`` (the Snakefile's ``configfile:``) updated by each
+    ``--configfile`` overlay in turn, as Snakemake merges them, then validated with defaults filled in.
+
+    Raises RnamsmError naming the file for a missing, non-YAML or non-mapping file and for a schema violation.
+    """
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in (base, *overlays):
+        path = Path(path)
+        if not path.is_file():
+            raise RnamsmError(f"{path}: config file not found")
+        check_config_file(path)
+        values = yaml.safe_load(read_text(path, "a config file (YAML)")) or {}
+        if not isinstance(values, dict):
+            raise RnamsmError(f"{path}: a config file must be a mapping of keys, got {type(values).__name__}")
+        update_config(config, values)
+    return validate_config(config, Path(schemas) / "config.schema.yaml", ", ".join(map(str, (base, *overlays))))
 
 
 def read_sheet(path: str | os.PathLike[str], key: str = "sample_id", what: str = "sample sheet") -> pd.DataFrame:

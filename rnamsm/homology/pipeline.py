@@ -301,11 +301,10 @@ def run_search(
         )
     hmm_only = length > settings.hmm_only_above
     cm_rounds = settings.cm.max_rounds
-    programs = dict.fromkeys((*(infernal_cli.REQUIRED_PROGRAMS if cm_rounds and not hmm_only else ()),
-                              *(("cmbuild", "cmalign") if settings.align == "cmalign" else ())))
+    programs = infernal_cli.search_programs(settings, hmm_only)
     uses_infernal = bool(programs)
     if uses_infernal:
-        infernal_cli.check_programs(tuple(programs))
+        infernal_cli.check_programs(programs)
     warnings = query_mod.query_warnings(query)
     cache_key = None
     if settings.cache is not None:

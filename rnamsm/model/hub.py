@@ -32,8 +32,25 @@ def _hub_cache_dir() -> str | None:
     return None
 
 
-def _offline() -> bool:
+def offline() -> bool:
+    """True when HF_HUB_OFFLINE asks for the cache only."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_cache_description() -> str:
+    """Where hub checkpoints are cached, for messages."""
+    return _hub_cache_dir() or "the default Hugging Face cache"
+
+
+def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
+    """The cached snapshot folder of a hub checkpoint, or ``None`` when it is not in the cache (never downloads)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES,
+                                      cache_dir=_hub_cache_dir(), local_files_only=True))
+    except Exception:  # noqa: BLE001 - every hub error here means "not in the cache"
+        return None
 
 
 def download_from_hub(repo_id: str, revision: str | None = None) -> Path:
@@ -41,12 +58,12 @@ def download_from_hub(repo_id: str, revision: str | None = None) -> Path:
     from huggingface_hub import snapshot_download
 
     cache = _hub_cache_dir()
-    where = cache or "the default Hugging Face cache"
+    where = hub_cache_description()
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES, cache_dir=cache,
-                                      local_files_only=_offline()))
+                                      local_files_only=offline()))
     except Exception as error:  # noqa: BLE001 - hub errors come in many types; all mean "not available"
-        mode = "HF_HUB_OFFLINE is set" if _offline() else "the hub could not be reached or refused"
+        mode = "HF_HUB_OFFLINE is set" if offline() else "the hub could not be reached or refused"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RnamsmError(
             f"{repo_id}: not a local file or folder, not in {where}, and {mode} ({reason}); "

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rnamsm.formats",),
     ("rnamsm.input", "rnamsm.homology", "rnamsm.model", "rnamsm.evaluation"),
     ("rnamsm.heads",),
-    ("rnamsm.training", "rnamsm.report", "rnamsm.baselines"),
+    ("rnamsm.training", "rnamsm.report", "rnamsm.baselines", "rnamsm.doctor"),
     ("rnamsm.cli", "rnamsm.__main__"),
 )
 
