@@ -109,16 +109,18 @@ def test_features_from_stockholm(tmp_path, demo_checkpoint, capsys, name, shape)
     assert "device=cpu" in capsys.readouterr().err or torch.cuda.is_available()
 
 
-def test_features_from_a3m_with_precision_bf16(tmp_path, demo_checkpoint):
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_features_from_a3m_with_a_reduced_precision(tmp_path, demo_checkpoint, precision):
+    """The GPU options bf16 and fp16 run the same code on the CPU: float32 outputs, close to fp32's."""
     a3m = tmp_path / "q.a3m"
     a3m.write_text(">q\nGGCCCGGGGCGGUUCGAUUC\n>h1\nGGCaCCGG-GCGGUUCGAUUC\n>h2\n--CCCGGAGCGGUUCAAUUu-\n")
-    fp32, bf16 = tmp_path / "fp32.npz", tmp_path / "bf16.npz"
+    fp32, reduced = tmp_path / "fp32.npz", tmp_path / f"{precision}.npz"
     assert main(["features", str(a3m), "--checkpoint", str(demo_checkpoint), "--out", str(fp32)]) == 0
-    assert main(["features", str(a3m), "--checkpoint", str(demo_checkpoint), "--out", str(bf16),
-                 "--precision", "bf16"]) == 0
-    with np.load(fp32) as a, np.load(bf16) as b:
+    assert main(["features", str(a3m), "--checkpoint", str(demo_checkpoint), "--out", str(reduced),
+                 "--precision", precision]) == 0
+    with np.load(fp32) as a, np.load(reduced) as b:
         assert a["embedding"].shape == (20, 64) and b["embedding"].dtype == np.float32
-        assert str(b["precision"]) == "bf16"
+        assert str(b["precision"]) == precision and str(b["device"]) == "cpu"
         assert 0 < np.abs(a["contacts"] - b["contacts"]).max() < 0.05
 
 
