@@ -58,7 +58,7 @@ def _run(command: list[str], threads: int) -> tuple[float, str]:
     return time.perf_counter() - started, result.stderr
 
 
-def _weights(tmp: Path) -> tuple[Path, Path]:
+def full_size_weights(tmp: Path) -> tuple[Path, Path]:
     """Full-size random RNA-MSM (HF folder) and demo heads of the released sizes (120 maps, D = 768)."""
     from rnamsm.heads.demo import make_demo_heads
     from rnamsm.model.convert import HF_VOCAB
@@ -79,7 +79,7 @@ def timings(samples: int, max_seqs: int, threads: int) -> dict:
     py = [sys.executable, "-m", "rnamsm"]
     with tempfile.TemporaryDirectory(prefix="rnamsm-batch-") as name:
         tmp = Path(name)
-        checkpoint, heads = _weights(tmp)
+        checkpoint, heads = full_size_weights(tmp)
         head_args = ["--head", str(heads / "ss.safetensors"),
                      "--heads", *(str(heads / f"rsa_{k}.safetensors") for k in range(3))]
         model = {"max_seqs": max_seqs, "depth_method": "identity", "device": "cpu"}
