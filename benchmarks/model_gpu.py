@@ -14,6 +14,12 @@ wall time includes process start, imports, CUDA initialisation and weight loadin
 - ``batched``: one worker for every sample (the model and heads loaded once);
 - ``per_sample``: one worker per sample (today's one job per sample); peak memory is the largest worker's.
 
+``--host-memory 32x100 128x100 32x400 64x250`` instead measures what the GPU job's memory request
+(``mem_mb``) must cover: peak RSS (``/usr/bin/time -v``) of one ``rnamsm run-samples`` process per size
+(rows x columns of a random MSA; CPU, 2 threads, heads on the CPU as the workflow runs them), fitted
+as a + b x rows x columns + c x columns² over these and the sizes measured before (kept in the JSON)
+(docs/cluster.md, "Sizing the model job").
+
 Results: ``benchmarks/results/model_gpu.json`` (``--out``); summary in docs/benchmarks.md.
 """
 
@@ -23,6 +29,8 @@ import argparse
 import json
 import os
 import platform
+import random
+import re
 import resource
 import subprocess
 import sys
@@ -117,12 +125,67 @@ def measure(samples: int, max_seqs: int, device: str, checkpoint: Path, heads: P
     }
 
 
+MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+
+def _random_msa(path: Path, rows: int, columns: int, seed: int = 0) -> Path:
+    """An ``.a2m_msa2`` of ``rows`` rows: a random query and copies of it with 20 % substitutions, 10 % gaps."""
+    rng = random.Random(seed)
+    query = "".join(rng.choice("ACGU") for _ in range(columns))
+    lines = [">query", query]
+    for row in range(1, rows):
+        lines += [f">hit{row}", "".join(rng.choice("ACGU-") if rng.random() < 0.3 else base for base in query)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def host_memory(sizes: list[tuple[int, int]], checkpoint: Path, heads: Path, tmp: Path,
+                earlier: list[dict] = ()) -> dict:
+    """Peak RSS of ``rnamsm run-samples`` (one sample) per (rows, columns), and the least-squares fit over
+    these runs and the ``earlier`` runs of other sizes (so sizes can be added one run at a time)."""
+    import numpy as np
+
+    from rnamsm.formats import sample_jobs
+    from rnamsm.formats.sample_jobs import SampleJob
+
+    runs = []
+    for rows, columns in sizes:
+        name = f"R{rows}xL{columns}"
+        job = SampleJob(name, _random_msa(tmp / f"{name}.a2m_msa2", rows, columns), tmp / name / "features.npz",
+                        tmp / name, tmp / name / f"{name}.rsa.tsv")
+        sample_jobs.write([job], tmp / f"{name}.tsv")
+        model = json.dumps({"device": "cpu", "max_seqs": rows, "depth_method": "identity"})
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["/usr/bin/time", "-v", sys.executable, "-m", "rnamsm", "run-samples", str(tmp / f"{name}.tsv"),
+             "--checkpoint", str(checkpoint), "--model-json", model, "--head", str(heads / "ss.safetensors"),
+             "--heads", *(str(heads / f"rsa_{k}.safetensors") for k in range(3)), "--head-device", "cpu"],
+            capture_output=True, text=True, cwd=ROOT, check=False,
+            env={**os.environ, "OMP_NUM_THREADS": "2", "PYTHONPATH": str(ROOT)})
+        if result.returncode:
+            raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+        runs.append({"rows": rows, "columns": columns, "wall_s": time.perf_counter() - started,
+                     "peak_rss_kb": int(MAX_RSS.search(result.stderr).group(1))})
+    measured = {(run["rows"], run["columns"]) for run in runs}
+    runs = sorted([*runs, *(run for run in earlier if (run["rows"], run["columns"]) not in measured)],
+                  key=lambda run: (run["columns"], run["rows"]))
+    design = np.array([[1.0, run["rows"] * run["columns"], run["columns"] ** 2] for run in runs])
+    peak = np.array([run["peak_rss_kb"] * 1024.0 for run in runs])
+    (base, per_token, per_pair), *_ = np.linalg.lstsq(design, peak, rcond=None)
+    for run, fitted in zip(runs, design @ [base, per_token, per_pair]):
+        run["fit_error_fraction"] = float(fitted / (run["peak_rss_kb"] * 1024) - 1)
+    return {"runs": runs, "fit": {"base_mb": base / 2**20, "bytes_per_row_column": per_token,
+                                  "bytes_per_column_squared": per_pair}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--max-seqs", type=int, default=512)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--host-memory", nargs="+", metavar="ROWSxCOLUMNS",
+                        help="measure peak RSS per MSA size instead (written to the JSON's host_memory)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--heads", type=Path, help=argparse.SUPPRESS)
@@ -132,13 +195,20 @@ def main() -> int:
         return 0
     import torch
 
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
     with tempfile.TemporaryDirectory(prefix="rnamsm-gpu-") as name:
         checkpoint, heads = full_size_weights(Path(name))
         load_before = os.getloadavg()[0]
-        results = measure(args.samples, args.max_seqs, args.device, checkpoint, heads, Path(name))
-    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-                          "cuda_devices": torch.cuda.device_count(), "load_before": load_before,
-                          "load_after": os.getloadavg()[0]}
+        if args.host_memory:
+            sizes = [tuple(map(int, size.lower().split("x"))) for size in args.host_memory]
+            earlier = results.get("host_memory", {}).get("runs", [])
+            results["host_memory"] = {**host_memory(sizes, checkpoint, heads, Path(name), earlier),
+                                      "load_before": load_before, "load_after": os.getloadavg()[0]}
+        else:
+            results.update(measure(args.samples, args.max_seqs, args.device, checkpoint, heads, Path(name)))
+            results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                  "torch": torch.__version__, "cuda_devices": torch.cuda.device_count(),
+                                  "load_before": load_before, "load_after": os.getloadavg()[0]}
     args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))
     return 0
