@@ -121,8 +121,9 @@ def test_planning_cost_per_sample_has_no_event_loop(tmp_path: Path) -> None:
 
 
 def test_resource_estimates_follow_input_sizes(tmp_path: Path) -> None:
-    """homology_search asks for 4 MB of memory and 1 minute per MB of input (query + databases); an
-    estimate whose inputs do not exist yet is <TBD> at planning and evaluated before the job runs."""
+    """homology_search asks for 4 MB of memory and 1 minute per MB of input (query + databases), run_model
+    for what one sample's MSA and query need; an estimate whose inputs do not exist yet is <TBD> at planning
+    and evaluated before the job runs."""
     workdir = copy_workflow(tmp_path / "sizes")
     sample_id, sequence = real_queries()[0]
     write_sheet(workdir, [(sample_id, sequence)])
@@ -142,3 +143,15 @@ def test_resource_estimates_follow_input_sizes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     block = result.stdout.split("rule homology_search:", 1)[1]
     assert "runtime=1024, mem_mb=4096," in block.split("\n\n", 1)[0]
+
+    # run_model: the measured host memory of one sample from its MSA's rows x columns and its query's length
+    # (docs/cluster.md, "Sizing the model job"): a 1,000-byte query and a sparse MSA of 512 x 1,000 cells
+    query.write_text(f">{sample_id}\n" + "A" * (1000 - len(sample_id) - 3) + "\n")
+    msa = workdir / "results" / sample_id / "msa" / f"{sample_id}.a2m_msa2"
+    msa.parent.mkdir()
+    with open(msa, "wb") as handle:
+        handle.truncate(512 * 1000)
+    result = run_command(f"snakemake -n results/{sample_id}/features/features.npz", workdir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    block = result.stdout.split("rule run_model:", 1)[1].split("\n\n", 1)[0]
+    assert "mem_mb=5546," in block, block  # 900 MB + 6,000 B x 512,000 + 1,800 B x 1,000²

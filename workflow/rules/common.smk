@@ -248,6 +248,21 @@ def scaled(floor, estimate, cap, attempt):
     return int(min(max(floor, estimate), cap) * attempt)
 
 
+#: Host memory of a model job (one sample: RNA-MSM and both heads), fitted to the peak RSS of `rnamsm run-samples`
+#: with the released model's sizes (docs/cluster.md, "Sizing the model job"): a base, bytes per row x column of
+#: the MSA the model reads, bytes per column squared (attention maps, contacts, the SS head).
+MODEL_MEMORY_BASE_MB, MODEL_BYTES_PER_ROW_COLUMN, MODEL_BYTES_PER_COLUMN_SQUARED = 900, 6000, 1800
+
+
+def model_memory_mb(input):
+    """The model job's memory estimate in MB from its query and MSA sizes (os.stat only): the query file's bytes
+    bound the query length L, the MSA file's bytes (capped at `model.max_seqs` rows of L) its rows x columns."""
+    columns = os.path.getsize(input.query)
+    cells = min(os.path.getsize(input.msa), config["model"]["max_seqs"] * columns)
+    pairs = columns**2
+    return MODEL_MEMORY_BASE_MB + (MODEL_BYTES_PER_ROW_COLUMN * cells + MODEL_BYTES_PER_COLUMN_SQUARED * pairs) / 2**20
+
+
 def checkpoint_input(wildcards):
     """The checkpoint as a file input (demo or local path); a hub id is no file."""
     weights = config["model"]["checkpoint"]

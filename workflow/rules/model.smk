@@ -49,7 +49,7 @@ rule run_model:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.msa]), 64000, attempt),
+        mem_mb=lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt),
         runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
     shell:
         "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
