@@ -24,9 +24,8 @@ os.environ.update(
 
 
 from rnamsm.errors import RnamsmError
-from rnamsm.sheets import check_config_file
+from rnamsm.sheets import CONFIG_FILE, check_config_file
 
-CONFIG_FILE = "config/config.yaml"
 # Snakemake reports any YAML problem (a Python tag too) as "not valid JSON or YAML"; say which and where.
 try:
     check_config_file(CONFIG_FILE)

@@ -34,7 +34,7 @@ from rnamsm.model import hub
 from rnamsm.model.checkpoint import read_checkpoint
 from rnamsm.model.settings import ModelSettings
 from rnamsm.settings import settings_from_mapping
-from rnamsm.sheets import SCHEMAS, load_config, load_families, load_samples
+from rnamsm.sheets import CONFIG_FILE, SCHEMAS, load_config, load_families, load_samples
 from rnamsm.textfile import check_regular_file
 
 Status = Literal["ok", "warn", "FAIL"]
@@ -101,7 +101,7 @@ def check_config(overlays: Sequence[str], schemas: Path = SCHEMAS) -> tuple[Chec
         config = load_config(tuple(overlays), schemas=schemas)
     except RnamsmError as error:
         return _failed("config", error), None
-    return Check("ok", "config", ", ".join(["config/config.yaml", *overlays]) + " valid"), config
+    return Check("ok", "config", ", ".join([CONFIG_FILE, *overlays]) + " valid"), config
 
 
 def check_sheets(config: dict[str, Any], schemas: Path = SCHEMAS) -> tuple[list[Check], Run]:
