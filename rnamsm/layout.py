@@ -114,6 +114,10 @@ class MsaFiles:
         """Finished shards of a search of a prepared database, kept until the search ends (resume after a kill)."""
         return self.folder / "resume"
 
+    def round_receipt(self, number: int | str, job: int | str) -> Path:
+        """Receipt of one round job of a sharded search (``rnamsm search-round``): shard ``job`` or ``model``."""
+        return self.folder / "rounds" / f"round{number}.{job}.json"
+
 
 @dataclass(frozen=True)
 class StructureFiles:

@@ -57,10 +57,10 @@ def job_shards(job: int, jobs: int, shards: int) -> range:
     return range(job, shards, jobs)
 
 
-def search_cost(residues: int, query_length: int, threads: int) -> tuple[int, int]:
-    """``(mem_mb, runtime_minutes)`` of a job searching ``residues`` of database with a query of
-    ``query_length`` nt on ``threads`` threads, for one round (the request of one shard job)."""
-    megabases = residues / 1e6
-    mem_mb = BASE_MEM_MB + MEM_MB_PER_MB * megabases + MEM_MB_PER_THREAD * threads
-    minutes = BASE_MINUTES + CPU_SECONDS_PER_MB_NT * megabases * query_length / threads / 60
-    return math.ceil(mem_mb), math.ceil(minutes)
+def search_cost(*, residues: int, largest_shard: int, query_length: int, threads: int,
+                rounds: int = 1) -> tuple[int, int]:
+    """``(mem_mb, runtime_minutes)`` of a job searching ``residues`` of database, read ``largest_shard`` residues
+    at a time, in ``rounds`` rounds with a query of ``query_length`` nt on ``threads`` threads."""
+    mem_mb = BASE_MEM_MB + MEM_MB_PER_MB * largest_shard / 1e6 + MEM_MB_PER_THREAD * threads
+    cpu_seconds = CPU_SECONDS_PER_MB_NT * residues / 1e6 * query_length * rounds
+    return math.ceil(mem_mb), math.ceil(BASE_MINUTES + cpu_seconds / threads / 60)
