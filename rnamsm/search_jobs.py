@@ -24,9 +24,11 @@ BASE_MEM_MB = 600
 MEM_MB_PER_MB = 3.0
 #: MB of memory per thread: Infernal's default limit of one thread's DP matrices (cmsearch --smxsize 128).
 MEM_MB_PER_THREAD = 128
-#: CPU seconds per Mb of database and nt of query of one search round (nhmmer, or cmsearch's filter
-#: pipeline); measured in docs/cluster.md, with a 3x margin.
-CPU_SECONDS_PER_MB_NT = 0.006
+#: CPU seconds per Mb of database and nt of query of one round: nhmmer (round 1) and cmsearch (a CM round;
+#: an HMM-profile round of a long query costs about nhmmer's). 3x what a 72-nt tRNA took on the demo
+#: database's 1.1-Mb shard with one thread (0.00077 and 0.0070; docs/cluster.md).
+NHMMER_CPU_SECONDS_PER_MB_NT = 0.0025
+CMSEARCH_CPU_SECONDS_PER_MB_NT = 0.02
 #: Minutes every job gets on top (start-up, the per-sample steps a job replays, a calibration).
 BASE_MINUTES = 10
 
@@ -57,10 +59,18 @@ def job_shards(job: int, jobs: int, shards: int) -> range:
     return range(job, shards, jobs)
 
 
-def search_cost(*, residues: int, largest_shard: int, query_length: int, threads: int,
-                rounds: int = 1) -> tuple[int, int]:
+def search_cost(*, residues: int, largest_shard: int, query_length: int, threads: int, nhmmer_rounds: int,
+                cm_rounds: int) -> tuple[int, int]:
     """``(mem_mb, runtime_minutes)`` of a job searching ``residues`` of database, read ``largest_shard`` residues
-    at a time, in ``rounds`` rounds with a query of ``query_length`` nt on ``threads`` threads."""
+    at a time, with a query of ``query_length`` nt on ``threads`` threads, in ``nhmmer_rounds`` nhmmer rounds and
+    ``cm_rounds`` CM rounds (a shard job: one round; a one-job search: 1 and cm.max_rounds)::
+
+        mem_mb  = BASE_MEM_MB + MEM_MB_PER_MB * largest_shard / 1e6 + MEM_MB_PER_THREAD * threads
+        minutes = BASE_MINUTES + residues / 1e6 * query_length
+                  * (NHMMER_CPU_SECONDS_PER_MB_NT * nhmmer_rounds + CMSEARCH_CPU_SECONDS_PER_MB_NT * cm_rounds)
+                  / threads / 60
+    """
     mem_mb = BASE_MEM_MB + MEM_MB_PER_MB * largest_shard / 1e6 + MEM_MB_PER_THREAD * threads
-    cpu_seconds = CPU_SECONDS_PER_MB_NT * residues / 1e6 * query_length * rounds
+    per_mb_nt = NHMMER_CPU_SECONDS_PER_MB_NT * nhmmer_rounds + CMSEARCH_CPU_SECONDS_PER_MB_NT * cm_rounds
+    cpu_seconds = per_mb_nt * residues / 1e6 * query_length
     return math.ceil(mem_mb), math.ceil(BASE_MINUTES + cpu_seconds / threads / 60)

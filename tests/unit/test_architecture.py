@@ -15,7 +15,8 @@ PACKAGE = REPO_ROOT / "rnamsm"
 #: Layers from the bottom up (docs/architecture.md). A module may import its own layer or lower ones.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("rnamsm", "rnamsm.errors", "rnamsm.atomic", "rnamsm.textfile", "rnamsm.arrays", "rnamsm.checksums",
-     "rnamsm.options", "rnamsm.settings", "rnamsm.safe_pickle", "rnamsm.layout", "rnamsm.sheets"),
+     "rnamsm.options", "rnamsm.settings", "rnamsm.safe_pickle", "rnamsm.layout", "rnamsm.sheets",
+     "rnamsm.search_jobs"),
     ("rnamsm.formats",),
     ("rnamsm.input", "rnamsm.homology", "rnamsm.model", "rnamsm.evaluation"),
     ("rnamsm.heads",),

@@ -286,28 +286,30 @@ def _manifest(path, mtime_ns):
 
 def search_request(wildcards, input, threads, attempt):
     """`(mem_mb, runtime)` of a search job (rnamsm.search_jobs.search_cost, times the attempt): the shards it
-    searches (a shard job: its own; a one-job search: all, in every round; the merge after shard jobs: none) and
-    the query's length. Before the query exists, FileNotFoundError: Snakemake asks again when the job is ready."""
+    searches (a shard job: its own, in its round; a one-job search: all, in every round; the merge after shard
+    jobs and a round's model job: none) and the query's length. Before the query exists, FileNotFoundError:
+    Snakemake asks again when the job is ready."""
     os.stat(input.query)
     query_length = len(query_format.read(input.query).sequence)
-    database, rounds = input.databases[0], 1
+    database, cm_rounds = input.databases[0], SEARCH_ROUNDS - 1
+    rounds = (1, cm_rounds)
     if not db_manifest.is_prepared(database):
-        residues = largest = estimated_residues(input.databases)
-        largest = min(largest, config["search"]["db"]["volume_nt"] or largest)
-        rounds = SEARCH_ROUNDS
+        residues = estimated_residues(input.databases)
+        largest = min(residues, config["search"]["db"]["volume_nt"] or residues)
     else:
         path = db_manifest.manifest_path(database)
         shards = _manifest(str(path), os.stat(path).st_mtime_ns).shards
+        jobs = shard_jobs(wildcards.sample)
         if "job" not in wildcards.keys():
-            indices = [] if shard_jobs(wildcards.sample) > 1 else range(len(shards))
-            rounds = SEARCH_ROUNDS
+            indices = [] if jobs > 1 else range(len(shards))
         else:
-            indices = [] if wildcards.job == "model" else job_shards(int(wildcards.job), shard_jobs(wildcards.sample),
-                                                                   len(shards))
+            number = int(wildcards.round)
+            rounds = (int(number == 1), int(number > 1))
+            indices = [] if wildcards.job == "model" else job_shards(int(wildcards.job), jobs, len(shards))
         residues = sum(shards[index].residues for index in indices)
         largest = max((shards[index].residues for index in indices), default=0)
     mem_mb, minutes = search_cost(residues=residues, largest_shard=largest, query_length=query_length,
-                                  threads=threads, rounds=rounds)
+                                  threads=threads, nhmmer_rounds=rounds[0], cm_rounds=rounds[1])
     return scaled(1000, mem_mb, 64000, attempt), scaled(10, minutes, 7 * 24 * 60, attempt)
 
 
