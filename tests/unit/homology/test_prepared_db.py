@@ -129,6 +129,17 @@ def test_search_refuses_a_query_longer_than_the_prepared_overlap(tmp_path: Path)
         run_search(query, [tmp_path / "prepared"], tmp_path / "out")
 
 
+def test_a_round_job_needs_a_prepared_database_and_a_readable_receipt(tmp_path: Path) -> None:
+    """A round job of plain FASTA files, or after a damaged receipt, is one line naming the file."""
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}}))
+    with pytest.raises(RnamsmError, match="mrum-tRNAs10.fa: a round job searches a prepared database"):
+        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(1, 0, 2), settings)
+    (tmp_path / "model.json").write_text('{"round": 2, "status": "stopped"')
+    with pytest.raises(RnamsmError, match=r"model.json: unreadable round receipt .*run the round job again"):
+        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(2, 0, 2),
+                      settings, after=tmp_path / "model.json")
+
+
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda data: data["shards"][0].pop("sha256"), r"manifest.json: shards\[0\]: expected the keys"),
     (lambda data: data["windowing"].pop("overlap"), r"manifest.json: windowing: expected the keys"),
