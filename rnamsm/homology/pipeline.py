@@ -647,8 +647,8 @@ def _cm_round(
         lambda: infernal_cli.calibrate_cm_cached(
             cm_path, length_mb=settings.calibrate_L, threads=threads,
             cache_dir=settings.calibrate_cache or (
-                shard_results.calibrations(database.resume) if database.resume is not None and database.prepared
-                else None),
+                shard_results.calibrations(database.resume)
+                if database.resume is not None and database.prepared is not None else None),
         ),
     )
     cm = infernal_cli.read_cm(cm_path, len(query))
