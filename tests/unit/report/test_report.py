@@ -109,6 +109,7 @@ def test_report_numbers_match_the_json_inputs(sample: Path) -> None:
     pairs = json.loads((sample / "structure" / "ss.json").read_text())["pairs"]
     assert f'id="msa-depth">{stats["depth"]}<' in html
     assert f'id="msa-neff">{stats["neff"]:.2f}<' in html
+    assert "prepared_database" not in stats and 'id="prepared-database"' not in html  # plain files searched
     assert f'id="pair-count">{len(pairs)}<' in html
     baseline = json.loads((sample / "baselines" / "baselines.json").read_text())
     assert f'id="dbn-rnafold">{baseline["rnafold"]["dbn"]}<' in html
@@ -288,6 +289,3 @@ def test_report_shows_the_prepared_database_its_z_and_the_time_per_shard(sample:
     for (_, _, cells), shard in zip(rows, prepared.shards, strict=True):
         assert re.findall(r'<td class="num">([\d.]+)</td>', cells) == [f"{seconds:.2f}" for seconds in shard.seconds]
     assert f"Z = {sharded.search_space.cmsearch_Z_residues} residues (cmsearch)" in html
-    # A search of plain files has no prepared database: no table.
-    msa_stats.write(stats, path)
-    assert 'id="prepared-database"' not in report(sample)
