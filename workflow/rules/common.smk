@@ -291,8 +291,7 @@ def search_request(wildcards, input, threads, attempt):
     Snakemake asks again when the job is ready."""
     os.stat(input.query)
     query_length = len(query_format.read(input.query).sequence)
-    database, cm_rounds = input.databases[0], SEARCH_ROUNDS - 1
-    rounds = (1, cm_rounds)
+    database, rounds = input.databases[0], (1, SEARCH_ROUNDS - 1)  # (nhmmer rounds, CM rounds)
     if not db_manifest.is_prepared(database):
         residues = estimated_residues(input.databases)
         largest = min(residues, config["search"]["db"]["volume_nt"] or residues)
