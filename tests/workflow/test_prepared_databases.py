@@ -84,6 +84,8 @@ def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_p
         stats = json.loads((first / "results" / sample / "msa" / "msa_stats.json").read_text())
         assert stats["prepared_database"]["manifest_sha256"] == db_manifest.digest(folder)
     assert len(db_manifest.read(prepared[0]).shards) == 3
+    demo = json.loads((first / "results" / "demo" / "msa" / "msa_stats.json").read_text())["prepared_database"]
+    assert demo["resumed_shards"] == 3  # the merge took every shard from the shard jobs, searching none
     # The three shard jobs merged: the MSA files of one search of the same database in one process.
     settings, _ = resolve_search_options(("test", SEARCH))
     run_search(first / "results" / "demo" / "query.fa", [prepared[0]], tmp_path / "one-job", settings, threads=2)
