@@ -58,8 +58,8 @@ def _tail(path: Path) -> str:
 def last_job_end(folder: Path, since: float | None = None) -> SlurmJobEnd | None:
     """The job with the highest id among the ``{jobid}.log`` files of ``folder``, or None.
 
-    ``since`` (a modification time): a log last written before it belongs to an earlier run and is
-    ignored (e.g. a later run without Slurm rewrote the rule's own log).
+    ``since`` (a time, e.g. when the workflow run started): a log last written before it belongs to an
+    earlier run, and None is returned (the failure is not this run's Slurm job).
     """
     try:
         logs = [(tuple(int(part) for part in match.groups() if part), path)

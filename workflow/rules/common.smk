@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,8 @@ from rnamsm.layout import (
 from rnamsm.sheets import load_families, load_samples, validate_config
 from rnamsm.slurm_logs import last_job_end
 
+#: When this run started: Slurm job logs last written before it belong to earlier runs.
+RUN_STARTED = time.time()
 #: Every per-sample output as a pattern with the `{sample}` wildcard (rnamsm.layout names them all).
 SAMPLE = sample_layout("{sample}")
 #: Every per-family output as a pattern with the `{family}` wildcard.
@@ -313,7 +316,7 @@ def write_batch_status(path):
             if not output.exists():
                 log = log_file(stage_rule, sample)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
-                job = last_job_end(slurm_log_folder(stage_rule, sample), log.stat().st_mtime if log.exists() else None)
+                job = last_job_end(slurm_log_folder(stage_rule, sample), since=RUN_STARTED)
                 if job is not None:
                     message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
                 status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
