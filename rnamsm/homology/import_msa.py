@@ -35,6 +35,7 @@ from rnamsm.formats.msa import Alignment, expand_inserts, match_columns
 from rnamsm.formats.msa_stats import MsaSource
 from rnamsm.formats.query import Query, normalise_sequence, search_sequence
 from rnamsm.formats.structure import dbn_to_pairs, nested_dbn
+from rnamsm.homology import infernal_cli
 from rnamsm.homology import query as query_mod
 from rnamsm.homology.database import DatabaseSummary
 from rnamsm.homology.filters import filter_rows
@@ -114,6 +115,7 @@ def place_query(alignment: Alignment, query: Query, method: Literal["cmalign", "
         )
     structure = _cm_structure(alignment) if method == "cmalign" else ""
     if structure:
+        infernal_cli.check_programs(("cmbuild", "cmalign"))
         with tempfile.TemporaryDirectory(prefix="rnamsm-place-") as work:
             (row,) = cm_align(replace(alignment, structure=structure), [(query.id, query.sequence)],
                               Path(work), threads=1, prefix="place")

@@ -230,3 +230,12 @@ def test_searched_msa_stats_bytes_unchanged():
     text = (RNAMSM_OUTPUTS / "Cobalamin.msa_stats.json").read_text()
     record = msa_stats.MsaStats.from_json(text, "Cobalamin.msa_stats.json")
     assert record.source is None and record.to_json() == text
+
+
+def test_cmalign_placement_without_infernal_is_one_line(tmp_path, capsys, monkeypatch):
+    """No cmbuild/cmalign on PATH: placing with cmalign is one line naming the programs; nothing written."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    status, lines = _import([INFERNAL_DATA / "tRNA5.sto", "--query", TRNA_QUERY, "--out-dir", tmp_path / "out"],
+                            capsys)
+    assert status == 1 and len(lines) == 1 and "not found on PATH: cmbuild, cmalign" in lines[0], lines
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
