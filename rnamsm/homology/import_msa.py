@@ -99,13 +99,16 @@ def _cm_structure(alignment: Alignment) -> str:
 def place_query(alignment: Alignment, query: Query, method: Literal["cmalign", "hmmalign"]) -> tuple[str, str]:
     """The query as an A3M row of ``alignment``'s match columns and the program that aligned it.
 
-    Refused when ``hmmsearch`` does not find the query with the alignment's profile HMM. ``cmalign``
+    Refused when ``hmmsearch`` (``--max``: no acceleration filters) does not find the query with the
+    alignment's profile HMM. ``cmalign``
     aligns it to a CM of the alignment and its ``SS_cons`` (:func:`rnamsm.homology.realign.cm_align`);
     an alignment without ``SS_cons`` pairs, or ``method`` ``hmmalign``, uses ``hmmalign`` to the profile HMM.
     """
     hmm = _profile(alignment)
     sequence = TextSequence(name=query.id, sequence=query.sequence).digitize(Alphabet.rna())
-    evalues = [hit.evalue for hits in pyhmmer.hmmer.hmmsearch([hmm], [sequence], Z=1) for hit in hits]
+    # HMMER's --max: no acceleration filters (they dropped true members of tRNA.sto; one target needs no speed)
+    evalues = [hit.evalue for hits in pyhmmer.hmmer.hmmsearch([hmm], [sequence], Z=1, bias_filter=False, F1=1.0,
+                                                               F2=1.0, F3=1.0) for hit in hits]
     if not evalues or min(evalues) > PLACEMENT_MAX_EVALUE:
         best = f"best E-value {min(evalues):.2g}" if evalues else "no hit"
         raise RnamsmError(
