@@ -19,6 +19,7 @@ RNAMSM_EXAMPLE = TEST_DATA / "rnamsm_example"  # the official RNA-MSM example 2D
 INFERNAL_DATA = TEST_DATA / "infernal"  # Infernal tutorial and test-suite files (BSD)
 ORACLE = TEST_DATA / "oracle"  # seeded random RNA-MSM and multimolecule reference outputs (ours)
 RNAMSM_OUTPUTS = TEST_DATA / "rnamsm_outputs"  # interface files written by rnamsm itself (ours)
+SLURM_LOGS_DATA = TEST_DATA / "slurm"  # Slurm job logs of the local test cluster (ours)
 SHARED = REPO_ROOT.parent / "shared"
 pytest_plugins = ["tests.slurm.fixtures"]  # the `slurm_cluster` fixture
 

@@ -55,7 +55,8 @@ def _round(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings, _threads = search_options(args.config, args.config_json)
-    result = import_msa(args.alignment, args.query, args.out_dir, settings, record=args.record)
+    result = import_msa(args.alignment, args.query, args.out_dir, settings, record=args.record,
+                        placement=args.placement)
     stats = result.stats
     print(f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (from {args.alignment}) -> {args.out_dir}",
           file=sys.stderr)
@@ -158,12 +159,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="your own alignment as the query's MSA (instead of a search)",
         description="Turn an alignment (A3M, A2M/.a2m_msa2, aligned FASTA, Stockholm; .gz too) into the files "
         "a search writes: {id}.a3m, {id}.sto, {id}.a2m_msa2 and msa_stats.json in --out-dir. The query row "
-        "(found by its residues, or named by --record; placed with hmmalign when absent) goes first and only its "
-        "columns stay; the search's filter and neff settings apply.",
+        "(found by its residues, or named by --record; when absent, placed with cmalign to a CM of the alignment "
+        "and its SS_cons, or with hmmalign) goes first and only its columns stay; "
+        "the search's filter and neff settings apply.",
     )
     imported.add_argument("alignment", metavar="ALIGNMENT", help="the alignment file")
     imported.add_argument("--query", required=True, metavar="QUERY.fa", help="FASTA file with the one query record")
     imported.add_argument("--out-dir", required=True, help="output directory")
     imported.add_argument("--record", default=None, help="name of the query's row in the alignment")
+    imported.add_argument("--placement", choices=("cmalign", "hmmalign"), default=None,
+                          help="how a query absent from the alignment is aligned to it (overrides the config key "
+                          "'placement'; default cmalign; alignments without SS_cons pairs always use hmmalign)")
     _add_config(imported)
     imported.set_defaults(func=_import)

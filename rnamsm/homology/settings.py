@@ -102,6 +102,7 @@ class SearchSettings:
     cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
     align: Literal["hits", "cmalign"] = "cmalign"
+    placement: Literal["cmalign", "hmmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
     neff: NeffSettings = field(default_factory=NeffSettings)
     db: DatabaseSettings = field(default_factory=DatabaseSettings)

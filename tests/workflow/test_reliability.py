@@ -177,6 +177,7 @@ WORKFLOW_RECORDS = {"rfam-ids": "AB001721.1/2-116"}
 WORKFLOW_MSA_MATRIX = {
     "msa-query-not-first": ("mrum-tRNA.3", INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto", "cmalign.sto", "ok", ""),
     "msa-placed-no-ss-cons": ("mrum-tRNA.1", INFERNAL_DATA / "tRNA5-noss.sto", "tRNA5-noss.sto.gz", "ok", ""),
+    "msa-placed-cmalign": ("mrum-tRNA.1", INFERNAL_DATA / "tRNA5.sto", "tRNA5.sto", "ok", ""),
     "msa-cannot-place": ("mrum-tRNA.1", RNAMSM_OUTPUTS / "Cobalamin.sto", "Cobalamin.sto", "failed",
                          "import_msa: rnamsm import-msa: error: resources/bad-inputs/Cobalamin.sto: query "
                          "'msa-cannot-place' is not in the alignment and cannot be placed"),
@@ -244,6 +245,10 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
     assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
     placed = json.loads((workdir / "results" / "msa-placed-no-ss-cons" / "msa" / "msa_stats.json").read_text())
     assert placed["source"]["placement"] == "hmmalign" and placed["source"]["path"].endswith("tRNA5-noss.sto.gz")
+    placed = json.loads((workdir / "results" / "msa-placed-cmalign" / "msa" / "msa_stats.json").read_text())
+    assert placed["source"]["placement"] == "cmalign"  # SS_cons: a CM of the alignment placed the query
+    assert "not in the alignment: placed with cmalign" in (workdir / "results" / "msa-placed-cmalign" / "report.html"
+                                                           ).read_text()
     moved = json.loads((workdir / "results" / "msa-query-not-first" / "msa" / "msa_stats.json").read_text())
     assert moved["source"]["record"] == "mrum-tRNA.3" and moved["depth"] == 10
     assert not (workdir / "logs" / "homology_search" / "msa-query-not-first.log").exists()  # no search ran

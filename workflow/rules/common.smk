@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -30,10 +31,14 @@ from rnamsm.layout import (
     log_file,
     prepared_database,
     sample_layout,
+    slurm_log_folder,
 )
 from rnamsm.search_jobs import estimated_residues, job_shards, search_cost, shard_job_count
 from rnamsm.sheets import load_families, load_samples, validate_config
+from rnamsm.slurm_logs import last_job_end
 
+#: When this run started: Slurm job logs last written before it belong to earlier runs.
+RUN_STARTED = time.time()
 #: Every per-sample output as a pattern with the `{sample}` wildcard (rnamsm.layout names them all).
 SAMPLE = sample_layout("{sample}")
 #: Every per-family output as a pattern with the `{family}` wildcard.
@@ -388,7 +393,8 @@ def last_log_line(path):
 
 
 def write_batch_status(path):
-    """Write `sample, status, reason` for every sample: ok, or the first stage that has no output."""
+    """Write `sample, status, reason` for every sample: ok, or the first stage that has no output, with the
+    last line of its log and, for a Slurm job, its job id, what ended it (time, memory, other) and its log."""
     rows = ["sample\tstatus\treason"]
     for sample in SAMPLES.index:
         status, reason = "ok", ""
@@ -397,6 +403,9 @@ def write_batch_status(path):
             if not output.exists():
                 log = log_file(stage_rule, sample)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
+                job = last_job_end(slurm_log_folder(stage_rule, sample), since=RUN_STARTED)
+                if job is not None:
+                    message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
                 status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
                 break
         rows.append(f"{sample}\t{status}\t{reason}")

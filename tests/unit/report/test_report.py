@@ -261,12 +261,14 @@ def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:
     assert '<p id="msa-source">Source: homolog search (<code>rnamsm search</code>).</p>' in report(sample)
     stats_path = sample / "msa" / "msa_stats.json"
     stats = json.loads(stats_path.read_text())
-    stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
-                       "placement": "hmmalign", "rows": 7}
-    stats_path.write_text(json.dumps(stats))
-    html = report(sample)
-    assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
-            + "</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with hmmalign.") in html
+    for placement in ("cmalign", "hmmalign"):
+        stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
+                           "placement": placement, "rows": 7}
+        stats_path.write_text(json.dumps(stats))
+        html = report(sample)
+        assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
+                + f"</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with {placement}."
+                ) in html
 
 
 def test_report_shows_the_prepared_database_its_z_and_the_time_per_shard(sample: Path) -> None:
