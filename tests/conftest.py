@@ -65,6 +65,15 @@ def demo_run(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.fixture(scope="session")
+def demo_weights(tmp_path_factory) -> Path:
+    """The demo's random checkpoint and heads (``results/.weights``), made once per session by the workflow's
+    own rules, for runs in fresh checkouts that test something else (they copy it in instead of making it)."""
+    from tests.support.workflow import copy_workflow, make_demo_weights
+
+    return make_demo_weights(copy_workflow(tmp_path_factory.mktemp("weights")))
+
+
 #: Fixtures that bring up a system component: a test that takes one is marked ``system``.
 SYSTEM_FIXTURES = {"slurm_cluster", "page", "browser"}
 

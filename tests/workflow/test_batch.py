@@ -12,7 +12,7 @@ import yaml
 from rnamsm.search_jobs import search_cost
 from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
 from tests.support.queries import real_queries, write_sheet
-from tests.support.workflow import copy_workflow, run_command
+from tests.support.workflow import copy_workflow, run_command, seed_demo_weights
 
 #: A cheap search for batch tests: one nhmmer round against the ten M. ruminantium tRNAs.
 BATCH_CONFIG = {
@@ -29,9 +29,10 @@ def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
     return {(row[2], row[0]) for row in rows[1:] if row[5] == "update pending"}
 
 
-def test_batch_of_6_then_3_more(tmp_path: Path) -> None:
+def test_batch_of_6_then_3_more(demo_weights: Path, tmp_path: Path) -> None:
     """Six real queries of three families run in one batch; three added ones are all that is planned next."""
     workdir = copy_workflow(tmp_path / "batch")
+    seed_demo_weights(workdir, demo_weights)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     config.update(BATCH_CONFIG)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
