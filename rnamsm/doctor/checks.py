@@ -78,6 +78,12 @@ class Run:
     def search(self) -> SearchSettings:
         return settings_from_mapping(SearchSettings, self.config["search"], "search")
 
+    def imports_alignments(self) -> bool:
+        """True when a sample's MSA is imported from an alignment (its ``msa`` cell, or its family's)."""
+        samples = self.samples is not None and "msa" in self.samples.columns and self.samples["msa"].notna().any()
+        families = self.families is not None and (self.families["msa"] == "alignment").any()
+        return bool(samples or families)
+
     def searched_databases(self) -> list[list[str]]:
         """The database files of every searched sample or family (own ``database`` cells, else the config's)."""
         sets = []
@@ -126,14 +132,19 @@ def check_sheets(config: dict[str, Any], schemas: Path = SCHEMAS) -> tuple[list[
 def check_programs(run: Run) -> list[Check]:
     """The programs on PATH that the configured stages run, and the Python bindings they import."""
     checks = []
-    searched = bool(run.searched_databases())
-    for name in search_programs(run.search):
+    search = run.search
+    needed = set(search_programs(search)) if run.searched_databases() else set()
+    placing = run.imports_alignments() and search.placement == "cmalign"
+    if placing:  # a query absent from its alignment is placed with cmalign (rnamsm import-msa)
+        needed |= {"cmbuild", "cmalign"}
+    for name in dict.fromkeys((*search_programs(search), *(("cmbuild", "cmalign") if placing else ()))):
         where = shutil.which(name)
         if where:
             checks.append(Check("ok", f"program {name}", where))
-        elif searched:
-            checks.append(Check("FAIL", f"program {name}", "not on PATH; the search runs it (install Infernal "
-                                "1.1: Debian/Ubuntu package 'infernal', or 'conda install -c bioconda infernal')"))
+        elif name in needed:
+            checks.append(Check("FAIL", f"program {name}", "not on PATH; the search or the placement of an "
+                                "imported query runs it (install Infernal 1.1: Debian/Ubuntu package 'infernal', "
+                                "or 'conda install -c bioconda infernal')"))
         else:
             checks.append(Check("ok", f"program {name}", "not on PATH, not needed (no sample is searched)"))
     method = run.model.depth_method

@@ -394,7 +394,6 @@ def _search(
             f"longest query is {(window - 1) // 2:,} nt (validate-input refuses queries over input.max_length first)"
         )
     hmm_only = length > settings.hmm_only_above
-    cm_rounds = settings.cm.max_rounds
     programs = infernal_cli.search_programs(settings, hmm_only)
     uses_infernal = bool(programs)
     if uses_infernal:

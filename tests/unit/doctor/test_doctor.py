@@ -100,7 +100,7 @@ def test_a_program_missing_from_path_fails(capsys, tmp_path, monkeypatch) -> Non
     status, checks = doctor(capsys, tmp_path)
     assert status == 1
     assert [what for what, (state, _) in checks.items() if state == "FAIL"] == ["program cmcalibrate"]
-    assert checks["program cmcalibrate"][1].startswith("not on PATH; the search runs it")
+    assert checks["program cmcalibrate"][1].startswith("not on PATH; the search or the placement of an imported")
     assert checks["program cmbuild"] == ("ok", str(bin_dir / "cmbuild"))
     # without hhfilter, depth_method auto falls back with a warning; hhfilter asked for by name fails
     (bin_dir / "hhfilter").unlink()
