@@ -114,7 +114,9 @@ def run_members(alignment: str | os.PathLike[str], family_id: str, chunk: int, m
             reasons[member.sample] = f"{stage}: {failure_reason(error, alignment)}"
             log(f"{member.sample}: error: {reasons[member.sample]}")
             shutil.rmtree(sample_layout(member.sample, results).directory, ignore_errors=True)
-        seconds[member.sample] = seconds.get(member.sample, 0.0) + time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        seconds[member.sample] = seconds.get(member.sample, 0.0) + elapsed
+        log(f"{member.sample}: {stage} {'failed' if member.sample in reasons else 'done'} in {elapsed:.1f} s")
 
     for member in chunk_of:
         layout = sample_layout(member.sample, results)
@@ -128,6 +130,7 @@ def run_members(alignment: str | os.PathLike[str], family_id: str, chunk: int, m
         for outcome in run_samples(layout_jobs(results, placed), heads, settings.model, settings.heads,
                                    head_device, log):
             seconds[outcome.sample] += outcome.seconds
+            log(f"{outcome.sample}: run_model {'done' if outcome.ok else 'failed'} in {outcome.seconds:.1f} s")
             if not outcome.ok:
                 reasons[outcome.sample] = f"run_model: {outcome.reason}"
                 shutil.rmtree(sample_layout(outcome.sample, results).directory, ignore_errors=True)
