@@ -45,6 +45,7 @@ include: "workflow/rules/homology.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/heads.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/families.smk"
 
 
 localrules:
@@ -65,10 +66,12 @@ rule all:
 onerror:
     # With --keep-going the other samples finish; the index then lists the failed ones and why.
     write_batch_status(BATCH_STATUS)
+    # The chunks' status files that were written come last: their members' reasons win.
     shell(
         "mkdir -p {log_dir:q} && python -m rnamsm index {RESULTS:q} --samples {config[samples]:q}"
-        " --families {config[families]:q} --status {BATCH_STATUS:q}"
+        " --families {config[families]:q} {status}"
         " --out {INDEX:q} --config-json {cfg:q} > {index_log:q} 2>&1 || true",
+        status=status_args([BATCH_STATUS, *(path for path in all_chunk_statuses() if path.exists())]),
         cfg=cfg_json("report"),
         index_log=log_file("batch_index", "batch_index"),
         log_dir=log_file("batch_index", "batch_index").parent,

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict-ss": ("rnamsm.heads.cli", "base pairs from features.npz with the RNA-MSM SS head"),
     "predict-rsa": ("rnamsm.heads.cli", "relative solvent accessibility from features.npz"),
     "run-samples": ("rnamsm.heads.cli", "many samples' features, base pairs and RSA with the model loaded once"),
+    "run-members": ("rnamsm.members.cli", "one chunk of a family's members end to end, the model loaded once"),
     "baselines": ("rnamsm.baselines.cli", "ViennaRNA MFE and base-pair probabilities, RNAalifold consensus"),
     "report": ("rnamsm.report.cli", "write a sample's self-contained HTML QC report"),
     "index": ("rnamsm.report.cli", "write the batch index of all samples' reports"),

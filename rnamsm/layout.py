@@ -15,6 +15,7 @@ query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``; a member of a family (the families shee
     results/benchmarks/{rule}/{sample}.tsv, logs/{rule}/{sample}.log
     logs/slurm/rule_{rule}/{sample}/{jobid}.log   (the Slurm profile's job logs)
     results/families/{family_id}/report.html, family.json, reference/{sample}.bpseq
+    results/families/{family_id}/chunks/{chunk}.tsv   (members run N per job: each chunk's status)
 """
 
 from __future__ import annotations
@@ -255,6 +256,15 @@ class FamilyLayout:
     def reference(self, sample: str) -> Path:
         """The family's SS_cons projected onto member ``sample`` (a ``.bpseq`` for ``rnamsm evaluate``)."""
         return self.directory / "reference" / f"{sample}.bpseq"
+
+    def chunk_status(self, chunk: str) -> Path:
+        """The status of one chunk of members run in one job (``chunk``: :func:`chunk_id`, or ``{chunk}``)."""
+        return self.directory / "chunks" / f"{chunk}.tsv"
+
+
+def chunk_id(index: int) -> str:
+    """The name of a family's chunk ``index`` (0-based) in its files and jobs: ``0001``, ``0002``..."""
+    return f"{index + 1:04d}"
 
 
 def family_layout(family: str, results: Path = RESULTS) -> FamilyLayout:

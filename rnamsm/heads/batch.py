@@ -122,6 +122,12 @@ def _sample_log(job: SampleJob, log: Callable[[str], None]) -> Iterator[Callable
             handle.close()
 
 
+def failure_reason(error: BaseException, source: str | Path) -> str:
+    """The one-line reason a sample failed: an :class:`RnamsmError`'s message, else ``source`` and the error."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return reason if isinstance(error, RnamsmError) else f"{source}: {type(error).__name__}: {reason}"
+
+
 def run_sample(loaded: LoadedModel, heads: LoadedHeads, head_settings: HeadSettings, job: SampleJob,
                head_device: str = "auto", log: Callable[[str], None] = _say_nothing) -> None:
     """One sample with a loaded model and heads: write its ``features.npz``, its predict-ss set and its RSA TSV."""
@@ -159,9 +165,7 @@ def run_samples(jobs: Sequence[SampleJob], heads: HeadFiles, model_settings: Mod
                 run_sample(loaded, loaded_heads, head_settings, job, head_device, say)
                 reason = ""
             except SAMPLE_ERRORS as error:
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                if not isinstance(error, RnamsmError):
-                    reason = f"{job.msa}: {type(error).__name__}: {reason}"
+                reason = failure_reason(error, job.msa)
                 say(f"error: {reason}")
         outcomes[job.sample] = SampleOutcome(job.sample, reason, time.perf_counter() - start)
     return [outcomes[job.sample] for job in jobs]

@@ -5,13 +5,16 @@ member becomes the sample ``{family_id}.{member}`` (:func:`rnamsm.layout.member_
 ``member`` is the record name made safe (:func:`safe_member_id`); two records that give the same safe id
 are told apart by ``_2``, ``_3``... in file order, and :class:`Family` lists them. The workflow, the
 family report and the batch index all expand a family here, from the alignment that
-:func:`rnamsm.formats.msa.read` reads, so they agree on every id.
+:func:`rnamsm.formats.msa.read` reads, so they agree on every id. Members that re-anchor the family
+alignment run ``N`` per job (``family_members_per_job``): :func:`member_chunks` is the one partition, in
+member order, that the workflow and ``rnamsm run-members`` share.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rnamsm.errors import RnamsmError
@@ -86,3 +89,10 @@ def family_members(family_id: str, alignment: str | os.PathLike[str], members: s
         taken.add(member)
         expanded.append(Member(member_sample_id(family_id, member), member, record))
     return Family(family_id, tuple(expanded), collisions)
+
+
+def member_chunks(members: Sequence[Member], size: int) -> list[tuple[Member, ...]]:
+    """``members`` cut into consecutive chunks of ``size`` (the last one shorter), in member order."""
+    if size < 1:
+        raise RnamsmError(f"members per job must be at least 1, got {size}")
+    return [tuple(members[start:start + size]) for start in range(0, len(members), size)]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
 import urllib.parse
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import sample_status
 from rnamsm.input.families import family_members
 from rnamsm.layout import family_layout, is_sample_id, sample_layout
 from rnamsm.report.html import generation_time, write_page
@@ -21,10 +20,6 @@ from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import load_summary
 from rnamsm.report.settings import ReportSettings
 from rnamsm.sheets import read_sheet
-from rnamsm.textfile import read_text
-
-#: Status words of the status TSV (e.g. ok, failed, skipped).
-STATUS_WORD = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -54,15 +49,6 @@ class FamilyRow:
     members: int
     counts: tuple[tuple[str, int], ...]
     report_href: str | None
-
-
-def _tsv_rows(path: Path, what: str) -> list[list[str]]:
-    """The rows of a tab-separated text file; unreadable files and malformed rows are one RnamsmError."""
-    reader = csv.reader(io.StringIO(read_text(path, what), newline=""), delimiter="\t")
-    try:
-        return list(reader)
-    except csv.Error as error:
-        raise RnamsmError(f"{path}: line {reader.line_num}: cannot read {what}: {error}") from None
 
 
 def read_sheet_samples(path: Path) -> dict[str, str]:
@@ -96,23 +82,13 @@ def read_family_members(path: Path) -> dict[str, tuple[str, list[str]]]:
 
 
 def read_status(path: Path, samples: list[str]) -> dict[str, tuple[str, str]]:
-    """``sample -> (status, reason)`` from a ``sample<TAB>status<TAB>reason`` TSV (header optional)."""
+    """``sample -> (status, reason)`` from a status TSV (:mod:`rnamsm.formats.sample_status`); every sample
+    must be one of ``samples``."""
     statuses: dict[str, tuple[str, str]] = {}
-    rows = _tsv_rows(path, "a status file (TSV)")
-    for number, row in enumerate(rows, start=1):
-        if not row or not "".join(row).strip() or row[0].startswith("#"):
-            continue
-        if number == 1 and row[0].strip().lower() == "sample":
-            continue
-        if len(row) < 2 or not row[1].strip():
-            raise RnamsmError(f"{path}: line {number}: expected 'sample<TAB>status<TAB>reason'")
-        sample = row[0].strip()
-        if sample not in samples:
-            raise RnamsmError(f"{path}: line {number}: sample {sample!r} is not in the sample sheet")
-        status = row[1].strip().lower()
-        if not STATUS_WORD.fullmatch(status):
-            raise RnamsmError(f"{path}: line {number}: sample {sample!r}: invalid status {row[1]!r}")
-        statuses[sample] = (status, row[2].strip() if len(row) > 2 else "")
+    for row in sample_status.read(path):
+        if row.sample not in samples:
+            raise RnamsmError(f"{path}: sample {row.sample!r} is not in the sample sheet")
+        statuses[row.sample] = (row.status, row.reason)
     return statuses
 
 
@@ -147,10 +123,11 @@ def _href(path: Path, out: Path) -> str | None:
     return urllib.parse.quote(Path(os.path.relpath(path, out.parent)).as_posix()) if path.is_file() else None
 
 
-def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsv: Path | None,
+def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsvs: Sequence[Path],
                 settings: ReportSettings, families: Path | None = None) -> None:
     """Write the batch index page of ``results_dir`` to ``out``; with ``families`` (a families sheet) the
-    members are rows too, and each family a row of the families table linking its report."""
+    members are rows too, and each family a row of the families table linking its report. ``status_tsvs``
+    give failed or skipped samples' reasons (a later file wins for a sample listed twice)."""
     generated = generation_time()
     if not results_dir.is_dir():
         raise RnamsmError(f"{results_dir}: results folder does not exist")
@@ -158,7 +135,7 @@ def write_index(results_dir: Path, samples_tsv: Path, out: Path, status_tsv: Pat
     family_table = read_family_members(families) if families else {}
     for family, (description, members) in family_table.items():
         samples.update({sample: (description, family) for sample in members})
-    statuses = read_status(status_tsv, list(samples)) if status_tsv else {}
+    statuses = {sample: status for path in status_tsvs for sample, status in read_status(path, list(samples)).items()}
     rows = [index_row(results_dir, sample, description, statuses.get(sample), out, settings, family)
             for sample, (description, family) in samples.items()]
     counts = Counter(row.status for row in rows)

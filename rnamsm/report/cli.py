@@ -38,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     index.add_argument("--samples", type=Path, required=True, metavar="SAMPLES.tsv",
                        help="the workflow's sample sheet (ids from 'sample_id', shown with 'description')")
     index.add_argument("--out", type=Path, help="output HTML (default: RESULTS_DIR/index.html)")
-    index.add_argument("--status", type=Path, metavar="STATUS.tsv",
-                       help="optional 'sample<TAB>status<TAB>reason' rows for failed or skipped samples")
+    index.add_argument("--status", type=Path, nargs="+", default=[], metavar="STATUS.tsv",
+                       help="'sample<TAB>status<TAB>reason' rows for failed or skipped samples (several files: "
+                       "a later one wins), e.g. results/batch_status.tsv and the family chunks' status files")
     index.add_argument("--title", help="page title (default: 'RNA-MSM results')")
     index.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON: QC thresholds")
     index.add_argument("--families", type=Path, metavar="FAMILIES.tsv",
@@ -60,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     family.add_argument("--description", default="", help="the family's free-text description")
     family.add_argument("--title", help="page title (default: 'RNA-MSM family report: <family>')")
     family.add_argument("--config-json", help="workflow config (or its 'report' section) as JSON: QC thresholds")
+    family.add_argument("--status", type=Path, nargs="+", default=[], metavar="STATUS.tsv",
+                        help="status files of the family's chunks (rnamsm run-members): a failed member is listed "
+                        "with its reason instead of failing the report")
     family.set_defaults(func=run_family_report)
 
 
@@ -84,5 +88,5 @@ def run_family_report(args: argparse.Namespace) -> int:
     """Entry point of ``rnamsm family-report``."""
     _, settings = parse_config_json(args.config_json, args.title)
     write_family_report(args.alignment, args.family_id, args.results, members=args.members, out_dir=args.out_dir,
-                        description=args.description, settings=settings)
+                        description=args.description, settings=settings, status=args.status)
     return 0

@@ -7,7 +7,9 @@ level: ``() [] {} <>`` and Rfam's ``Aa Bb ...``), projected onto each member (th
 hold a residue of that member), is the reference of the member: precision, recall, F1 and MCC of RNA-MSM,
 RNAfold and RNAalifold against it come from :mod:`rnamsm.evaluation.structure_metrics`, the code of
 ``rnamsm evaluate``, which gives the same numbers on the reference ``.bpseq`` files written beside the
-report. Written as one set: ``report.html``, ``family.json`` and ``reference/{sample}.bpseq``.
+report. Written as one set: ``report.html``, ``family.json`` and ``reference/{sample}.bpseq``. A member
+that its chunk's status file (:mod:`rnamsm.formats.sample_status`) lists as failed is shown with its reason
+(``failed`` in ``family.json``) and left out of the numbers; any other member without outputs is an error.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -25,6 +28,7 @@ from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.evaluation.structure_metrics import SequenceResult, aggregate, score_sequence, scores
 from rnamsm.formats import msa as msa_format
+from rnamsm.formats import sample_status
 from rnamsm.formats.query import normalise_sequence
 from rnamsm.formats.structure import Pair, Structure, dbn_to_pairs, format_bpseq
 from rnamsm.input.families import Family, family_members
@@ -79,8 +83,11 @@ def _score_row(result: SequenceResult) -> dict[str, float]:
 
 
 def family_summary(family: Family, alignment_path: Path, results: Path, out: FamilyLayout,
-                   settings: ReportSettings) -> tuple[dict[str, Any], dict[str, Structure]]:
-    """The numbers of the family report (``family.json``) and each member's projected reference structure."""
+                   settings: ReportSettings, failed: dict[str, str] | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, Structure]]:
+    """The numbers of the family report (``family.json``) and each member's projected reference structure;
+    ``failed``: member sample -> the one-line reason it failed (listed, not scored)."""
+    failed = failed or {}
     alignment = msa_format.read(alignment_path)
     width = alignment.length
     consensus = ({(i - 1, j - 1) for i, j in dbn_to_pairs(alignment.structure, f"{alignment_path} SS_cons")}
@@ -91,7 +98,11 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
     member_sets: list[set[tuple[int, int]]] = []
     member_present: list[set[int]] = []
     references: dict[str, Structure] = {}
+    failures = []
     for member in family.members:
+        if member.sample in failed:
+            failures.append({"sample": member.sample, "record": member.record, "reason": failed[member.sample]})
+            continue
         layout = sample_layout(member.sample, results)
         data = load_summary(layout)
         if data.query is None or data.structure is None or data.baselines is None:
@@ -148,8 +159,9 @@ def family_summary(family: Family, alignment_path: Path, results: Path, out: Fam
         "column_pairs": column_pairs,
         "conserved_share": CONSERVED_SHARE,
         "agreement": round(sum(agreement) / len(agreement), 6) if agreement else None,
-        "scores": {method: _averages(per_method[method]) for method in METHODS} if consensus else None,
-        "num_members": len(family.members),
+        "scores": {method: _averages(per_method[method]) for method in METHODS} if consensus and members else None,
+        "num_members": len(members),
+        "failed": failures,
     }
     return summary, references
 
@@ -178,11 +190,13 @@ def _heat_cells(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_family_report(alignment: str | os.PathLike[str], family_id: str, results: str | os.PathLike[str],
                         *, members: str = "all", out_dir: str | os.PathLike[str] | None = None,
-                        description: str = "", settings: ReportSettings | None = None) -> dict[str, Any]:
+                        description: str = "", settings: ReportSettings | None = None,
+                        status: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Any]:
     """Write ``report.html``, ``family.json`` and the reference ``.bpseq`` files of a family; return the summary.
 
     ``members`` is the families sheet's value (the members expanded by :func:`family_members`), ``results``
-    the folder of the members' outputs; ``out_dir`` defaults to ``results/families/{family_id}``.
+    the folder of the members' outputs; ``out_dir`` defaults to ``results/families/{family_id}``; ``status``:
+    the status files of the family's chunks, whose failed members are listed with their reasons.
     """
     settings = settings or ReportSettings()
     alignment, results = Path(alignment), Path(results)
@@ -190,7 +204,8 @@ def write_family_report(alignment: str | os.PathLike[str], family_id: str, resul
     if out_dir is not None:
         layout = FamilyLayout(Path(out_dir), family_id)
     family = family_members(family_id, alignment, members)
-    summary, references = family_summary(family, alignment, results, layout, settings)
+    failed = {row.sample: row.reason for path in status for row in sample_status.read(path) if not row.ok}
+    summary, references = family_summary(family, alignment, results, layout, settings, failed)
     page = render_page("family.html", {
         "title": settings.title or f"RNA-MSM family report: {family_id}",
         "description": description, "summary": summary, "methods": METHODS, "cells": _heat_cells(summary),

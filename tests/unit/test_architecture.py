@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rnamsm.input", "rnamsm.homology", "rnamsm.model", "rnamsm.evaluation"),
     ("rnamsm.heads",),
     ("rnamsm.training", "rnamsm.report", "rnamsm.baselines", "rnamsm.doctor"),
+    ("rnamsm.members",),
     ("rnamsm.cli", "rnamsm.__main__"),
 )
 
@@ -170,7 +171,6 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.model.depth": "hhfilter's input and output, texts from and parsed by formats.msa",
     "rnamsm.model.export": "checkpoint folders (config.json, safetensors, vocab)",
     "rnamsm.model.hf_folder": "Hugging Face checkpoint folders",
-    "rnamsm.report.batch_index": "the batch status table and the index HTML",
     "rnamsm.report.family_report": "the family report set: HTML, family.json, references from formats.structure",
     "rnamsm.report.html": "report HTML and its templates",
     "rnamsm.report.readers": "Snakemake benchmark tables",

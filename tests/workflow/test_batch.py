@@ -62,25 +62,27 @@ def test_batch_of_6_then_3_more(demo_weights: Path, tmp_path: Path) -> None:
 
 def test_dag_of_200_samples(tmp_path: Path) -> None:
     """A 200-sample sheet and two families build their DAG (benchmarks/dag_scaling.py times 1,000 samples,
-    benchmarks/family_dag.py 1,679 members): Vault's first 10 members re-anchor its alignment
-    (import_msa), PK-HAV's 2 members are searched (`msa: search`); one report per family."""
+    benchmarks/family_dag.py 1,679 members): Vault's first 30 members re-anchor its alignment in 2 chunk jobs
+    (family_chunk, 25 members per job), PK-HAV's 2 members are searched (`msa: search`); one report per
+    family."""
     workdir = copy_workflow(tmp_path / "dag")
     queries = real_queries()
     write_sheet(workdir, [(f"s{number:04d}", queries[number % len(queries)][1]) for number in range(200)])
     for name in ("Vault.sto", "PK-HAV.sto"):
         shutil.copy(INFERNAL_DATA / name, workdir / name)
     (workdir / "config" / "families.tsv").write_text(
-        "family_id\talignment\tmembers\tmsa\nVault\tVault.sto\tfirst 10\t\nPK-HAV\tPK-HAV.sto\tall\tsearch\n")
+        "family_id\talignment\tmembers\tmsa\nVault\tVault.sto\tfirst 30\t\nPK-HAV\tPK-HAV.sto\tall\tsearch\n")
     start = time.perf_counter()
     result = run_command("snakemake -n --quiet rules", workdir)
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stdout[-3000:]
-    rules = {"run_model", "homology_search", "import_msa", "sample_report", "family_report", "batch_index"}
+    rules = {"run_model", "homology_search", "import_msa", "family_chunk", "sample_report", "family_report",
+             "batch_index"}
     counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and
                   line.split()[0] in rules)
-    assert counts == {"run_model": "212", "homology_search": "202", "import_msa": "10", "sample_report": "212",
+    assert counts == {"run_model": "202", "homology_search": "202", "family_chunk": "2", "sample_report": "202",
                       "family_report": "2", "batch_index": "1"}
-    print(f"DAG of 200 samples and 12 members: {elapsed:.1f} s")
+    print(f"DAG of 200 samples and 32 members: {elapsed:.1f} s")
 
 
 #: `snakemake -n` that reports how many asyncio event loops it created (each costs a socket pair and

@@ -106,9 +106,9 @@ def distinctive_value(path: tuple[str, ...], sub: dict, serial: int, workdir: Pa
         copy = workdir / "config" / "samples-copy.tsv"
         copy.write_text((workdir / "config" / "samples.tsv").read_text())
         return "config/samples-copy.tsv"
-    if path == ("families",):
+    if path == ("families",):  # the demo families: their chunk jobs show family_members_per_job
         copy = workdir / "config" / "families-copy.tsv"
-        copy.write_text((workdir / "config" / "families.tsv").read_text())
+        copy.write_text((workdir / "resources" / "demo" / "families" / "families.tsv").read_text())
         return "config/families-copy.tsv"
     if path == ("databases",):
         return ["resources/demo/queries/Cobalamin.fa"]
@@ -168,14 +168,16 @@ def test_every_config_leaf_reaches_a_rule(demo_run: Path) -> None:
 
 
 def planned_by_sample(workdir: Path, config: str = "") -> dict[str, set[str]]:
-    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index', family reports as
-    'families'); ``config``: a `--config` value."""
+    """Rules that `snakemake --summary` plans to rerun, by sample (the index as 'index', a family's report
+    and chunks as 'families/{family_id}'); ``config``: a `--config` value."""
     result = run_command("snakemake --summary" + (f" --config {config}" if config else ""), workdir)
     assert result.returncode == 0, result.stdout[-3000:]
     planned: dict[str, set[str]] = {}
     for row in (line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5):
         if row[5] == "update pending":
-            sample = "index" if row[0] == "results/index.html" else row[0].split("/")[1]
+            parts = row[0].split("/")
+            key = parts[1:3] if parts[1] == "families" else parts[1:2]
+            sample = "index" if row[0] == "results/index.html" else "/".join(key)
             planned.setdefault(sample, set()).add(row[2])
     return planned
 
@@ -221,20 +223,21 @@ def test_own_msa_reruns_only_its_sample_and_gives_the_searched_features(demo_run
 
 #: The README's demo families command (tests/workflow/test_readme.py leaves it to the test below).
 FAMILIES_COMMAND = "snakemake --cores 2 --config families=resources/demo/families/families.tsv"
-MEMBER_RULES = {"validate_input", "import_msa", "run_model", "baselines", "sample_report"}
+FAMILY_RULES = {"family_chunk", "family_report"}
 
 
 def test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family(demo_run: Path, tmp_path: Path) -> None:
-    """The README's families run on the finished demo: only the members' jobs, their family reports and the
-    index are added; members expanded (safe ids), member and family reports written, the index lists the
-    families; new content of one family's alignment (same mtime) reruns only that family."""
+    """The README's families run on the finished demo: only the families' chunk jobs (2 members each, at most
+    family_members_per_job), their reports and the index are added; members expanded (safe ids), member and
+    family reports written, the index lists the families. New content of one family's alignment (same
+    mtime) reruns only that family: here tRNA2's row emptied, so tRNA2 fails alone in its chunk, the run
+    succeeds, and the family report and the index list it as failed with its reason."""
     assert FAMILIES_COMMAND in readme_commands()
     workdir = shutil.copytree(demo_run, tmp_path / "run", symlinks=True)
     config = FAMILIES_COMMAND.split("--config ")[1]
     trna = [f"tRNA5.tRNA{number}" for number in (1, 2)]
     hav = ["PK-HAV.AB020564_1_7423-7477", "PK-HAV.X15462_1_90-145"]
-    expected = {sample: MEMBER_RULES for sample in trna + hav}
-    expected.update({"families": {"family_report"}, "index": {"batch_index"}})
+    expected = {"families/tRNA5": FAMILY_RULES, "families/PK-HAV": FAMILY_RULES, "index": {"batch_index"}}
     assert planned_by_sample(workdir, config) == expected
 
     result = run_command(FAMILIES_COMMAND, workdir)
@@ -253,7 +256,20 @@ def test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family(demo_ru
 
     alignment = workdir / "resources" / "demo" / "families" / "tRNA5.sto"
     before = alignment.stat()
-    alignment.write_text(alignment.read_text().replace("#=GF", "#=GF", 1) + "\n")  # new content, same mtime
+    alignment.write_text(re.sub(r"(?m)^(tRNA2 +)(\S+)$", lambda row: row[1] + "-" * len(row[2]),
+                                alignment.read_text()))  # new content, same mtime
     os.utime(alignment, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert planned_by_sample(workdir, config) == {
-        **{sample: MEMBER_RULES for sample in trna}, "families": {"family_report"}, "index": {"batch_index"}}
+    assert planned_by_sample(workdir, config) == {"families/tRNA5": FAMILY_RULES, "index": {"batch_index"}}
+    result = run_command(FAMILIES_COMMAND, workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    reason = ("validate_input: resources/demo/families/tRNA5.sto: row 'tRNA2': sequence is 0 nt, shorter than "
+              "the minimum of 10 nt")
+    assert (results / "families" / "tRNA5" / "chunks" / "0001.tsv").read_text() == (
+        f"sample\tstatus\treason\n{trna[0]}\tok\t\n{trna[1]}\tfailed\t{reason}\n")
+    summary = json.loads((results / "families" / "tRNA5" / "family.json").read_text())
+    assert [row["sample"] for row in summary["members"]] == trna[:1]
+    assert summary["failed"] == [{"sample": trna[1], "record": "tRNA2", "reason": reason}]
+    assert not (results / trna[1]).exists() and (results / trna[0] / "report.html").is_file()
+    index = (results / "index.html").read_text()
+    row = index[index.index(f'data-sample="{trna[1]}"'):]
+    assert ">failed<" in row[: row.index("</tr>")] and "sequence is 0 nt" in row[: row.index("</tr>")]

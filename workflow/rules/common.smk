@@ -16,7 +16,7 @@ from rnamsm.checksums import cached_file_sha256, file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import db_manifest
 from rnamsm.formats import query as query_format
-from rnamsm.input.families import family_members
+from rnamsm.input.families import family_members, member_chunks
 from rnamsm.layout import (
     BATCH_STATUS,
     DEMO_CHECKPOINT,
@@ -26,6 +26,7 @@ from rnamsm.layout import (
     RUN_SAMPLE_PATTERN,
     SAMPLE_ID_PATTERN,
     benchmark_file,
+    chunk_id,
     content_cache,
     family_layout,
     log_file,
@@ -52,17 +53,22 @@ wildcard_constraints:
 
 def member_rows(families):
     """One sample sheet row per member of every family (rnamsm.input.families expands them): its query is
-    its record of the family alignment, its MSA that alignment re-anchored on it (`msa: alignment`) or a
-    search (`msa: search`). The row keeps its family and record name (`family_id`, `alignment`)."""
+    its record of the family alignment, its MSA that alignment re-anchored on it (`msa: alignment`, run
+    family_members_per_job members per family_chunk job: the row's `chunk`) or a search (`msa: search`).
+    The row keeps its family and record name (`family_id`, `alignment`)."""
     rows = []
     for family_id, family in families.iterrows():
         imported = family["msa"] == "alignment"
-        for member in family_members(family_id, family["alignment"], family["members"]).members:
-            rows.append({
-                "sample_id": member.sample, "record": member.record, "family_id": family_id,
-                "alignment": family["alignment"], "msa": family["alignment"] if imported else pd.NA,
-                "database": family.get("database", pd.NA), "description": family.get("description", pd.NA),
-            })
+        members = family_members(family_id, family["alignment"], family["members"]).members
+        chunks = member_chunks(members, config["family_members_per_job"])
+        for index, chunk in enumerate(chunks):
+            for member in chunk:
+                rows.append({
+                    "sample_id": member.sample, "record": member.record, "family_id": family_id,
+                    "alignment": family["alignment"], "msa": family["alignment"] if imported else pd.NA,
+                    "chunk": chunk_id(index) if imported else pd.NA,
+                    "database": family.get("database", pd.NA), "description": family.get("description", pd.NA),
+                })
     return pd.DataFrame(rows, dtype=object).set_index("sample_id", drop=False) if rows else None
 
 
@@ -80,6 +86,11 @@ if MEMBERS is not None:
 def cfg_json(section):
     """A config section as canonical JSON: the one params value through which a stage sees it."""
     return json.dumps(config[section], sort_keys=True)
+
+
+def sections_json(*sections):
+    """Several config sections as one canonical JSON object (a job that runs several stages)."""
+    return json.dumps({section: config[section] for section in sections}, sort_keys=True)
 
 
 #: Every sample's non-empty cells (a dict lookup per input function call: pandas' `.at` cost a tenth of a
@@ -138,10 +149,18 @@ def _alternatives(samples):
     return "|".join(re.escape(sample) for sample in samples) if samples else "(?!)"
 
 
+#: Family members run in chunks (`msa: alignment`): sample -> (family, chunk); family -> its chunks in order.
+CHUNK_OF = {sample: (sample_value(sample, "family_id"), sample_value(sample, "chunk"))
+            for sample in SAMPLES.index if sample_value(sample, "chunk")}
+FAMILY_CHUNKS = {}
+for family_chunk in dict.fromkeys(CHUNK_OF.values()):
+    FAMILY_CHUNKS.setdefault(family_chunk[0], []).append(family_chunk[1])
+#: Samples with per-sample jobs (a sheet's samples, members with `msa: search`).
+PER_SAMPLE = [sample for sample in SAMPLES.index if sample not in CHUNK_OF]
 #: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
-IMPORTED = [sample for sample in SAMPLES.index if sample_value(sample, "msa")]
+IMPORTED = [sample for sample in PER_SAMPLE if sample_value(sample, "msa")]
 IMPORTED_SAMPLES = _alternatives(IMPORTED)
-SEARCHED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if sample not in IMPORTED])
+SEARCHED_SAMPLES = _alternatives([sample for sample in PER_SAMPLE if sample not in IMPORTED])
 
 
 def sample_msa(wildcards):
@@ -416,9 +435,12 @@ def write_batch_status(path):
         for stage_rule, output in sample_layout(sample).stage_outputs():
             stage_rule = msa_rule(sample) if stage_rule == "homology_search" else stage_rule
             if not output.exists():
-                log = log_file(stage_rule, sample)
+                job_name = sample
+                if sample in CHUNK_OF:  # its chunk's status file, when written, gives the reason
+                    stage_rule, job_name = "family_chunk", ".".join(CHUNK_OF[sample])
+                log = log_file(stage_rule, job_name)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
-                job = last_job_end(slurm_log_folder(stage_rule, sample), since=RUN_STARTED)
+                job = last_job_end(slurm_log_folder(stage_rule, job_name), since=RUN_STARTED)
                 if job is not None:
                     message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
                 status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
@@ -433,12 +455,30 @@ def family_samples(family):
     return [sample for sample in SAMPLES.index if sample_value(sample, "family_id") == family]
 
 
+def chunk_statuses(family):
+    """The status files of a family's chunks (none when its members have per-sample jobs)."""
+    return [family_layout(family).chunk_status(chunk) for chunk in FAMILY_CHUNKS.get(family, ())]
+
+
+def all_chunk_statuses():
+    """The status files of every family's chunks."""
+    return [path for family in FAMILIES.index for path in chunk_statuses(family)]
+
+
+def status_args(paths):
+    """`--status FILE ...` of `rnamsm index` / `family-report` ('' without files)."""
+    return f"--status {' '.join(shlex.quote(str(path)) for path in paths)}" if paths else ""
+
+
 def family_inputs(wildcards):
-    """What a family report reads: the family alignment and every member's data outputs."""
-    samples = family_samples(wildcards.family)
+    """What a family report reads: the family alignment and its chunks' status files, or (members with
+    per-sample jobs) every member's data outputs."""
+    family = wildcards.family
+    if family in FAMILY_CHUNKS:
+        return {"alignment": FAMILIES.at[family, "alignment"], "chunks": chunk_statuses(family)}
     return {
-        "alignment": FAMILIES.at[wildcards.family, "alignment"],
-        "members": [path for sample in samples for path in sample_layout(sample).report_inputs()],
+        "alignment": FAMILIES.at[family, "alignment"],
+        "members": [path for sample in family_samples(family) for path in sample_layout(sample).report_inputs()],
     }
 
 
@@ -453,7 +493,11 @@ def family_description(wildcards):
     return "" if value is None or pd.isna(value) else value
 
 
+def sample_reports():
+    """The reports of the samples with per-sample jobs (a chunk writes its members' reports)."""
+    return [sample_layout(sample).report for sample in PER_SAMPLE]
+
+
 def all_outputs():
     """Every final output: each sample's report, each family's report and the batch index."""
-    return ([sample_layout(sample).report for sample in SAMPLES.index]
-            + [family_layout(family).report for family in FAMILIES.index] + [INDEX])
+    return sample_reports() + [family_layout(family).report for family in FAMILIES.index] + [INDEX]

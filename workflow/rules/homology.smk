@@ -1,7 +1,7 @@
 if config["databases_dir"]:
     # Prepared databases are keyed by content (prepared_name), so the rule has no file inputs: new content is
     # a new folder, prepared once and shared by every sample, batch and results folder that uses it.
-    for sample in SAMPLES.index:
+    for sample in PER_SAMPLE:
         if sample not in IMPORTED:
             prepared_name(tuple(sample_database_files(sample)))
 

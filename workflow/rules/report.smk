@@ -38,6 +38,7 @@ rule family_report:
         members=family_members_spec,
         content=family_alignment_sha256,
         description=family_description,
+        status=lambda wildcards: status_args(chunk_statuses(wildcards.family)),
         stage=STAGE_VERSIONS["report"],
     log:
         log_file("family_report", "{family}"),
@@ -50,13 +51,14 @@ rule family_report:
     shell:
         "python -m rnamsm family-report {input.alignment:q} --family-id {wildcards.family:q}"
         " --members={params.members:q} --results {params.results:q} --config-json {params.cfg:q}"
-        " --description={params.description:q} > {log:q} 2>&1"
+        " --description={params.description:q} {params.status} > {log:q} 2>&1"
 
 
 rule batch_index:
     input:
-        reports=[sample_layout(sample).report for sample in SAMPLES.index],
+        reports=sample_reports(),
         family_reports=[family_layout(family).report for family in FAMILIES.index],
+        chunks=all_chunk_statuses(),
         samples=config["samples"],
         families=config["families"],
     output:
@@ -64,6 +66,7 @@ rule batch_index:
     params:
         results=RESULTS,
         cfg=cfg_json("report"),
+        status=lambda wildcards, input: status_args(input.chunks),
         stage=STAGE_VERSIONS["report"],
     log:
         log_file("batch_index", "batch_index"),
@@ -75,4 +78,4 @@ rule batch_index:
         runtime=10,
     shell:
         "python -m rnamsm index {params.results:q} --samples {input.samples:q} --families {input.families:q}"
-        " --out {output:q} --config-json {params.cfg:q} > {log:q} 2>&1"
+        " --out {output:q} --config-json {params.cfg:q} {params.status} > {log:q} 2>&1"

@@ -8,7 +8,7 @@ import pytest
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
-from rnamsm.input.families import family_members, safe_member_id
+from rnamsm.input.families import family_members, member_chunks, safe_member_id
 from rnamsm.layout import is_run_sample_id, is_sample_id
 from rnamsm.sheets import load_families
 from tests.conftest import INFERNAL_DATA, REPO_ROOT
@@ -42,6 +42,19 @@ def test_every_record_of_a_real_family_is_a_member_with_a_unique_safe_id(name: s
     assert all(sample == f"fam.{member.member}" and is_sample_id(member.member)
                for sample, member in zip(samples, family.members, strict=True))
     assert family == family_members("fam", INFERNAL_DATA / name)  # deterministic
+
+
+@pytest.mark.parametrize("size", [1, 20, 75, 100])
+def test_member_chunks_cut_the_member_order(size: int) -> None:
+    """Vault's 75 members in chunks of ``size``: consecutive, in member order, all full but the last; a
+    family's chunks depend only on its own members."""
+    members = family_members("Vault", INFERNAL_DATA / "Vault.sto").members
+    chunks = member_chunks(members, size)
+    assert [member for chunk in chunks for member in chunk] == list(members)
+    assert [len(chunk) for chunk in chunks] == [size] * (75 // size) + ([75 % size] if 75 % size else [])
+    assert member_chunks(members[:40], size)[: 40 // size] == chunks[: 40 // size]
+    with pytest.raises(RnamsmError, match="members per job must be at least 1, got 0"):
+        member_chunks(members, 0)
 
 
 def test_rfam_names_become_safe_ids() -> None:
