@@ -69,9 +69,11 @@ if MEMBERS is not None:
     SAMPLES = pd.concat([SAMPLES, MEMBERS])
 
 
-def cfg_json(section):
-    """A config section as canonical JSON: the one params value through which a stage sees it."""
-    return json.dumps(config[section], sort_keys=True)
+def cfg_json(section, leave_out=()):
+    """A config section as canonical JSON: the one params value through which a stage sees it (without the
+    keys in `leave_out`, which do not change its outputs, so editing them reruns nothing)."""
+    return json.dumps({key: value for key, value in config[section].items() if key not in leave_out},
+                      sort_keys=True)
 
 
 #: Every sample's non-empty cells (a dict lookup per input function call: pandas' `.at` cost a tenth of a
