@@ -72,7 +72,9 @@ rule run_model:
         gpu=model_gpu,
         gres=model_gres,
         mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.msa]), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
+        # a group's members run one after another, but Snakemake asks for the longest member's time
+        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)
+        * (1 if model_gpu(wildcards) else SAMPLES_PER_JOB),
     shell:
         "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
         " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"
