@@ -69,6 +69,25 @@ if MEMBERS is not None:
     SAMPLES = pd.concat([SAMPLES, MEMBERS])
 
 
+#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group whose size the workflow
+#: sets (`--group-components model=N` on the command line wins). One group asks for one GPU through the
+#: `gres` string, which Snakemake does not add up over the members as it does `gpu` (docs/cluster.md).
+SAMPLES_PER_JOB = config["model"]["samples_per_job"]
+if SAMPLES_PER_JOB > 1 and "model" not in workflow.group_settings.group_components:
+    workflow.group_settings.group_components = workflow.group_settings.group_components.set(
+        "model", SAMPLES_PER_JOB)
+
+
+def model_gpu(wildcards):
+    """`gpu` of a model job: 1 (local runs: at most `--resources gpu` at once), 0 in a cluster job group."""
+    return 1 if SAMPLES_PER_JOB == 1 or workflow.local_exec else 0
+
+
+def model_gres(wildcards):
+    """`gres` of a model job: the group's one GPU (a string: the same for the group, not a sum)."""
+    return "" if model_gpu(wildcards) else "gpu:1"
+
+
 def cfg_json(section, leave_out=()):
     """A config section as canonical JSON: the one params value through which a stage sees it (without the
     keys in `leave_out`, which do not change its outputs, so editing them reruns nothing)."""
