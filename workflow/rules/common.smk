@@ -1,5 +1,6 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -69,13 +70,21 @@ if MEMBERS is not None:
     SAMPLES = pd.concat([SAMPLES, MEMBERS])
 
 
-#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group whose size the workflow
-#: sets (`--group-components model=N` on the command line wins). One group asks for one GPU through the
-#: `gres` string, which Snakemake does not add up over the members as it does `gpu` (docs/cluster.md).
+#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group (`group: "model"`) of that
+#: many samples. One group asks for one GPU through the `gres` string, which Snakemake does not add up over
+#: the members as it does `gpu` (docs/cluster.md).
 SAMPLES_PER_JOB = config["model"]["samples_per_job"]
-if SAMPLES_PER_JOB > 1 and "model" not in workflow.group_settings.group_components:
-    workflow.group_settings.group_components = workflow.group_settings.group_components.set(
-        "model", SAMPLES_PER_JOB)
+
+
+def model_group_size(wildcards):
+    """No input: make `model.samples_per_job` the size of the model job group (`--group-components model=N`,
+    unless the command line gives one). Snakemake replaces the workflow's group settings with the command
+    line's after reading the Snakefile, so this runs while the DAG is built, before the groups are formed."""
+    components = workflow.group_settings.group_components
+    if SAMPLES_PER_JOB > 1 and "model" not in components:
+        workflow.group_settings = dataclasses.replace(
+            workflow.group_settings, group_components={**components, "model": SAMPLES_PER_JOB})
+    return []
 
 
 def model_gpu(wildcards):

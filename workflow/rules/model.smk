@@ -25,6 +25,7 @@ rule run_model:
         head=ss_head_input,
         heads=rsa_head_inputs,
         stats=rsa_stats_inputs,
+        group_size=model_group_size,
     output:
         features=SAMPLE.features,
         bpseq=SAMPLE.structure.bpseq,
