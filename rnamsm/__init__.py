@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 STAGE_VERSIONS: dict[str, int] = {
     "validate_input": 1,
     "homology_search": 3,
-    "import_msa": 2,
+    "import_msa": 3,
     "run_model": 2,
     "report": 1,
     "predict_ss": 1,

@@ -26,6 +26,7 @@ from rnamsm.errors import RnamsmError
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate-input": ("rnamsm.input.cli", "check and normalise query FASTA (upper-case RNA)"),
     "search": ("rnamsm.homology.cli", "find homologs (nhmmer + CM rounds) and write the query's MSA"),
+    "search-round": ("rnamsm.homology.cli", "one job of a round of a sharded search (the workflow's shard jobs)"),
     "import-msa": ("rnamsm.homology.cli", "your own alignment as the query's MSA (instead of a search)"),
     "prepare-db": ("rnamsm.homology.cli", "prepare a search database once: deduplicated, windowed, in shards"),
     "features": ("rnamsm.model.cli", "RNA-MSM embedding, attention maps and contacts for one MSA"),

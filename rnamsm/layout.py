@@ -13,6 +13,7 @@ query id, ``[A-Za-z0-9][A-Za-z0-9_-]*``; a member of a family (the families shee
     results/{sample}/baselines/{sample}.rnafold.dbn|.rnafold_bpp.npy|.rnaalifold.dbn, baselines/baselines.json
     results/{sample}/report.html, results/index.html, results/batch_status.tsv
     results/benchmarks/{rule}/{sample}.tsv, logs/{rule}/{sample}.log
+    logs/slurm/rule_{rule}/{sample}/{jobid}.log   (the Slurm profile's job logs)
     results/families/{family_id}/report.html, family.json, reference/{sample}.bpseq
 """
 
@@ -39,6 +40,8 @@ MAX_FAMILY_ID_LENGTH = 48
 RESULTS = Path("results")
 #: Folder of the rules' logs.
 LOGS = Path("logs")
+#: Folder of the Slurm job logs (the Slurm profile's ``slurm-logdir``).
+SLURM_LOGS = LOGS / "slurm"
 
 
 def index_file(results: Path = RESULTS) -> Path:
@@ -113,6 +116,10 @@ class MsaFiles:
     def resume(self) -> Path:
         """Finished shards of a search of a prepared database, kept until the search ends (resume after a kill)."""
         return self.folder / "resume"
+
+    def round_receipt(self, number: int | str, job: int | str) -> Path:
+        """Receipt of one round job of a sharded search (``rnamsm search-round``): shard ``job`` or ``model``."""
+        return self.folder / "rounds" / f"round{number}.{job}.json"
 
 
 @dataclass(frozen=True)
@@ -268,6 +275,14 @@ def benchmark_file(rule: str, sample: str = "{sample}", folder: Path | None = No
 def log_file(rule: str, sample: str = "{sample}") -> Path:
     """Log of one rule's job for ``sample``."""
     return LOGS / rule / f"{sample}.log"
+
+
+def slurm_log_folder(rule: str, sample: str) -> Path:
+    """Folder of the Slurm logs (``{jobid}.log``, one per submitted job) of one rule's job for ``sample``.
+
+    The Slurm executor plugin's layout, ``{slurm-logdir}/rule_{rule}/{wildcard values joined by _}``.
+    """
+    return SLURM_LOGS / f"rule_{rule}" / sample.replace("/", "_")
 
 
 def prepared_database(databases_dir: str | os.PathLike[str], name: str) -> Path:

@@ -19,6 +19,7 @@ RNAMSM_EXAMPLE = TEST_DATA / "rnamsm_example"  # the official RNA-MSM example 2D
 INFERNAL_DATA = TEST_DATA / "infernal"  # Infernal tutorial and test-suite files (BSD)
 ORACLE = TEST_DATA / "oracle"  # seeded random RNA-MSM and multimolecule reference outputs (ours)
 RNAMSM_OUTPUTS = TEST_DATA / "rnamsm_outputs"  # interface files written by rnamsm itself (ours)
+SLURM_LOGS_DATA = TEST_DATA / "slurm"  # Slurm job logs of the local test cluster (ours)
 SHARED = REPO_ROOT.parent / "shared"
 pytest_plugins = ["tests.slurm.fixtures"]  # the `slurm_cluster` fixture
 
@@ -62,6 +63,15 @@ def demo_run(tmp_path_factory) -> Path:
     result = run_command(demo_command, workdir)
     assert result.returncode == 0, f"{demo_command} failed:\n{result.stdout[-8000:]}"
     return workdir
+
+
+@pytest.fixture(scope="session")
+def demo_weights(tmp_path_factory) -> Path:
+    """The demo's random checkpoint and heads (``results/.weights``), made once per session by the workflow's
+    own rules, for runs in fresh checkouts that test something else (they copy it in instead of making it)."""
+    from tests.support.workflow import copy_workflow, make_demo_weights
+
+    return make_demo_weights(copy_workflow(tmp_path_factory.mktemp("weights")))
 
 
 #: Fixtures that bring up a system component: a test that takes one is marked ``system``.

@@ -114,14 +114,15 @@ class MsaSource:
     """Where an imported MSA came from (``rnamsm import-msa``): the file, its SHA-256 and how the query was found.
 
     ``placement`` is ``sequence`` (a row with the query's residues), ``record`` (the row named ``record``)
-    or ``hmmalign`` (the query was absent and aligned to a profile HMM built from the alignment).
+    or, when the query was absent, the program that placed it: ``cmalign`` (to a covariance model built
+    from the alignment and its ``SS_cons``) or ``hmmalign`` (to a profile HMM built from the alignment).
     """
 
     kind: Literal["user"]
     path: str
     sha256: str
     record: str
-    placement: Literal["sequence", "record", "hmmalign"]
+    placement: Literal["sequence", "record", "cmalign", "hmmalign"]
     rows: int
 
 

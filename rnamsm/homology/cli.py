@@ -1,4 +1,6 @@
 """``rnamsm search QUERY.fa --db DB [DB ...] --out-dir DIR``: homolog search and MSA construction;
+``rnamsm search-round QUERY.fa --db PREPARED --resume-dir DIR --round N [--job K --jobs J]``: one job of a
+round of a sharded search;
 ``rnamsm import-msa ALIGNMENT --query QUERY.fa --out-dir DIR``: the same files from the user's alignment;
 ``rnamsm prepare-db DB [DB ...] --out DIR``: a search database prepared once, in shards."""
 
@@ -7,11 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rnamsm.errors import RnamsmError
 from rnamsm.formats.query import MAX_QUERY_LENGTH
 from rnamsm.homology.import_msa import import_msa
-from rnamsm.homology.pipeline import run_search
+from rnamsm.homology.pipeline import RoundJob, run_round_job, run_search
 from rnamsm.homology.prepared_db import prepare_database
 from rnamsm.homology.settings import DEFAULT_THREADS, search_options
+from rnamsm.homology.shard_results import write_receipt
 from rnamsm.settings import CONFIG_JSON_OPTION
 
 
@@ -34,9 +38,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _round(args: argparse.Namespace) -> int:
+    settings, config_threads = search_options(args.config, args.config_json)
+    threads = args.threads if args.threads is not None else config_threads or DEFAULT_THREADS
+    if (args.job is None) != (args.jobs is None):
+        raise RnamsmError("--job and --jobs go together (a shard job); without both the job is the round's model")
+    job = RoundJob(args.round, args.job, args.jobs or 1)
+    receipt = run_round_job(args.query, args.db, args.resume_dir, job, settings, threads=threads, after=args.after)
+    write_receipt(args.receipt, receipt)
+    what = "model" if job.job is None else f"shard job {job.job} of {job.jobs}"
+    print(f"round {job.number}, {what}: {receipt.status}"
+          + (f", searched shard(s) {list(receipt.searched)} of {list(receipt.shards)}" if receipt.shards else ""),
+          file=sys.stderr)
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     settings, _threads = search_options(args.config, args.config_json)
-    result = import_msa(args.alignment, args.query, args.out_dir, settings, record=args.record)
+    result = import_msa(args.alignment, args.query, args.out_dir, settings, record=args.record,
+                        placement=args.placement)
     stats = result.stats
     print(f"{stats.query_id}: {stats.depth} rows, Neff {stats.neff:.1f} (from {args.alignment}) -> {args.out_dir}",
           file=sys.stderr)
@@ -72,7 +92,7 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``search``, ``prepare-db`` and ``import-msa`` subcommands."""
+    """Add the ``search``, ``search-round``, ``prepare-db`` and ``import-msa`` subcommands."""
     parser = subparsers.add_parser(
         "search",
         help="find homologs (nhmmer + CM rounds) and write the query's MSA",
@@ -92,6 +112,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="keep each finished shard of a prepared database here, so that a killed search run "
                         "again with the same folder searches only the unfinished shards")
     parser.set_defaults(func=_run)
+
+    round_job = subparsers.add_parser(
+        "search-round",
+        help="one job of a round of a sharded search (the workflow's shard jobs)",
+        description="One job of round N of a search of a prepared database: the search replayed up to round N "
+        "from the shard results kept in --resume-dir, then, with --job K --jobs J, shards K, K+J, K+2J, ... of "
+        "round N searched and kept there; without them, round N's CM built and calibrated (kept there too). "
+        "rnamsm search with the same --resume-dir then writes the MSA files, searching nothing again. Writes "
+        "--receipt (what the job did).",
+    )
+    round_job.add_argument("query", metavar="QUERY.fa", help="FASTA file with exactly one query record")
+    round_job.add_argument("--db", required=True, metavar="PREPARED", help="the prepared database (rnamsm prepare-db)")
+    round_job.add_argument("--resume-dir", required=True, help="the search's folder of finished shards")
+    round_job.add_argument("--round", type=int, required=True, help="the round (1: nhmmer)")
+    round_job.add_argument("--job", type=int, default=None, help="this shard job's number (0 to --jobs - 1)")
+    round_job.add_argument("--jobs", type=int, default=None, help="shard jobs of the round")
+    round_job.add_argument("--receipt", required=True, metavar="JSON", help="write what the job did here")
+    round_job.add_argument("--after", default=None, metavar="JSON",
+                           help="receipt of the job this one follows: nothing to do when it says the search stopped")
+    round_job.add_argument("--threads", type=int, default=None,
+                           help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
+    _add_config(round_job)
+    round_job.set_defaults(func=_round)
 
     prepare = subparsers.add_parser(
         "prepare-db",
@@ -116,12 +159,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="your own alignment as the query's MSA (instead of a search)",
         description="Turn an alignment (A3M, A2M/.a2m_msa2, aligned FASTA, Stockholm; .gz too) into the files "
         "a search writes: {id}.a3m, {id}.sto, {id}.a2m_msa2 and msa_stats.json in --out-dir. The query row "
-        "(found by its residues, or named by --record; placed with hmmalign when absent) goes first and only its "
-        "columns stay; the search's filter and neff settings apply.",
+        "(found by its residues, or named by --record; when absent, placed with cmalign to a CM of the alignment "
+        "and its SS_cons, or with hmmalign) goes first and only its columns stay; "
+        "the search's filter and neff settings apply.",
     )
     imported.add_argument("alignment", metavar="ALIGNMENT", help="the alignment file")
     imported.add_argument("--query", required=True, metavar="QUERY.fa", help="FASTA file with the one query record")
     imported.add_argument("--out-dir", required=True, help="output directory")
     imported.add_argument("--record", default=None, help="name of the query's row in the alignment")
+    imported.add_argument("--placement", choices=("cmalign", "hmmalign"), default=None,
+                          help="how a query absent from the alignment is aligned to it (overrides the config key "
+                          "'placement'; default cmalign; alignments without SS_cons pairs always use hmmalign)")
     _add_config(imported)
     imported.set_defaults(func=_import)

@@ -52,8 +52,10 @@ from rnamsm.homology.realign import realign
 from rnamsm.homology.result import Round, SearchResult
 from rnamsm.homology.rows import HitRow
 from rnamsm.homology.settings import DEFAULT_THREADS, SearchSettings
+from rnamsm.homology.shard_results import Receipt
 from rnamsm.homology.stats import build_stats, library_versions
 from rnamsm.layout import MsaFiles
+from rnamsm.search_jobs import job_shards
 from rnamsm.settings import settings_to_mapping
 from rnamsm.textfile import check_regular_file
 
@@ -88,13 +90,19 @@ class SearchedDatabase:
     #: Folder keeping each finished shard's hits (a prepared database only), and how many were reused.
     resume: Path | None = None
     resumed: int = 0
+    #: The round job this process is (``rnamsm search-round``), or ``None`` for a whole search.
+    job: RoundJob | None = None
 
-    def search(self, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int, label: str) -> list[HitRow]:
-        """One round: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged.
+    def search(self, number: int, search_chunk: Callable[[Chunk], list[HitRow]], max_hits: int,
+               label: str) -> list[HitRow]:
+        """Round ``number``: ``search_chunk`` on every chunk in turn (as one shard job each would), hits merged.
 
         With :attr:`resume`, each shard's hits are kept under ``label`` (what the round searches with) and a
-        shard kept before is not searched again.
+        shard kept before is not searched again. When :attr:`job` is a job of this round, only its shards
+        are searched (none for the round's model job) and :class:`_RoundDone` ends the process's search.
         """
+        if self.job is not None and self.job.number == number:
+            self._round_job(self.job, search_chunk, label)
         times: list[float] = []
 
         def each() -> Iterable[list[HitRow]]:
@@ -114,20 +122,42 @@ class SearchedDatabase:
 
         def resumable(prepared: PreparedDatabase, folder: Path) -> Iterable[list[HitRow]]:
             for index in range(len(prepared.manifest.shards)):
-                start = time.perf_counter()
                 path = shard_results.result_path(folder, label, index)
-                hits = shard_results.load(path)
-                if hits is None:
-                    hits = search_chunk(prepared.chunk(index))
-                    shard_results.save(path, hits)
+                kept = shard_results.load(path)
+                if kept is None:
+                    kept = self._search_shard(prepared, search_chunk, index, path)
                 else:
                     self.resumed += 1
-                times.append(time.perf_counter() - start)
-                yield hits
+                times.append(kept[1])
+                yield kept[0]
 
         hits = merge_hits(each(), max_hits)
         self.seconds.append(times)
         return hits
+
+    @staticmethod
+    def _search_shard(prepared: PreparedDatabase, search_chunk: Callable[[Chunk], list[HitRow]], index: int,
+                      path: Path) -> tuple[list[HitRow], float]:
+        """Search shard ``index`` and keep its hits and seconds at ``path``."""
+        start = time.perf_counter()
+        hits = search_chunk(prepared.chunk(index))
+        seconds = time.perf_counter() - start
+        shard_results.save(path, hits, seconds)
+        return hits, seconds
+
+    def _round_job(self, job: RoundJob, search_chunk: Callable[[Chunk], list[HitRow]], label: str) -> None:
+        """Do ``job``'s part of its round (search its unfinished shards; nothing for the model job), then stop."""
+        if job.job is None:
+            raise _RoundDone(Receipt(job.number, None, job.jobs, "model"))
+        assert self.prepared is not None and self.resume is not None
+        shards = job_shards(job.job, job.jobs, len(self.prepared.manifest.shards))
+        searched = []
+        for index in shards:
+            path = shard_results.result_path(self.resume, label, index)
+            if shard_results.load(path) is None:
+                self._search_shard(self.prepared, search_chunk, index, path)
+                searched.append(index)
+        raise _RoundDone(Receipt(job.number, job.job, job.jobs, "searched", tuple(shards), tuple(searched)))
 
     def stats(self) -> PreparedDatabaseStats | None:
         """The prepared database's record for ``msa_stats.json`` (``None`` for plain files)."""
@@ -143,6 +173,25 @@ class SearchedDatabase:
                 for index, shard in enumerate(manifest.shards)
             ),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundJob:
+    """One job of a round of a sharded search (``rnamsm search-round``): shard job ``job`` of ``jobs`` of round
+    ``number`` (1: nhmmer; later: the CM or profile rounds), or with ``job`` ``None`` the per-sample step before
+    the round's search (the rounds before it merged and filtered, its CM built and calibrated)."""
+
+    number: int
+    job: int | None
+    jobs: int
+
+
+class _RoundDone(Exception):
+    """A round job did its part; raised through the search loop to end it."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(receipt.status)
+        self.receipt = receipt
 
 
 def open_database(
@@ -255,6 +304,7 @@ def _hmm_round(
         raise RnamsmError(f"query {query.id!r}: profile HMM has {hmm.M} match states, expected {len(query)}")
     cap = settings.filter.max_rows
     return database.search(
+        number,
         lambda chunk: nhmmer_chunk(hmm, chunk, length=len(query), z_mb=database.z_mb, E=settings.cm.E,
                                    incE=settings.cm.incE, max_hits=cap, threads=threads, round_number=number),
         cap,
@@ -282,6 +332,50 @@ def run_search(
     keeps its hits there (:mod:`rnamsm.homology.shard_results`): a killed search run again with the same
     folder searches only the unfinished shards; the folder is emptied when the search has written its files.
     """
+    result = _search(query_path, databases, out_dir, settings, threads, work_dir, resume_dir, None)
+    assert isinstance(result, SearchResult)
+    return result
+
+
+def run_round_job(
+    query_path: str | os.PathLike[str],
+    database: str | os.PathLike[str],
+    resume_dir: str | os.PathLike[str],
+    job: RoundJob,
+    settings: SearchSettings | None = None,
+    *,
+    threads: int = DEFAULT_THREADS,
+    after: str | os.PathLike[str] | None = None,
+) -> Receipt:
+    """One job of a round of a sharded search of the prepared ``database`` (see :class:`RoundJob`).
+
+    The search is replayed up to round ``job.number`` from the shard results kept in ``resume_dir`` (the rounds
+    before it read back, their filters and Neff stop applied, calibrated CMs copied from the folder), then the
+    job does its part: a shard job searches its unfinished shards and keeps their hits there, the model job
+    leaves the round's calibrated CM there. ``rnamsm search`` with the same ``resume_dir`` then merges every
+    shard into the MSA files, searching nothing again. ``after`` is the receipt of the job this one follows:
+    when it says the search stopped (or is cached), this job does nothing. Returns what the job did.
+    """
+    if after is not None:
+        before = shard_results.read_receipt(after)
+        if before.status in ("stopped", "cached"):
+            return Receipt(job.number, job.job, job.jobs, before.status)
+    result = _search(query_path, [database], resume_dir, settings, threads, None, resume_dir, job)
+    assert isinstance(result, Receipt)
+    return result
+
+
+def _search(
+    query_path: str | os.PathLike[str],
+    databases: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    settings: SearchSettings | None,
+    threads: int,
+    work_dir: str | os.PathLike[str] | None,
+    resume_dir: str | os.PathLike[str] | None,
+    job: RoundJob | None,
+) -> SearchResult | Receipt:
+    """The search of :func:`run_search`; as a round ``job``, only up to that job's part (its receipt)."""
     settings = SearchSettings() if settings is None else settings
     if isinstance(threads, bool) or threads < 1:
         raise RnamsmError(f"threads must be a positive integer, got {threads}")
@@ -310,12 +404,37 @@ def run_search(
     cache_key = None
     if settings.cache is not None:
         cache_key = _cache_key(query, databases, settings, threads, uses_infernal)
-        reused = _reuse(settings.cache, cache_key, files, query, warnings)
-        if reused is not None:
-            return reused
+        if job is not None:
+            if _cached(settings.cache, cache_key, files):
+                return Receipt(job.number, job.job, job.jobs, "cached")
+        else:
+            reused = _reuse(settings.cache, cache_key, files, query, warnings)
+            if reused is not None:
+                return reused
     database = open_database(databases, settings, length, timer)
     if resume_dir is not None:
         database.resume = Path(resume_dir)  # finished shards of a prepared database are kept there
+    if job is not None:
+        if database.prepared is None or resume_dir is None:
+            raise RnamsmError(f"{databases[0]}: a round job searches a prepared database (rnamsm prepare-db) and "
+                              "keeps its shards in a resume folder")
+        database.job = job
+    try:
+        return _rounds(query, files, settings, threads, work_dir, resume_dir, database, hmm_only, uses_infernal,
+                       warnings, cache_key, timer)
+    except _RoundDone as done:
+        return done.receipt
+
+
+def _rounds(
+    query: Query, files: MsaFiles, settings: SearchSettings, threads: int, work_dir: str | os.PathLike[str] | None,
+    resume_dir: str | os.PathLike[str] | None, database: SearchedDatabase, hmm_only: bool, uses_infernal: bool,
+    warnings: list[str], cache_key: str | None, timer: _Timer,
+) -> SearchResult | Receipt:
+    """The rounds of a search, then its MSA files; a round job stops inside (:class:`_RoundDone`), or here with
+    a ``stopped`` receipt when the search ends before its round."""
+    length = len(query)
+    cm_rounds = settings.cm.max_rounds
     summary = database.summary
     warnings += summary.warnings()
 
@@ -325,6 +444,7 @@ def run_search(
     hits = timer.run(
         "round1.nhmmer",
         lambda: database.search(
+            1,
             lambda chunk: nhmmer_chunk(query_seq, chunk, length=length, z_mb=database.z_mb, E=r1.E, incE=r1.incE,
                                        max_hits=r1.max_hits, threads=threads, round_number=1),
             r1.max_hits,
@@ -374,6 +494,8 @@ def run_search(
             )
             rounds[-1].structure_source = structure_source
             rounds[-1].seconds = time.perf_counter() - start
+        if database.job is not None:
+            return Receipt(database.job.number, database.job.job, database.job.jobs, "stopped")
         chosen, reason = _final_round(rounds, settings, hmm_only)
         final = dataclasses.replace(chosen, structure=chosen.structure or first_structure,
                                     structure_source=chosen.structure_source or first_source)
@@ -389,9 +511,8 @@ def run_search(
             reason += "; its rows realigned with cmalign to a CM built from them (align: cmalign)"
     if not final.rows:
         warnings.append(f"query {query.id!r}: no homologs found; the MSA holds the query only")
-    out_dir = Path(out_dir)
     alignment = _alignment(query, final.rows, final.structure)
-    msa_files = timer.run("format_msa", msa_format.texts, alignment, out_dir / query.id, query.id)
+    msa_files = timer.run("format_msa", msa_format.texts, alignment, files.folder / query.id, query.id)
     paths = dict(zip(msa_format.SEARCH_SUFFIXES, msa_files, strict=True))
     codes = encode([match_columns(row) for row in alignment.rows])
     stats = build_stats(
@@ -431,8 +552,12 @@ def run_search(
 def _round_label(database: SearchedDatabase, settings: SearchSettings, number: int, *parts: str) -> str:
     """What round ``number`` searches with (``parts``), the settings and the database, as a shard-result label."""
     digest = database.prepared.digest if database.prepared is not None else ""
-    return shard_results.round_label(number, json.dumps(settings_to_mapping(settings), sort_keys=True), digest,
-                                     *parts)
+    return shard_results.round_label(number, json.dumps(_result_mapping(settings), sort_keys=True), digest, *parts)
+
+
+def _result_mapping(settings: SearchSettings) -> dict[str, Any]:
+    """The settings that decide a search's results: all but where finished searches are kept and the job count."""
+    return {key: value for key, value in settings_to_mapping(settings).items() if key not in ("cache", "shards")}
 
 
 def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, threads: int,
@@ -440,10 +565,16 @@ def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settin
     """The ``search.cache`` key of this search (:func:`rnamsm.homology.search_cache.search_key`)."""
     identities = [f"prepared:{db_manifest.digest(path)}" if db_manifest.is_prepared(path) else
                   f"file:{file_sha256(check_regular_file(path, 'a database file'))}" for path in databases]
-    mapping = {key: value for key, value in settings_to_mapping(settings).items() if key != "cache"}
+    mapping = _result_mapping(settings)
     versions = {"rnamsm": __version__, "stage": str(STAGE_VERSIONS["homology_search"]),
                 "infernal_cli": infernal_cli.infernal_version() if uses_infernal else None, **library_versions()}
     return search_cache.search_key(query.id, query.sequence, identities, {**mapping, "threads": threads}, versions)
+
+
+def _cached(cache: str, key: str, files: MsaFiles) -> bool:
+    """Whether ``cache`` holds the finished search ``key``."""
+    names = [files.a3m.name, files.sto.name, files.a2m_msa2.name, files.stats.name]
+    return search_cache.lookup(cache, key, names) is not None
 
 
 def _reuse(cache: str, key: str, files: MsaFiles, query: Query, warnings: list[str]) -> SearchResult | None:
@@ -514,7 +645,10 @@ def _cm_round(
     timer.run(
         f"round{number}.cmcalibrate",
         lambda: infernal_cli.calibrate_cm_cached(
-            cm_path, length_mb=settings.calibrate_L, threads=threads, cache_dir=settings.calibrate_cache
+            cm_path, length_mb=settings.calibrate_L, threads=threads,
+            cache_dir=settings.calibrate_cache or (
+                shard_results.calibrations(database.resume)
+                if database.resume is not None and database.prepared is not None else None),
         ),
     )
     cm = infernal_cli.read_cm(cm_path, len(query))
@@ -522,6 +656,7 @@ def _cm_round(
     return timer.run(
         f"round{number}.cmsearch",
         lambda: database.search(
+            number,
             lambda chunk: cm_chunk(cm, chunk, z_residues=database.z_residues, E=settings.cm.E, incE=settings.cm.incE,
                                    max_hits=cap, threads=threads, round_number=number),
             cap,

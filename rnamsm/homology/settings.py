@@ -102,10 +102,12 @@ class SearchSettings:
     cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
     align: Literal["hits", "cmalign"] = "cmalign"
+    placement: Literal["cmalign", "hmmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
     neff: NeffSettings = field(default_factory=NeffSettings)
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     hmm_only_above: int = 450
+    shards: int | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
         positive = {
@@ -139,6 +141,8 @@ class SearchSettings:
             raise RnamsmError("neff.identity must be in (0, 1]")
         if self.neff.stop < 0:
             raise RnamsmError("neff.stop must be a number >= 0")
+        if self.shards != "auto" and not self.shards >= 1:
+            raise RnamsmError("shards must be 'auto' or a positive integer")
         if self.db.window > self.db.split_above:
             raise RnamsmError("db.window must not exceed db.split_above")
 

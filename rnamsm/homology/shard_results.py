@@ -1,10 +1,17 @@
 """Finished shards of a search round, kept in a resume folder (``--resume-dir``) so that a killed search, run
 again with the same folder, searches only the shards it had not finished.
 
-One JSON file per (round, shard): ``<folder>/<label>.<shard>.json``, the list of the shard's hits
-(:class:`~rnamsm.homology.rows.HitRow` fields; floats written with ``repr``, so they read back exactly).
-The label (:func:`round_label`) names what the round searched with: the query or the round's alignment,
-every search setting and the prepared database's manifest, so a file is reused only by the same round.
+One JSON file per (round, shard): ``<folder>/<label>.<shard>.json``, ``{"seconds", "hits"}``: the time the
+shard's search took and its hits (:class:`~rnamsm.homology.rows.HitRow` fields; floats written with ``repr``,
+so they read back exactly). The label (:func:`round_label`) names what the round searched with: the query or
+the round's alignment, every search setting and the prepared database's manifest, so a file is reused only by
+the same round. Calibrated CMs of the rounds are kept in ``<folder>/calibrated`` (:func:`calibrations`), so a
+later job of the same search copies them instead of calibrating again.
+
+A round job of the workflow (``rnamsm search-round``) also leaves a receipt, its Snakemake output
+(:func:`write_receipt`, :func:`read_receipt`): which round and job, what it did (``status``: ``searched``,
+``model`` when the round's search model is ready, ``stopped`` when the search ended before the round,
+``cached`` when ``search.cache`` holds the finished search) and which shards it searched.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from rnamsm.atomic import atomic_open
 from rnamsm.errors import RnamsmError
@@ -32,26 +40,64 @@ def result_path(folder: str | os.PathLike[str], label: str, shard: int) -> Path:
     return Path(folder) / f"{label}.{shard:04d}.json"
 
 
+def calibrations(folder: str | os.PathLike[str]) -> Path:
+    """The calibrated CMs of a search's rounds (a ``calibrate_cache`` folder) inside its resume folder."""
+    return Path(folder) / "calibrated"
+
+
 def clear(folder: str | os.PathLike[str]) -> None:
-    """Remove the shard results in ``folder`` (a finished search needs them no more), and the folder if empty."""
+    """Remove the shard results and calibrations in ``folder`` (a finished search needs them no more), and the
+    folder if empty."""
     folder = Path(folder)
-    for path in folder.glob("round*-*.json"):
+    for path in [*folder.glob("round*-*.json"), *calibrations(folder).glob("*.cm")]:
         path.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        folder.rmdir()
+    for empty in (calibrations(folder), folder):
+        with contextlib.suppress(OSError):
+            empty.rmdir()
 
 
-def load(path: Path) -> list[HitRow] | None:
-    """The hits kept at ``path``, or ``None`` when the shard was not finished."""
+def load(path: Path) -> tuple[list[HitRow], float] | None:
+    """The hits kept at ``path`` and the seconds their search took, or ``None`` when the shard was not finished."""
     if not path.is_file():
         return None
     try:
-        return [HitRow(**fields) for fields in json.loads(path.read_text(encoding="utf-8"))]
-    except (ValueError, TypeError, OSError) as error:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        return [HitRow(**fields) for fields in kept["hits"]], float(kept["seconds"])
+    except (ValueError, TypeError, KeyError, OSError) as error:
         raise RnamsmError(f"{path}: unreadable shard result ({error}); remove it to search the shard again") from None
 
 
-def save(path: Path, hits: list[HitRow]) -> None:
-    """Keep a finished shard's hits at ``path`` (atomically: a killed write leaves no file)."""
+def save(path: Path, hits: list[HitRow], seconds: float) -> None:
+    """Keep a finished shard's hits and search time at ``path`` (atomically: a killed write leaves no file)."""
     with atomic_open(path) as handle:
-        json.dump([dataclasses.asdict(hit) for hit in hits], handle)
+        json.dump({"seconds": seconds, "hits": [dataclasses.asdict(hit) for hit in hits]}, handle)
+
+
+@dataclasses.dataclass(frozen=True)
+class Receipt:
+    """What one round job did (see the module's docstring); ``job`` is ``None`` for the round's model job."""
+
+    round: int
+    job: int | None
+    jobs: int
+    status: Literal["searched", "model", "stopped", "cached"]
+    shards: tuple[int, ...] = ()
+    searched: tuple[int, ...] = ()
+
+
+def write_receipt(path: str | os.PathLike[str], receipt: Receipt) -> None:
+    """Write ``receipt`` as JSON (sorted keys) at ``path``, atomically."""
+    with atomic_open(path) as handle:
+        handle.write(json.dumps(dataclasses.asdict(receipt), sort_keys=True) + "\n")
+
+
+def read_receipt(path: str | os.PathLike[str]) -> Receipt:
+    """The receipt at ``path`` (an unreadable one is an error naming the file)."""
+    try:
+        fields = json.loads(Path(path).read_text(encoding="utf-8"))
+        receipt = Receipt(**{**fields, "shards": tuple(fields["shards"]), "searched": tuple(fields["searched"])})
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        raise RnamsmError(f"{path}: unreadable round receipt ({error}); remove it to run the round job again") from None
+    if receipt.status not in ("searched", "model", "stopped", "cached"):
+        raise RnamsmError(f"{path}: unknown round receipt status {receipt.status!r}")
+    return receipt

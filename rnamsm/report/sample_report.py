@@ -158,6 +158,8 @@ def _provenance(data: SampleData, config: dict[str, Any]) -> dict[str, Any]:
         "features": data.features,
         "head_sha256": data.structure.head_sha256 if data.structure else None,
         "databases": _records(stats.databases, DATABASE_KEYS) if stats else [],
+        "search_space": stats.search_space if stats else None,
+        "prepared": stats.prepared_database if stats else None,
         "timings": sorted(stats.timings.items()) if stats else [],
         "benchmarks": [(rule, [row.get(column, "") for column in BENCHMARK_COLUMNS])
                        for rule, row in sorted(data.benchmarks.items())],

@@ -28,6 +28,21 @@ SLURM_PROFILE = REPO_ROOT / "profiles" / "slurm"
 #: Options every test run under the Slurm profile adds: log the sbatch calls, poll after 2 s
 #: instead of 40 s, and fit every job into the 2-CPU test node.
 SLURM_TEST_OPTIONS = ("--verbose", "--slurm-init-seconds-before-status-checks", "2", "--max-threads", "2")
+#: ``python -c`` program that runs Snakemake (its arguments follow) with the Slurm plugin polling job states
+#: every ``--slurm-init-seconds-before-status-checks`` seconds. The plugin adds 10 s to the interval after each
+#: poll in which no job finished (up to 180 s, for hour-long jobs): with the test's jobs of some seconds that
+#: left each job finished but unnoticed for up to 20 s, idle time of every cluster test.
+STEADY_POLLING_SNAKEMAKE = """\
+import sys
+from snakemake.cli import main
+from snakemake_executor_plugin_slurm import Executor
+interval = Executor.next_seconds_between_status_checks
+def steady(self, seconds):
+    interval.fset(self, min(seconds, self.workflow.executor_settings.init_seconds_before_status_checks))
+Executor.next_seconds_between_status_checks = property(interval.fget, steady)
+sys.argv[0] = "snakemake"
+main()
+"""
 #: Job states after which a job will not change any more.
 FINAL_STATES = frozenset(
     {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE"}
@@ -158,12 +173,14 @@ def sbatch_option(call: str, name: str) -> str | None:
 def run_snakemake_on_slurm(
     args: Sequence[str], cwd: Path, timeout: float = 600, profile: Path = SLURM_PROFILE, **extra_env: str
 ) -> subprocess.CompletedProcess:
-    """``python -m snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>`` in ``cwd``.
+    """``snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>`` in ``cwd``, polling steadily
+    (:data:`STEADY_POLLING_SNAKEMAKE`).
 
     Output is stdout and stderr merged. On timeout the run gets SIGINT (Snakemake then scancels its
     jobs; SIGTERM would not) and the test fails. ``extra_env`` is set in the run's environment.
     """
-    command = shlex.join([sys.executable, "-m", "snakemake", "--profile", str(profile), *SLURM_TEST_OPTIONS, *args])
+    command = shlex.join([sys.executable, "-c", STEADY_POLLING_SNAKEMAKE, "--profile", str(profile),
+                          *SLURM_TEST_OPTIONS, *args])
     return run_command(command, cwd, timeout=int(timeout), **extra_env)
 
 

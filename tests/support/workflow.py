@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from rnamsm.layout import DEMO_CHECKPOINT, DEMO_HEADS
 from tests.conftest import REPO_ROOT
 
 #: What a checkout needs to run the workflow. pyproject.toml is left out on purpose: without it
@@ -20,6 +21,8 @@ WORKFLOW_FILES = (
     "tests/install-debian-packages.sh",
 )
 VENV = Path(sys.executable).parent.parent
+#: The folder of a results folder's demo weights: the random checkpoint and the heads made to match it.
+DEMO_WEIGHTS = DEMO_CHECKPOINT.parent
 
 
 def copy_workflow(destination: Path) -> Path:
@@ -68,6 +71,19 @@ def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) 
         output, _ = process.communicate(timeout=60)
         raise AssertionError(f"{command!r} timed out after {timeout} s:\n{output[-5000:]}") from None
     return subprocess.CompletedProcess(command, process.returncode, output, "")
+
+
+def make_demo_weights(workdir: Path) -> Path:
+    """Run the workflow's demo_checkpoint and demo_heads jobs in ``workdir``; return its :data:`DEMO_WEIGHTS`."""
+    result = run_command(f"snakemake --cores 2 {DEMO_HEADS / 'ss.safetensors'}", workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return workdir / DEMO_WEIGHTS
+
+
+def seed_demo_weights(workdir: Path, weights: Path) -> None:
+    """Copy demo weights made by :func:`make_demo_weights` into ``workdir`` (times kept): its run then starts
+    with those two jobs done (their outputs present and newer than their inputs)."""
+    shutil.copytree(weights, workdir / DEMO_WEIGHTS, symlinks=True)
 
 
 #: The dry run the planning benchmarks time: every job planned, nothing printed but the job table.

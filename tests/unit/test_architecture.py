@@ -15,7 +15,8 @@ PACKAGE = REPO_ROOT / "rnamsm"
 #: Layers from the bottom up (docs/architecture.md). A module may import its own layer or lower ones.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("rnamsm", "rnamsm.errors", "rnamsm.atomic", "rnamsm.textfile", "rnamsm.arrays", "rnamsm.checksums",
-     "rnamsm.options", "rnamsm.settings", "rnamsm.safe_pickle", "rnamsm.layout", "rnamsm.sheets"),
+     "rnamsm.options", "rnamsm.settings", "rnamsm.safe_pickle", "rnamsm.layout", "rnamsm.sheets",
+     "rnamsm.search_jobs", "rnamsm.slurm_logs"),
     ("rnamsm.formats",),
     ("rnamsm.input", "rnamsm.homology", "rnamsm.model", "rnamsm.evaluation"),
     ("rnamsm.heads",),
@@ -147,6 +148,7 @@ FILE_IO_OUTSIDE_FORMATS = {
     "rnamsm.checksums": "SHA-256 of any file",
     "rnamsm.textfile": "text and JSON files (for the formats modules and the config readers)",
     "rnamsm.sheets": "the sample sheet and config files",
+    "rnamsm.slurm_logs": "the tail of the Slurm profile's job logs (what ended a job)",
     "rnamsm.safe_pickle": "pickled checkpoints and heads, without running their code",
     "rnamsm.cli": "the error log of a failing command",
     "rnamsm.baselines.run": "the baselines set, texts from formats.baselines and formats.structure",

@@ -1,6 +1,7 @@
 """Prepared databases in the workflow: `databases_dir` shared by results folders, one prepare_db job per
-database content, a changed database file re-prepares it and reruns only the searches that read it, and
-`search.cache` lets a second results folder copy the finished searches."""
+database content, a changed database file re-prepares it and reruns only the searches that read it,
+`search.cache` lets a second results folder copy the finished searches, and the demo database's search runs
+as three shard jobs (`search.shards: auto`) that resume after a failed one and give the one-job MSA bytes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import yaml
 
 from rnamsm.formats import db_manifest
+from rnamsm.homology.pipeline import run_search
+from rnamsm.homology.settings import resolve_search_options
 from tests.conftest import INFERNAL_DATA
 from tests.support.workflow import copy_workflow, run_command
 
@@ -18,8 +21,12 @@ SHEET = (
     "sample_id\tfasta\trecord\tdatabase\n"
     "trna-1\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\tdb/trnas.fa\n"
     "trna-2\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.2\tdb/metag.fa;db/trnas.fa\n"
+    "demo\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\tresources/demo/db/demo_db.fa.gz\n"
 )
-TARGETS = "results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json"
+TARGETS = ("results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json "
+           "results/demo/msa/msa_stats.json")
+#: Shards of 1.2 Mb: the demo database (895 kB of .gz, about 3.6 Mb for `auto`) is 3 shards and 3 shard jobs.
+SEARCH = {"cm": {"max_rounds": 0}, "db": {"shard_nt": 1200000}}
 
 
 def results_folder(path: Path, databases_dir: Path, cache: Path) -> Path:
@@ -27,7 +34,7 @@ def results_folder(path: Path, databases_dir: Path, cache: Path) -> Path:
     finished searches kept in ``cache``."""
     workdir = copy_workflow(path)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
-    config.update({"databases_dir": str(databases_dir), "search": {"cm": {"max_rounds": 0}, "cache": str(cache)}})
+    config.update({"databases_dir": str(databases_dir), "search": {**SEARCH, "cache": str(cache)}})
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (workdir / "config" / "samples.tsv").write_text(SHEET)
     (workdir / "db").mkdir()
@@ -49,25 +56,52 @@ def msa_files(workdir: Path, sample: str) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in folder.glob(f"{sample}.*")}
 
 
+def shard_benchmarks(workdir: Path) -> dict[str, int]:
+    """Benchmark file -> mtime (ns) of the demo sample's round-1 shard jobs that finished."""
+    folder = workdir / "results" / "benchmarks" / "search_round"
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("demo.round1.*.tsv")}
+
+
 def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_path: Path) -> None:
     databases, cache = tmp_path / "databases", tmp_path / "searches"
     first = results_folder(tmp_path / "first", databases, cache)
+    # The first shard job to run fails (the others and the other samples go on); the rerun runs only it.
+    marker = tmp_path / "shard-job-failed"
+    result = run_command(f"snakemake --cores 2 --keep-going {TARGETS}", first,
+                         RNAMSM_FAIL_ONCE=f"search-round:{marker}")
+    assert result.returncode != 0 and marker.exists(), result.stdout[-5000:]
+    finished = shard_benchmarks(first)
+    assert len(finished) == 2 and not (first / "results" / "demo" / "msa" / "msa_stats.json").exists()
     result = run_command(f"snakemake --cores 2 {TARGETS}", first)
     assert result.returncode == 0, result.stdout[-5000:]
+    rerun = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (\S+)", result.stdout, flags=re.MULTILINE)
+    assert sorted(rule for rule, _ in rerun) == ["homology_search", "search_round"]
+    after = shard_benchmarks(first)
+    assert len(after) == 3 and {name: after[name] for name in finished} == finished  # finished shards not redone
     prepared = sorted(path for path in databases.iterdir() if not path.name.startswith("."))
-    assert [path.name.split("-")[0] for path in prepared] == ["metag", "trnas"]
-    for sample, folder in (("trna-1", prepared[1]), ("trna-2", prepared[0])):
+    assert [path.name.split("-")[0] for path in prepared] == ["demo_db", "metag", "trnas"]
+    for sample, folder in (("trna-1", prepared[2]), ("trna-2", prepared[1]), ("demo", prepared[0])):
         stats = json.loads((first / "results" / sample / "msa" / "msa_stats.json").read_text())
         assert stats["prepared_database"]["manifest_sha256"] == db_manifest.digest(folder)
+    assert len(db_manifest.read(prepared[0]).shards) == 3
+    demo = json.loads((first / "results" / "demo" / "msa" / "msa_stats.json").read_text())["prepared_database"]
+    assert demo["resumed_shards"] == 3  # the merge took every shard from the shard jobs, searching none
+    # The three shard jobs merged: the MSA files of one search of the same database in one process.
+    settings, _ = resolve_search_options(("test", SEARCH))
+    run_search(first / "results" / "demo" / "query.fa", [prepared[0]], tmp_path / "one-job", settings, threads=2)
+    assert msa_files(first, "demo") == {path.name: path.read_bytes() for path in (tmp_path / "one-job").glob("demo.*")}
     assert not (first / "results" / "trna-1" / "msa" / "resume").exists()  # emptied by the finished search
-    assert db_manifest.read(prepared[0]).records == 13  # metag's 3 records and the 10 tRNAs
+    assert not (first / "results" / "demo" / "msa" / "resume").exists()
+    assert db_manifest.read(prepared[1]).records == 13  # metag's 3 records and the 10 tRNAs
     # A second results folder with the same databases prepares nothing.
     second = results_folder(tmp_path / "second", databases, cache)
-    assert {rule for rule, _ in planned(second)} == {"validate_input", "homology_search"}
-    # ... and its searches are copies from search.cache: the same MSA files, provenance saying so.
+    assert {rule for rule, _ in planned(second)} == {"validate_input", "search_round", "homology_search"}
+    # ... and its searches are copies from search.cache (the shard jobs find it too and search nothing): the
+    # same MSA files, provenance saying so.
     result = run_command(f"snakemake --cores 2 {TARGETS}", second)
     assert result.returncode == 0, result.stdout[-5000:]
-    for sample in ("trna-1", "trna-2"):
+    assert "round 1, shard job 0 of 3: cached" in (second / "logs" / "search_round" / "demo.round1.0.log").read_text()
+    for sample in ("trna-1", "trna-2", "demo"):
         assert msa_files(second, sample) == msa_files(first, sample) and len(msa_files(first, sample)) == 3
         stats = json.loads((second / "results" / sample / "msa" / "msa_stats.json").read_text())
         assert stats["search_cache"]["reused"] is True

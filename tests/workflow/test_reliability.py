@@ -20,7 +20,7 @@ from rnamsm.formats import msa as msa_format
 from tests.conftest import INFERNAL_DATA, RNAMSM_OUTPUTS
 from tests.support.outputs import differences
 from tests.support.readme import readme_commands
-from tests.support.workflow import copy_workflow, run_command, workflow_env
+from tests.support.workflow import copy_workflow, run_command, seed_demo_weights, workflow_env
 
 #: One real tRNA query and a cheap search (one nhmmer round against the ten M. ruminantium tRNAs). The sheet
 #: has a comment line above its header, a commented-out row, and '#' and markup in its description.
@@ -34,8 +34,12 @@ SMALL_SHEET = (
 SMALL_CONFIG = {"databases": ["resources/demo/queries/mrum-tRNAs10.fa"], "search": {"cm": {"max_rounds": 0}}}
 
 
-def small_workflow(path: Path, sheet: str = SMALL_SHEET) -> Path:
+def small_workflow(path: Path, sheet: str = SMALL_SHEET, weights: Path | None = None) -> Path:
+    """A fresh checkout with the small config and ``sheet``; with ``weights`` (the ``demo_weights`` fixture)
+    the demo weights are copied in, so that its run starts at the sample's jobs."""
     workdir = copy_workflow(path)
+    if weights is not None:
+        seed_demo_weights(workdir, weights)
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     config.update(SMALL_CONFIG)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
@@ -44,9 +48,9 @@ def small_workflow(path: Path, sheet: str = SMALL_SHEET) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory) -> Path:
+def reference_run(tmp_path_factory, demo_weights: Path) -> Path:
     """An uninterrupted run of the small workflow."""
-    workdir = small_workflow(tmp_path_factory.mktemp("reference") / "run")
+    workdir = small_workflow(tmp_path_factory.mktemp("reference") / "run", weights=demo_weights)
     result = run_command("snakemake --cores 2", workdir)
     assert result.returncode == 0, result.stdout[-5000:]
     return workdir
@@ -67,8 +71,9 @@ def wait_for(condition, timeout: float = 300, what: str = "") -> None:
 
 
 @pytest.mark.parametrize("stage", ["homology_search", "run_model"])
-def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path, tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run")
+def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path, demo_weights: Path,
+                                                 tmp_path: Path) -> None:
+    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     log = workdir / "logs" / stage / "mrum-tRNA-1.log"
     process = start_snakemake("snakemake --cores 2", workdir)
     wait_for(log.exists, what=f"{stage} to start")
@@ -137,8 +142,8 @@ def test_config_files_are_code(tmp_path: Path) -> None:
     assert marker.read_text() == "ran" and '"threshold": 0.25' in result.stdout
 
 
-def test_transient_failure_is_retried(reference_run: Path, tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run")
+def test_transient_failure_is_retried(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     marker = tmp_path / "model-failed-once"
     result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
     assert result.returncode == 0, result.stdout[-5000:]
@@ -177,6 +182,7 @@ WORKFLOW_RECORDS = {"rfam-ids": "AB001721.1/2-116"}
 WORKFLOW_MSA_MATRIX = {
     "msa-query-not-first": ("mrum-tRNA.3", INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto", "cmalign.sto", "ok", ""),
     "msa-placed-no-ss-cons": ("mrum-tRNA.1", INFERNAL_DATA / "tRNA5-noss.sto", "tRNA5-noss.sto.gz", "ok", ""),
+    "msa-placed-cmalign": ("mrum-tRNA.1", INFERNAL_DATA / "tRNA5.sto", "tRNA5.sto", "ok", ""),
     "msa-cannot-place": ("mrum-tRNA.1", RNAMSM_OUTPUTS / "Cobalamin.sto", "Cobalamin.sto", "failed",
                          "import_msa: rnamsm import-msa: error: resources/bad-inputs/Cobalamin.sto: query "
                          "'msa-cannot-place' is not in the alignment and cannot be placed"),
@@ -192,8 +198,8 @@ WORKFLOW_MSA_ONLY = {
 }
 
 
-def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run")
+def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(demo_weights: Path, tmp_path: Path) -> None:
+    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     inputs = workdir / "resources" / "bad-inputs"
     inputs.mkdir()
     rows = ["# one sample per bad input", "sample_id\tfasta\trecord\tdatabase\tdescription\tmsa",
@@ -244,6 +250,10 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
     assert any("duplicate" in warning for warning in stats["warnings"]), stats["warnings"]
     placed = json.loads((workdir / "results" / "msa-placed-no-ss-cons" / "msa" / "msa_stats.json").read_text())
     assert placed["source"]["placement"] == "hmmalign" and placed["source"]["path"].endswith("tRNA5-noss.sto.gz")
+    placed = json.loads((workdir / "results" / "msa-placed-cmalign" / "msa" / "msa_stats.json").read_text())
+    assert placed["source"]["placement"] == "cmalign"  # SS_cons: a CM of the alignment placed the query
+    assert "not in the alignment: placed with cmalign" in (workdir / "results" / "msa-placed-cmalign" / "report.html"
+                                                           ).read_text()
     moved = json.loads((workdir / "results" / "msa-query-not-first" / "msa" / "msa_stats.json").read_text())
     assert moved["source"]["record"] == "mrum-tRNA.3" and moved["depth"] == 10
     assert not (workdir / "logs" / "homology_search" / "msa-query-not-first.log").exists()  # no search ran
@@ -256,8 +266,8 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(tmp_path: Path
         assert (workdir / "results" / sample / "query.fa").read_text().startswith(f">{sample} {row}\n")
 
 
-def test_second_run_on_the_same_results_is_refused(reference_run: Path, tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run")
+def test_second_run_on_the_same_results_is_refused(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     first = start_snakemake("snakemake --cores 2", workdir)
     wait_for(lambda: any((workdir / ".snakemake" / "locks").glob("*")), what="the first run's lock")
     second = run_command("snakemake --cores 2", workdir)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rnamsm.layout import SLURM_LOGS
 from tests.conftest import REPO_ROOT
 from tests.slurm.fixtures import (
     LOCAL_SLURM,
@@ -63,7 +64,7 @@ def test_slurm_profile_settings() -> None:
     assert profile["default-resources"]["runtime"] > 0
     assert profile["retries"] >= 1
     assert profile["keep-going"] is True
-    assert profile["slurm-logdir"] == "logs/slurm"
+    assert profile["slurm-logdir"] == str(SLURM_LOGS) == "logs/slurm"  # where the batch status reads job logs
     # Site GPU settings stay commented out: the rule's own gpu=1 must reach sbatch unchanged.
     assert "set-resources" not in profile
 

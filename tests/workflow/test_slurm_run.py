@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 from tests.slurm.fixtures import run_snakemake_on_slurm, sbatch_calls, sbatch_option, sbatch_rule
 from tests.support.outputs import differences
 from tests.support.readme import readme_commands
@@ -42,3 +44,32 @@ def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path:
     for sample in SLURM_SAMPLES:
         assert differences(demo_run / "results" / sample, workdir / "results" / sample) == []
         assert (workdir / "results" / sample / "report.html").is_file()
+
+
+def test_job_over_its_time_limit_is_named_in_the_index(slurm_cluster, tmp_path: Path) -> None:
+    """A search job given one minute (``--set-resources``) and a calibration that takes far longer
+    (``search.calibrate_L: 160``) is killed by Slurm at its time limit; the batch status and the index
+    say so with the job id and the job's Slurm log. (Memory is not enforced on the local cluster: no
+    cgroups; ``tests/unit/test_slurm_logs.py`` classifies Slurm's memory-kill lines.)"""
+    workdir = copy_workflow(tmp_path / "time-limit")
+    (workdir / "config" / "samples.tsv").write_text(
+        "sample_id\tfasta\trecord\tsequence\tdatabase\tdescription\n"
+        "slow\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\t\tcalibrates for hours\n"
+    )
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["search"].update(calibrate_L=160, calibrate_cache=None)
+    config_path.write_text(yaml.safe_dump(config))
+    result = run_snakemake_on_slurm(
+        ["results/slow/msa/msa_stats.json", "--set-resources", "homology_search:runtime=1", "--retries", "0"],
+        workdir, timeout=600, profile=Path("slurm"),
+    )
+    assert result.returncode != 0, result.stdout[-8000:]
+    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_homology_search/", result.stdout)
+    assert len(job_id) == 1, result.stdout[-8000:]
+    log = Path("logs") / "slurm" / "rule_homology_search" / "slow" / f"{job_id[0]}.log"
+    assert "DUE TO TIME LIMIT" in (workdir / log).read_text()
+    status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
+    assert status[1] == f"slow\tfailed\thomology_search: Slurm job {job_id[0]} ran out of time (log {log})"
+    index = (workdir / "results" / "index.html").read_text()
+    assert f"<td>homology_search: Slurm job {job_id[0]} ran out of time (log {log})</td>" in index

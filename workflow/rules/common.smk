@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,8 @@ import pandas as pd
 from rnamsm import STAGE_VERSIONS
 from rnamsm.checksums import cached_file_sha256, file_sha256
 from rnamsm.errors import RnamsmError
+from rnamsm.formats import db_manifest
+from rnamsm.formats import query as query_format
 from rnamsm.input.families import family_members
 from rnamsm.layout import (
     BATCH_STATUS,
@@ -29,9 +32,14 @@ from rnamsm.layout import (
     log_file,
     prepared_database,
     sample_layout,
+    slurm_log_folder,
 )
+from rnamsm.search_jobs import estimated_residues, job_shards, search_cost, shard_job_count
 from rnamsm.sheets import load_families, load_samples, validate_config
+from rnamsm.slurm_logs import last_job_end
 
+#: When this run started: Slurm job logs last written before it belong to earlier runs.
+RUN_STARTED = time.time()
 #: Every per-sample output as a pattern with the `{sample}` wildcard (rnamsm.layout names them all).
 SAMPLE = sample_layout("{sample}")
 #: Every per-family output as a pattern with the `{family}` wildcard.
@@ -255,6 +263,90 @@ def sample_databases(wildcards):
     return [str(prepared_database(config["databases_dir"], prepared_name(tuple(files))))]
 
 
+@functools.lru_cache(maxsize=None)
+def _shard_jobs(files):
+    """Shard jobs per round for a database of these files (rnamsm.search_jobs.shard_job_count)."""
+    try:
+        residues = estimated_residues(files)
+    except OSError as error:
+        raise WorkflowError(f"{error.filename}: cannot read the search database ({error.strerror})") from None
+    return shard_job_count(config["search"]["shards"], residues, config["search"]["db"]["shard_nt"])
+
+
+def shard_jobs(sample):
+    """Jobs per search round of the sample: `search.shards` when databases_dir prepares its database, else 1."""
+    if not config["databases_dir"] or sample in IMPORTED:
+        return 1
+    return _shard_jobs(tuple(sample_database_files(sample)))
+
+
+#: Samples whose search rounds run as several shard jobs (search_round), and the rounds of a search.
+SHARDED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if shard_jobs(sample) > 1])
+SEARCH_ROUNDS = 1 + config["search"]["cm"]["max_rounds"]
+
+
+def round_receipts(sample, number):
+    """The receipts of every shard job of round `number` of the sample's search."""
+    msa = sample_layout(sample).msa
+    return [str(msa.round_receipt(number, job)) for job in range(shard_jobs(sample))]
+
+
+def final_round_receipts(wildcards):
+    """What homology_search waits for: every shard job of the last round (none when the search is one job)."""
+    return round_receipts(wildcards.sample, SEARCH_ROUNDS) if shard_jobs(wildcards.sample) > 1 else []
+
+
+def round_job_after(wildcards):
+    """The receipts a round job follows: none in round 1, its round's model job for a shard job, every shard
+    job of the round before for a model job."""
+    number = int(wildcards.round)
+    if number == 1:
+        return []
+    if wildcards.job != "model":
+        return [str(sample_layout(wildcards.sample).msa.round_receipt(number, "model"))]
+    return round_receipts(wildcards.sample, number - 1)
+
+
+def round_job_args(wildcards, input):
+    """`--job K --jobs N` of a shard job (none for the model job) and `--after` the first receipt it follows."""
+    args = [] if wildcards.job == "model" else [f"--job {wildcards.job}", f"--jobs {shard_jobs(wildcards.sample)}"]
+    return " ".join(args + ([f"--after {shlex.quote(input.after[0])}"] if input.after else []))
+
+
+@functools.lru_cache(maxsize=None)
+def _manifest(path, mtime_ns):
+    """A prepared database's manifest, read once per content (rnamsm.formats.db_manifest)."""
+    return db_manifest.read(path)
+
+
+def search_request(wildcards, input, threads, attempt):
+    """`(mem_mb, runtime)` of a search job (rnamsm.search_jobs.search_cost, times the attempt): the shards it
+    searches (a shard job: its own, in its round; a one-job search: all, in every round; the merge after shard
+    jobs and a round's model job: none) and the query's length. Before the query exists, FileNotFoundError:
+    Snakemake asks again when the job is ready."""
+    os.stat(input.query)
+    query_length = len(query_format.read(input.query).sequence)
+    database, rounds = input.databases[0], (1, SEARCH_ROUNDS - 1)  # (nhmmer rounds, CM rounds)
+    if not db_manifest.is_prepared(database):
+        residues = estimated_residues(input.databases)
+        largest = min(residues, config["search"]["db"]["volume_nt"] or residues)
+    else:
+        path = db_manifest.manifest_path(database)
+        shards = _manifest(str(path), os.stat(path).st_mtime_ns).shards
+        jobs = shard_jobs(wildcards.sample)
+        if "job" not in wildcards.keys():
+            indices = [] if jobs > 1 else range(len(shards))
+        else:
+            number = int(wildcards.round)
+            rounds = (int(number == 1), int(number > 1))
+            indices = [] if wildcards.job == "model" else job_shards(int(wildcards.job), jobs, len(shards))
+        residues = sum(shards[index].residues for index in indices)
+        largest = max((shards[index].residues for index in indices), default=0)
+    mem_mb, minutes = search_cost(residues=residues, largest_shard=largest, query_length=query_length,
+                                  threads=threads, nhmmer_rounds=rounds[0], cm_rounds=rounds[1])
+    return scaled(1000, mem_mb, 64000, attempt), scaled(10, minutes, 7 * 24 * 60, attempt)
+
+
 def input_mb(input):
     """Size of a job's input files in MB (os.stat), for the resource estimates of the rules.
 
@@ -331,7 +423,8 @@ def last_log_line(path):
 
 
 def write_batch_status(path):
-    """Write `sample, status, reason` for every sample: ok, or the first stage that has no output."""
+    """Write `sample, status, reason` for every sample: ok, or the first stage that has no output, with the
+    last line of its log and, for a Slurm job, its job id, what ended it (time, memory, other) and its log."""
     rows = ["sample\tstatus\treason"]
     for sample in SAMPLES.index:
         status, reason = "ok", ""
@@ -340,6 +433,9 @@ def write_batch_status(path):
             if not output.exists():
                 log = log_file(stage_rule, sample)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
+                job = last_job_end(slurm_log_folder(stage_rule, sample), since=RUN_STARTED)
+                if job is not None:
+                    message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
                 status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
                 break
         rows.append(f"{sample}\t{status}\t{reason}")

@@ -33,12 +33,46 @@ if config["databases_dir"]:
             " --config-json {params.cfg:q} > {log:q} 2>&1"
 
 
+rule search_round:
+    # One job of a round of a sharded search: shard job {job} (or the round's model) of round {round}.
+    wildcard_constraints:
+        sample=SHARDED_SAMPLES,
+        round=r"[1-9][0-9]*",
+        job=r"model|[0-9]+",
+    input:
+        query=SAMPLE.query,
+        databases=sample_databases,
+        after=round_job_after,
+    output:
+        temp(str(SAMPLE.msa.round_receipt("{round}", "{job}"))),
+    params:
+        cfg=cfg_json("search"),
+        resume=lambda wildcards: sample_layout(wildcards.sample).msa.resume,
+        job=round_job_args,
+        stage=STAGE_VERSIONS["homology_search"],
+    log:
+        log_file("search_round", "{sample}.round{round}.{job}"),
+    benchmark:
+        benchmark_file("search_round", "{sample}.round{round}.{job}")
+    conda:
+        "../../envs/homology.yaml"
+    threads: 4
+    resources:
+        mem_mb=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[0],
+        runtime=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[1],
+    shell:
+        "python -m rnamsm search-round {input.query:q} --db {input.databases:q} --resume-dir {params.resume:q}"
+        " --round {wildcards.round} {params.job} --receipt {output:q} --threads {threads}"
+        " --config-json {params.cfg:q} > {log:q} 2>&1"
+
+
 rule homology_search:
     wildcard_constraints:
         sample=SEARCHED_SAMPLES,
     input:
         query=SAMPLE.query,
         databases=sample_databases,
+        rounds=final_round_receipts,
     output:
         a3m=SAMPLE.msa.a3m,
         sto=SAMPLE.msa.sto,
@@ -58,8 +92,8 @@ rule homology_search:
         "../../envs/homology.yaml"
     threads: 4
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(2000, 4 * input_mb(input), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(30, input_mb(input), 24 * 60, attempt),
+        mem_mb=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[0],
+        runtime=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[1],
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir {params.out_dir:q}"
         " --work-dir {output.work:q} --resume-dir {params.resume:q} --threads {threads} --config-json {params.cfg:q}"

@@ -15,10 +15,14 @@ import pytest
 
 from rnamsm.checksums import file_sha256
 from rnamsm.cli import main
+from rnamsm.evaluation.structure_metrics import score_sequence, scores
 from rnamsm.formats import msa as msa_format
 from rnamsm.formats import msa_stats
 from rnamsm.formats.query import Query
 from rnamsm.formats.query import write as write_query
+from rnamsm.formats.structure import Structure, dbn_to_pairs
+from rnamsm.homology.import_msa import place_query
+from rnamsm.report.family_report import MemberColumns, member_columns
 from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
 
 COBALAMIN_QUERY = RNAMSM_OUTPUTS / "Cobalamin.query.fa"
@@ -129,34 +133,76 @@ def test_record_picks_the_row_and_the_depth_cap_applies(tmp_path, capsys):
     assert stats.parameters["filter"]["max_rows"] == 100
 
 
-def test_absent_query_is_placed_with_hmmalign(tmp_path, capsys):
-    """mrum-tRNA.1 is not one of tRNA5.sto's five tRNAs: aligned to their profile, recorded as such."""
-    status, lines = _import([INFERNAL_DATA / "tRNA5.sto", "--query", TRNA_QUERY, "--out-dir", tmp_path / "out"],
-                            capsys)
+def _placed(tmp_path: Path, capsys, alignment: Path, query: Path, *extra: str) -> tuple[msa_stats.MsaStats, list[str]]:
+    """Import with an absent query; the statistics and the stderr lines."""
+    status, lines = _import([alignment, "--query", query, "--out-dir", tmp_path / "out", *extra], capsys)
     assert status == 0, lines
-    assert any("not in" in line and "hmmalign" in line for line in lines), lines
+    return msa_stats.read(tmp_path / "out" / "msa_stats.json"), lines
+
+
+def test_absent_query_is_placed_with_cmalign(tmp_path, capsys):
+    """mrum-tRNA.1 is not one of tRNA5.sto's five tRNAs: aligned to a CM of them and their SS_cons (the default)."""
+    stats, lines = _placed(tmp_path, capsys, INFERNAL_DATA / "tRNA5.sto", TRNA_QUERY)
+    assert any("not in" in line and "placed with cmalign" in line for line in lines), lines
     result = msa_format.read(tmp_path / "out" / "mrum-tRNA.1.a3m")
     query = "".join(TRNA_QUERY.read_text().splitlines()[1:])
     assert result.names[0] == "mrum-tRNA.1" and result.rows[0] == query
     assert len(result.names) == 6
-    stats = msa_stats.read(tmp_path / "out" / "msa_stats.json")
-    assert stats.source is not None and stats.source.placement == "hmmalign"
-    assert any("hmmalign" in warning for warning in stats.warnings)
+    assert stats.source is not None and stats.source.placement == "cmalign"
+    assert any("cmalign" in warning for warning in stats.warnings) and "placed in it with cmalign" in stats.final_reason
     assert min(stats.identity_to_query) > 0.3  # the tRNAs line up with the placed query
 
 
+def _held_out(index: int) -> tuple[msa_format.Alignment, Query, MemberColumns]:
+    """tRNA5.sto without row ``index``, that row's residues as a query, and its own columns."""
+    alignment = msa_format.read(INFERNAL_DATA / "tRNA5.sto")
+    rest = msa_format.Alignment(alignment.names[:index] + alignment.names[index + 1:],
+                                alignment.rows[:index] + alignment.rows[index + 1:], alignment.structure,
+                                alignment.source)
+    own = member_columns(alignment.rows[index])
+    return rest, Query(alignment.names[index], "", own.sequence), own
+
+
+@pytest.mark.parametrize("index", [1, 2])
+def test_held_out_member_is_placed_back_in_its_own_columns_with_cmalign(index):
+    """tRNA2 (tRNA3) taken out of tRNA5.sto and placed back: cmalign puts every residue in its own column, so the
+    SS_cons projected through the placed row is the member's own (F1 1); hmmalign leaves its ends as inserts
+    (F1 < 1). tRNA3 was refused while the hmmsearch gate ran with HMMER's acceleration filters."""
+    rest, query, own = _held_out(index)
+    consensus = {(i - 1, j - 1) for i, j in dbn_to_pairs(rest.structure, "tRNA5.sto SS_cons")}
+    reference = Structure(query.id, query.sequence, own.projected(consensus))
+    f1 = {}
+    for method in ("cmalign", "hmmalign"):
+        row, used = place_query(rest, query, method)
+        placed = member_columns(row)
+        assert used == method and placed.sequence == query.sequence  # every residue, in order
+        predicted = Structure(query.id, query.sequence, placed.projected(consensus))
+        f1[method] = scores(score_sequence(predicted, reference).counts["all"])["f1"]
+        if method == "cmalign":
+            assert placed.columns == own.columns and predicted.pairs == reference.pairs
+    assert len(reference.pairs) == 21 and f1["cmalign"] == 1.0 > f1["hmmalign"], f1
+
+
+@pytest.mark.parametrize("extra", [("--placement", "hmmalign"), ("--config-json", '{"placement": "hmmalign"}')])
+def test_hmmalign_placement_on_request(tmp_path, capsys, extra):
+    """--placement hmmalign (or the config key) places the absent query with hmmalign despite the SS_cons."""
+    stats, lines = _placed(tmp_path, capsys, INFERNAL_DATA / "tRNA5.sto", TRNA_QUERY, *extra)
+    assert stats.source is not None and stats.source.placement == "hmmalign"
+    assert any("placed with hmmalign" in line for line in lines), lines
+
+
 def test_stockholm_without_ss_cons(tmp_path, capsys):
-    """tRNA5-noss.sto has no SS_cons: imported like the others; the structure is the query's RNAfold MFE."""
-    status, lines = _import([INFERNAL_DATA / "tRNA5-noss.sto", "--query", TRNA_QUERY, "--out-dir",
-                             tmp_path / "out"], capsys)
-    assert status == 0, lines
-    stats = msa_stats.read(tmp_path / "out" / "msa_stats.json")
+    """tRNA5-noss.sto has no SS_cons: the absent query is placed with hmmalign (no CM without a structure);
+    the structure is the query's RNAfold MFE."""
+    stats, _lines = _placed(tmp_path, capsys, INFERNAL_DATA / "tRNA5-noss.sto", TRNA_QUERY)
+    assert stats.source is not None and stats.source.placement == "hmmalign"
     assert stats.structure_source == "rnafold" and len(stats.structure) == stats.query_length
 
 
-def test_query_that_cannot_be_placed(tmp_path, capsys):
-    """A Cobalamin riboswitch is no tRNA: one line, nothing written."""
-    _refused(capsys, tmp_path, INFERNAL_DATA / "tRNA5-noss.sto", INFERNAL_DATA / "Cobalamin.fa",
+@pytest.mark.parametrize("alignment", ["tRNA5-noss.sto", "tRNA5.sto"])
+def test_query_that_cannot_be_placed(tmp_path, capsys, alignment):
+    """A Cobalamin riboswitch is no tRNA: one line, nothing written (with or without SS_cons)."""
+    _refused(capsys, tmp_path, INFERNAL_DATA / alignment, INFERNAL_DATA / "Cobalamin.fa",
              "'Cobalamin.1' is not in the alignment and cannot be placed")
 
 
@@ -186,3 +232,12 @@ def test_searched_msa_stats_bytes_unchanged():
     text = (RNAMSM_OUTPUTS / "Cobalamin.msa_stats.json").read_text()
     record = msa_stats.MsaStats.from_json(text, "Cobalamin.msa_stats.json")
     assert record.source is None and record.to_json() == text
+
+
+def test_cmalign_placement_without_infernal_is_one_line(tmp_path, capsys, monkeypatch):
+    """No cmbuild/cmalign on PATH: placing with cmalign is one line naming the programs; nothing written."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    status, lines = _import([INFERNAL_DATA / "tRNA5.sto", "--query", TRNA_QUERY, "--out-dir", tmp_path / "out"],
+                            capsys)
+    assert status == 1 and len(lines) == 1 and "not found on PATH: cmbuild, cmalign" in lines[0], lines
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

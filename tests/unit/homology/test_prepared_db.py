@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +20,15 @@ from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import db_manifest
 from rnamsm.formats import msa_stats as msa_stats_format
-from rnamsm.homology import infernal_cli
+from rnamsm.homology import infernal_cli, shard_results
 from rnamsm.homology.cm_search import cm_chunk
 from rnamsm.homology.hits import merge_hits
 from rnamsm.homology.nhmmer_round import nhmmer_chunk
-from rnamsm.homology.pipeline import read_query, run_search
+from rnamsm.homology.pipeline import RoundJob, read_query, run_round_job, run_search
 from rnamsm.homology.prepared_db import PreparedDatabase, prepare_database
+from rnamsm.homology.result import SearchResult
 from rnamsm.homology.settings import DatabaseSettings, resolve_search_options
+from rnamsm.homology.shard_results import write_receipt
 from tests.conftest import INFERNAL_DATA, REPO_ROOT, require_program
 
 DEMO_DB = REPO_ROOT / "resources" / "demo" / "db" / "demo_db.fa.gz"
@@ -126,6 +129,17 @@ def test_search_refuses_a_query_longer_than_the_prepared_overlap(tmp_path: Path)
         run_search(query, [tmp_path / "prepared"], tmp_path / "out")
 
 
+def test_a_round_job_needs_a_prepared_database_and_a_readable_receipt(tmp_path: Path) -> None:
+    """A round job of plain FASTA files, or after a damaged receipt, is one line naming the file."""
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}}))
+    with pytest.raises(RnamsmError, match="mrum-tRNAs10.fa: a round job searches a prepared database"):
+        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(1, 0, 2), settings)
+    (tmp_path / "model.json").write_text('{"round": 2, "status": "stopped"')
+    with pytest.raises(RnamsmError, match=r"model.json: unreadable round receipt .*run the round job again"):
+        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(2, 0, 2),
+                      settings, after=tmp_path / "model.json")
+
+
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda data: data["shards"][0].pop("sha256"), r"manifest.json: shards\[0\]: expected the keys"),
     (lambda data: data["windowing"].pop("overlap"), r"manifest.json: windowing: expected the keys"),
@@ -181,11 +195,11 @@ def test_round1_in_1_3_and_7_shards_equals_unsharded(demo_shards: dict[int, Path
 
 
 def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
-    demo_shards: dict[int, Path], tmp_path: Path
+    demo_shards: dict[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A CM round: the 7-shard search, killed (SIGKILL) mid-round and run again, resumes at its unfinished
     shards and writes the unsharded MSA files (realigned with cmalign) byte for byte; 3 shard jobs merged
-    give the unsharded round-2 hits."""
+    give the unsharded round-2 hits, and so do the round jobs of the workflow (``rnamsm search-round``)."""
     require_program("cmbuild", "cmcalibrate", "cmalign")
     overrides = {"cm": {"max_rounds": 1}, "calibrate_cache": str(tmp_path / "calibrations")}
     settings, _ = resolve_search_options(("test", overrides))
@@ -221,6 +235,49 @@ def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
         for index in range(3)
     ]
     assert merge_hits(per_shard, settings.filter.max_rows) == one.rounds[1].hits
+    _round_jobs_give_the_one_job_msa(demo_shards, tmp_path, one, monkeypatch)
+
+
+def _round_jobs_give_the_one_job_msa(demo_shards: dict[int, Path], tmp_path: Path, one: SearchResult,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 3 shards searched by 2 shard jobs per round (shards 0 and 2, then 1), round 2's CM built by its model
+    job and its calibration taken from the resume folder (where the model job keeps it for the others; seeded
+    here with the one-job search's, so nothing calibrates): the merge writes the one-job MSA bytes without
+    searching again. With a Neff stop reached in round 1, round 2's jobs do nothing."""
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 1}}))
+    resume = tmp_path / "round-jobs"
+    calibrated = shard_results.calibrations(resume)
+    calibrated.mkdir(parents=True)
+    for path in (tmp_path / "calibrations").glob("*.cm"):
+        shutil.copyfile(path, calibrated / path.name)
+
+    def no_calibration(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a round job calibrated a CM that its resume folder holds")
+
+    monkeypatch.setattr(infernal_cli, "calibrate_cm", no_calibration)
+    jobs = [RoundJob(1, 0, 2), RoundJob(1, 1, 2), RoundJob(2, None, 2), RoundJob(2, 0, 2), RoundJob(2, 1, 2)]
+    receipts = [run_round_job(DEMO_QUERY, demo_shards[3], resume, job, settings, threads=1) for job in jobs]
+    assert [(receipt.status, receipt.shards, receipt.searched) for receipt in receipts] == [
+        ("searched", (0, 2), (0, 2)), ("searched", (1,), (1,)), ("model", (), ()),
+        ("searched", (0, 2), (0, 2)), ("searched", (1,), (1,))]
+    again = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, 1, 2), settings, threads=1)
+    assert again.searched == ()  # a rerun job finds its shards finished
+    merged = run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "merged", settings, threads=1, resume_dir=resume)
+    assert merged.stats.prepared_database.resumed_shards == 6  # every shard of both rounds: nothing searched
+    assert _msa_bytes(tmp_path / "merged") == _msa_bytes(tmp_path / "out-1")
+    assert _hits(merged.stats) == _hits(one.stats) and not resume.exists()
+    assert all(len(shard.seconds) == 2 and min(shard.seconds) > 0 for shard in merged.stats.prepared_database.shards)
+    # Neff 1 is reached in round 1: no CM round, so round 2's model job and (after it) its shard jobs stop.
+    stop, _ = resolve_search_options(("test", {"cm": {"max_rounds": 1, "min_rounds": 0}, "neff": {"stop": 1}}))
+    assert run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(1, 0, 1), stop, threads=1).status == "searched"
+    model = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, None, 1), stop, threads=1)
+    assert model.status == "stopped"
+    write_receipt(tmp_path / "model.json", model)
+    after = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, 0, 1), stop, threads=1,
+                          after=tmp_path / "model.json")
+    assert (after.status, after.searched) == ("stopped", ())
+    assert len(run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "stopped", stop, threads=1,
+                          resume_dir=resume).rounds) == 1
 
 
 def test_caps_inside_the_loop_keep_the_best_included_hits(demo_shards: dict[int, Path], tmp_path: Path) -> None:

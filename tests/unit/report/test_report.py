@@ -25,7 +25,7 @@ from rnamsm.report.pairs import agreements
 from rnamsm.report.qc import qc_flags, raised_codes
 from rnamsm.report.sample import SampleData
 from rnamsm.report.settings import ReportSettings
-from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE
+from tests.conftest import INFERNAL_DATA, RNAMSM_EXAMPLE, RNAMSM_OUTPUTS
 from tests.support.report_fixtures import HOSTILE, build_2drb1, build_query_only, read_fasta
 from tests.support.schema import assert_defaults_match
 
@@ -109,6 +109,7 @@ def test_report_numbers_match_the_json_inputs(sample: Path) -> None:
     pairs = json.loads((sample / "structure" / "ss.json").read_text())["pairs"]
     assert f'id="msa-depth">{stats["depth"]}<' in html
     assert f'id="msa-neff">{stats["neff"]:.2f}<' in html
+    assert "prepared_database" not in stats and 'id="prepared-database"' not in html  # plain files searched
     assert f'id="pair-count">{len(pairs)}<' in html
     baseline = json.loads((sample / "baselines" / "baselines.json").read_text())
     assert f'id="dbn-rnafold">{baseline["rnafold"]["dbn"]}<' in html
@@ -260,9 +261,33 @@ def test_msa_section_says_where_the_msa_came_from(sample: Path) -> None:
     assert '<p id="msa-source">Source: homolog search (<code>rnamsm search</code>).</p>' in report(sample)
     stats_path = sample / "msa" / "msa_stats.json"
     stats = json.loads(stats_path.read_text())
-    stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
-                       "placement": "hmmalign", "rows": 7}
-    stats_path.write_text(json.dumps(stats))
+    for placement in ("cmalign", "hmmalign"):
+        stats["source"] = {"kind": "user", "path": "own/<b>x</b>.sto", "sha256": "ab" * 32, "record": "2DRB_1",
+                           "placement": placement, "rows": 7}
+        stats_path.write_text(json.dumps(stats))
+        html = report(sample)
+        assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
+                + f"</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with {placement}."
+                ) in html
+
+
+def test_report_shows_the_prepared_database_its_z_and_the_time_per_shard(sample: Path) -> None:
+    """A real sharded search's msa_stats.json (3 shards, 2 rounds): name, size, manifest SHA-256, Z, shards."""
+    sharded = msa_stats.read(RNAMSM_OUTPUTS / "mrum-tRNA-1.sharded.msa_stats.json")
+    prepared = sharded.prepared_database
+    assert prepared is not None and len(prepared.shards) == 3
+    path = sample / "msa" / "msa_stats.json"
+    stats = msa_stats.read(path)
+    msa_stats.write(dataclasses.replace(stats, prepared_database=prepared, search_space=sharded.search_space), path)
     html = report(sample)
-    assert ("Source: your alignment <code>own/&lt;b&gt;x&lt;/b&gt;.sto</code> (SHA-256 <code>" + "ab" * 32
-            + "</code>, 7 rows); query row <code>2DRB_1</code>, not in the alignment: placed with hmmalign.") in html
+    table = re.search(r'<table id="prepared-database">(.*?)</table>', html, re.S).group(1)
+    assert f'<td class="mono">{prepared.name}</td>' in table and prepared.manifest_sha256 in table
+    assert f"{prepared.records} records, {prepared.residues} residues" in table
+    assert f"{prepared.cmsearch_Z_residues} residues (cmsearch), {prepared.nhmmer_Z_Mb} Mb (nhmmer)" in table
+    assert re.search(r'id="shards-searched">3 \(6 round results', table)
+    rows = re.findall(r"<tr><td class=\"mono\">(shard-\d+\.fa)</td><td class=\"num\">(\d+)</td>(.*?)</tr>",
+                      re.search(r'<table id="shards">(.*?)</table>', html, re.S).group(1))
+    assert [(name, int(residues)) for name, residues, _ in rows] == [(s.file, s.residues) for s in prepared.shards]
+    for (_, _, cells), shard in zip(rows, prepared.shards, strict=True):
+        assert re.findall(r'<td class="num">([\d.]+)</td>', cells) == [f"{seconds:.2f}" for seconds in shard.seconds]
+    assert f"Z = {sharded.search_space.cmsearch_Z_residues} residues (cmsearch)" in html
