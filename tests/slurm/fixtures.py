@@ -170,18 +170,22 @@ def sbatch_option(call: str, name: str) -> str | None:
     return None
 
 
+def slurm_snakemake_command(args: Sequence[str], profile: Path = SLURM_PROFILE) -> str:
+    """``snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>``, polling steadily
+    (:data:`STEADY_POLLING_SNAKEMAKE`)."""
+    return shlex.join([sys.executable, "-c", STEADY_POLLING_SNAKEMAKE, "--profile", str(profile),
+                       *SLURM_TEST_OPTIONS, *args])
+
+
 def run_snakemake_on_slurm(
     args: Sequence[str], cwd: Path, timeout: float = 600, profile: Path = SLURM_PROFILE, **extra_env: str
 ) -> subprocess.CompletedProcess:
-    """``snakemake --profile <profile> <SLURM_TEST_OPTIONS> <args>`` in ``cwd``, polling steadily
-    (:data:`STEADY_POLLING_SNAKEMAKE`).
+    """:func:`slurm_snakemake_command` run in ``cwd``.
 
     Output is stdout and stderr merged. On timeout the run gets SIGINT (Snakemake then scancels its
     jobs; SIGTERM would not) and the test fails. ``extra_env`` is set in the run's environment.
     """
-    command = shlex.join([sys.executable, "-c", STEADY_POLLING_SNAKEMAKE, "--profile", str(profile),
-                          *SLURM_TEST_OPTIONS, *args])
-    return run_command(command, cwd, timeout=int(timeout), **extra_env)
+    return run_command(slurm_snakemake_command(args, profile), cwd, timeout=int(timeout), **extra_env)
 
 
 @pytest.fixture(scope="session")

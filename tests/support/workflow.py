@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,25 +53,37 @@ def workflow_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) -> subprocess.CompletedProcess:
-    """Run a shell command as a user would type it; interrupt it with SIGINT on timeout."""
-    process = subprocess.Popen(
-        command,
-        shell=True,
-        cwd=cwd,
-        env=workflow_env(**extra_env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+def start_command(command: str, cwd: Path, output: Path, **extra_env: str) -> subprocess.Popen:
+    """Start a shell command as a user would type it, its stdout and stderr going to ``output``."""
+    with output.open("w") as sink:
+        return subprocess.Popen(
+            command,
+            shell=True,
+            cwd=cwd,
+            env=workflow_env(**extra_env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
+def finish_command(process: subprocess.Popen, output: Path, timeout: int) -> subprocess.CompletedProcess:
+    """Wait for a command started by :func:`start_command`; interrupt it with SIGINT on timeout."""
     try:
-        output, _ = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-        raise AssertionError(f"{command!r} timed out after {timeout} s:\n{output[-5000:]}") from None
-    return subprocess.CompletedProcess(command, process.returncode, output, "")
+        process.wait(timeout=60)
+        raise AssertionError(f"{process.args!r} timed out after {timeout} s:\n{output.read_text()[-5000:]}") from None
+    return subprocess.CompletedProcess(process.args, process.returncode, output.read_text(), "")
+
+
+def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) -> subprocess.CompletedProcess:
+    """Run a shell command as a user would type it; interrupt it with SIGINT on timeout."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "output.txt"
+        return finish_command(start_command(command, cwd, output, **extra_env), output, timeout)
 
 
 def make_demo_weights(workdir: Path) -> Path:

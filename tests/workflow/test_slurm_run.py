@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.slurm.fixtures import run_snakemake_on_slurm, sbatch_calls, sbatch_option, sbatch_rule
+from tests.slurm.fixtures import (
+    run_snakemake_on_slurm,
+    sbatch_calls,
+    sbatch_option,
+    sbatch_rule,
+    slurm_snakemake_command,
+)
 from tests.support.outputs import differences
 from tests.support.readme import readme_commands
-from tests.support.workflow import copy_workflow
+from tests.support.workflow import copy_workflow, finish_command, start_command
 
 SLURM_COMMAND = "snakemake --profile slurm"
 SLURM_SAMPLES = ("mrum-tRNA-1", "2DRB_1")
@@ -18,7 +29,43 @@ SLURM_SAMPLES = ("mrum-tRNA-1", "2DRB_1")
 MODEL_GROUP = "model_run_model"
 
 
-def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path: Path) -> None:
+@dataclass
+class BackgroundRun:
+    """A Snakemake run started before the tests that read it, so that its waiting overlaps theirs."""
+
+    process: subprocess.Popen
+    workdir: Path
+    output: Path
+
+
+@pytest.fixture(scope="module")
+def time_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundRun]:
+    """One sample whose search job gets one minute (``--set-resources``) and a calibration that takes far
+    longer (``search.calibrate_L: 160``, one thread), started at once: Slurm needs 60-90 s to kill it at its
+    time limit, and the demo's cluster run below uses that time."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("time-limit") / "checkout")
+    (workdir / "config" / "samples.tsv").write_text(
+        "sample_id\tfasta\trecord\tsequence\tdatabase\tdescription\n"
+        "slow\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\t\tcalibrates for hours\n"
+    )
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["search"].update(calibrate_L=160, calibrate_cache=None)
+    config_path.write_text(yaml.safe_dump(config))
+    command = slurm_snakemake_command(
+        ["results/slow/msa/msa_stats.json", "--set-resources", "homology_search:runtime=1",
+         "--set-threads", "homology_search=1", "--retries", "0"], profile=Path("slurm"))
+    output = workdir.parent / "snakemake.txt"
+    run = BackgroundRun(start_command(command, workdir, output), workdir, output)
+    yield run
+    if run.process.poll() is None:
+        run.process.send_signal(signal.SIGINT)
+        run.process.wait(timeout=60)
+
+
+def test_demo_on_slurm_equals_local_run(
+    slurm_cluster, demo_run: Path, time_limit_run: BackgroundRun, tmp_path: Path
+) -> None:
     assert SLURM_COMMAND in readme_commands()
     workdir = copy_workflow(tmp_path / "slurm-run")
     # Two of the demo's samples keep the cluster run short; every stage still runs as a Slurm job.
@@ -46,24 +93,12 @@ def test_demo_on_slurm_equals_local_run(slurm_cluster, demo_run: Path, tmp_path:
         assert (workdir / "results" / sample / "report.html").is_file()
 
 
-def test_job_over_its_time_limit_is_named_in_the_index(slurm_cluster, tmp_path: Path) -> None:
-    """A search job given one minute (``--set-resources``) and a calibration that takes far longer
-    (``search.calibrate_L: 160``) is killed by Slurm at its time limit; the batch status and the index
-    say so with the job id and the job's Slurm log. (Memory is not enforced on the local cluster: no
-    cgroups; ``tests/unit/test_slurm_logs.py`` classifies Slurm's memory-kill lines.)"""
-    workdir = copy_workflow(tmp_path / "time-limit")
-    (workdir / "config" / "samples.tsv").write_text(
-        "sample_id\tfasta\trecord\tsequence\tdatabase\tdescription\n"
-        "slow\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\t\t\tcalibrates for hours\n"
-    )
-    config_path = workdir / "config" / "config.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["search"].update(calibrate_L=160, calibrate_cache=None)
-    config_path.write_text(yaml.safe_dump(config))
-    result = run_snakemake_on_slurm(
-        ["results/slow/msa/msa_stats.json", "--set-resources", "homology_search:runtime=1", "--retries", "0"],
-        workdir, timeout=600, profile=Path("slurm"),
-    )
+def test_job_over_its_time_limit_is_named_in_the_index(time_limit_run: BackgroundRun) -> None:
+    """The search job of :func:`time_limit_run` is killed by Slurm at its time limit; the batch status and
+    the index say so with the job id and the job's Slurm log. (Memory is not enforced on the local cluster:
+    no cgroups; ``tests/unit/test_slurm_logs.py`` classifies Slurm's memory-kill lines.)"""
+    result = finish_command(time_limit_run.process, time_limit_run.output, timeout=600)
+    workdir = time_limit_run.workdir
     assert result.returncode != 0, result.stdout[-8000:]
     job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_homology_search/", result.stdout)
     assert len(job_id) == 1, result.stdout[-8000:]
