@@ -48,6 +48,8 @@ class ModelSettings:
     keep: tuple[Kept, ...] = ("embedding", "contacts")
     #: Storage type of kept attention maps: float32, or float16 (half the bytes, error in docs/model.md).
     maps_dtype: Literal["float32", "float16"] = "float32"
+    #: Samples per cluster job (a Snakemake job group); read by the workflow only, never by a command.
+    samples_per_job: int = 8
 
     def __post_init__(self) -> None:
         _check(dataclasses.asdict(self), lambda name: name)
@@ -61,6 +63,8 @@ def _check(values: Mapping[str, Any], label: Callable[[str], str]) -> None:
     """
     if "window_overlap" in values:
         check_at_least(values["window_overlap"], 0, label("window_overlap"))
+    if "samples_per_job" in values:
+        check_at_least(values["samples_per_job"], 1, label("samples_per_job"))
     if "keep" in values and len(set(values["keep"])) != len(values["keep"]):
         raise RnamsmError(f"{label('keep')}: names an array twice: {', '.join(values['keep'])}")
 

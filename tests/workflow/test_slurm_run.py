@@ -25,6 +25,8 @@ from tests.support.workflow import copy_workflow, finish_command, start_command
 
 SLURM_COMMAND = "snakemake --profile slurm"
 SLURM_SAMPLES = ("mrum-tRNA-1", "2DRB_1")
+#: What `sbatch_rule` reads from the comment of the model job group's sbatch call (group `model`, rule run_model).
+MODEL_GROUP = "model_run_model"
 
 
 @dataclass
@@ -72,15 +74,16 @@ def test_demo_on_slurm_equals_local_run(
     assert result.returncode == 0, result.stdout[-8000:]
 
     calls = sbatch_calls(result.stdout)
-    submitted = {sbatch_rule(call) for call in calls}
-    assert {"validate_input", "homology_search", "run_model", "baselines"} <= submitted
-    assert not submitted & {"sample_report", "batch_index", "all"}, "local rules must not be queued"
+    submitted = [sbatch_rule(call) for call in calls]
+    assert {"validate_input", "homology_search", MODEL_GROUP, "baselines"} <= set(submitted)
+    assert not set(submitted) & {"sample_report", "batch_index", "all"}, "local rules must not be queued"
+    # model.samples_per_job (default 8): both samples' model jobs are one Slurm job with one GPU request
+    assert submitted.count(MODEL_GROUP) == 1 and "run_model" not in submitted, submitted
     for call in calls:
-        gpus = sbatch_option(call, "--gpus")
-        assert (gpus == "1") == (sbatch_rule(call) == "run_model"), call
-        assert sbatch_option(call, "--gres") is None, call
+        assert sbatch_option(call, "--gpus") is None, call
+        assert (sbatch_option(call, "--gres") == "gpu:1") == (sbatch_rule(call) == MODEL_GROUP), call
         cpus = sbatch_option(call, "--cpus-per-task")
-        assert cpus is None or int(cpus) <= 2, call
+        assert cpus is None or int(cpus) <= 2 * len(SLURM_SAMPLES), call
 
     for log in sorted((workdir / "logs" / "run_model").glob("*.log")):
         assert re.search(r"device=cpu CUDA_VISIBLE_DEVICES=0\b", log.read_text()), log

@@ -1,5 +1,6 @@
 """Functions shared by the rules: config and sample sheet, input functions, params helpers."""
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -83,9 +84,38 @@ if MEMBERS is not None:
     SAMPLES = pd.concat([SAMPLES, MEMBERS])
 
 
-def cfg_json(section):
-    """A config section as canonical JSON: the one params value through which a stage sees it."""
-    return json.dumps(config[section], sort_keys=True)
+#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group (`group: "model"`) of that
+#: many samples. One group asks for one GPU through the `gres` string, which Snakemake does not add up over
+#: the members as it does `gpu` (docs/cluster.md).
+SAMPLES_PER_JOB = config["model"]["samples_per_job"]
+
+
+def model_group_size(wildcards):
+    """No input: make `model.samples_per_job` the size of the model job group (`--group-components model=N`,
+    unless the command line gives one). Snakemake replaces the workflow's group settings with the command
+    line's after reading the Snakefile, so this runs while the DAG is built, before the groups are formed."""
+    components = workflow.group_settings.group_components
+    if SAMPLES_PER_JOB > 1 and "model" not in components:
+        workflow.group_settings = dataclasses.replace(
+            workflow.group_settings, group_components={**components, "model": SAMPLES_PER_JOB})
+    return []
+
+
+def model_gpu(wildcards):
+    """`gpu` of a model job: 1 (local runs: at most `--resources gpu` at once), 0 in a cluster job group."""
+    return 1 if SAMPLES_PER_JOB == 1 or workflow.local_exec else 0
+
+
+def model_gres(wildcards):
+    """`gres` of a model job: the group's one GPU (a string: the same for the group, not a sum)."""
+    return "" if model_gpu(wildcards) else "gpu:1"
+
+
+def cfg_json(section, leave_out=()):
+    """A config section as canonical JSON: the one params value through which a stage sees it (without the
+    keys in `leave_out`, which do not change its outputs, so editing them reruns nothing)."""
+    return json.dumps({key: value for key, value in config[section].items() if key not in leave_out},
+                      sort_keys=True)
 
 
 def sections_json(*sections):

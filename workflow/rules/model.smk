@@ -25,6 +25,7 @@ rule run_model:
         head=ss_head_input,
         heads=rsa_head_inputs,
         stats=rsa_stats_inputs,
+        group_size=model_group_size,
     output:
         features=SAMPLE.features,
         bpseq=SAMPLE.structure.bpseq,
@@ -36,7 +37,7 @@ rule run_model:
     params:
         results=RESULTS,
         checkpoint=checkpoint_argument,
-        model=cfg_json("model"),
+        model=cfg_json("model", leave_out=("samples_per_job",)),
         heads=cfg_json("heads"),
         stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
         stage=[STAGE_VERSIONS[stage] for stage in ("run_model", "predict_ss", "predict_rsa")],
@@ -46,11 +47,16 @@ rule run_model:
         benchmark_file("run_model")
     conda:
         "../../envs/model.yaml"
+    group:
+        "model" if SAMPLES_PER_JOB > 1 else None
     threads: 2
     resources:
-        gpu=1,
+        gpu=model_gpu,
+        gres=model_gres,
         mem_mb=lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
+        # a group's members run one after another, but Snakemake asks for the longest member's time
+        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)
+        * (1 if model_gpu(wildcards) else SAMPLES_PER_JOB),
     shell:
         "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
         " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"

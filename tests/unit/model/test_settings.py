@@ -53,6 +53,7 @@ def test_features_reads_the_config_section_and_options_override_it(tmp_path, che
     ({"precision": "fp64"}, "--config-json.precision: must be one of 'fp32', 'bf16', 'fp16', got 'fp64'"),
     ({"window_overlap": -1}, "--config-json: window_overlap must be at least 0, got -1"),
     ({"hf_eps_parity": "yes"}, "--config-json.hf_eps_parity: expected true or false, got 'yes'"),
+    ({"samples_per_job": 0}, "--config-json: samples_per_job must be at least 1, got 0"),
 ])
 def test_bad_config_section_is_one_line(capsys, tmp_path, checkpoint, section, message) -> None:
     out = tmp_path / "f.npz"
