@@ -116,6 +116,8 @@ def distinctive_value(path: tuple[str, ...], sub: dict, serial: int, workdir: Pa
         return "config/families-copy.tsv"
     if path == ("databases",):
         return ["resources/demo/queries/Cobalamin.fa"]
+    if path == ("search", "shards"):  # an integer or `auto`
+        return 3
     if path in {("heads", "ss_head")}:
         return "resources/demo/queries/2DRB_1.fasta"
     if path == ("model", "keep"):
