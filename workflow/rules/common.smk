@@ -111,16 +111,24 @@ def model_gres(wildcards):
     return "" if model_gpu(wildcards) else "gpu:1"
 
 
-def cfg_json(section, leave_out=()):
-    """A config section as canonical JSON: the one params value through which a stage sees it (without the
-    keys in `leave_out`, which do not change its outputs, so editing them reruns nothing)."""
-    return json.dumps({key: value for key, value in config[section].items() if key not in leave_out},
-                      sort_keys=True)
+#: Config keys that only size cluster jobs and change no output: left out of what every job sees, so
+#: editing them reruns nothing.
+JOB_SIZE_KEYS = {"model": ("samples_per_job",)}
+
+
+def section_settings(section):
+    """A config section without its JOB_SIZE_KEYS: what a stage's outputs depend on."""
+    return {key: value for key, value in config[section].items() if key not in JOB_SIZE_KEYS.get(section, ())}
+
+
+def cfg_json(section):
+    """A config section as canonical JSON: the one params value through which a stage sees it."""
+    return json.dumps(section_settings(section), sort_keys=True)
 
 
 def sections_json(*sections):
     """Several config sections as one canonical JSON object (a job that runs several stages)."""
-    return json.dumps({section: config[section] for section in sections}, sort_keys=True)
+    return json.dumps({section: section_settings(section) for section in sections}, sort_keys=True)
 
 
 #: Every sample's non-empty cells (a dict lookup per input function call: pandas' `.at` cost a tenth of a

@@ -37,7 +37,7 @@ rule run_model:
     params:
         results=RESULTS,
         checkpoint=checkpoint_argument,
-        model=cfg_json("model", leave_out=("samples_per_job",)),
+        model=cfg_json("model"),
         heads=cfg_json("heads"),
         stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
         stage=[STAGE_VERSIONS[stage] for stage in ("run_model", "predict_ss", "predict_rsa")],
