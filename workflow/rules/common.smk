@@ -17,6 +17,7 @@ from rnamsm.checksums import cached_file_sha256, file_sha256
 from rnamsm.errors import RnamsmError
 from rnamsm.formats import db_manifest
 from rnamsm.formats import query as query_format
+from rnamsm.formats import sample_status
 from rnamsm.input.families import family_members, member_chunks
 from rnamsm.layout import (
     BATCH_STATUS,
@@ -467,7 +468,7 @@ def last_log_line(path):
 def write_batch_status(path):
     """Write `sample, status, reason` for every sample: ok, or the first stage that has no output, with the
     last line of its log and, for a Slurm job, its job id, what ended it (time, memory, other) and its log."""
-    rows = ["sample\tstatus\treason"]
+    rows = []
     for sample in SAMPLES.index:
         status, reason = "ok", ""
         for stage_rule, output in sample_layout(sample).stage_outputs():
@@ -481,11 +482,11 @@ def write_batch_status(path):
                 job = last_job_end(slurm_log_folder(stage_rule, job_name), since=RUN_STARTED)
                 if job is not None:
                     message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
-                status, reason = "failed", f"{stage_rule}: {message}".replace("\t", " ")
+                status, reason = "failed", f"{stage_rule}: {message}"
                 break
-        rows.append(f"{sample}\t{status}\t{reason}")
+        rows.append(sample_status.SampleStatus(sample, status, reason))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("\n".join(rows) + "\n")
+    sample_status.write(rows, path)
 
 
 def family_samples(family):
