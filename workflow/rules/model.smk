@@ -39,7 +39,8 @@ rule run_model:
         checkpoint=checkpoint_argument,
         model=cfg_json("model"),
         heads=cfg_json("heads"),
-        stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
+        stats=planned(lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}"
+                      if input.stats else ""),
         stage=[STAGE_VERSIONS[stage] for stage in ("run_model", "predict_ss", "predict_rsa")],
     log:
         log_file("run_model"),
@@ -53,10 +54,10 @@ rule run_model:
     resources:
         gpu=model_gpu,
         gres=model_gres,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt),
+        mem_mb=planned(lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt)),
         # a group's members run one after another, but Snakemake asks for the longest member's time
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)
-        * (1 if model_gpu(wildcards) else SAMPLES_PER_JOB),
+        runtime=planned(lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)
+        * (1 if model_gpu(wildcards) else SAMPLES_PER_JOB)),
     shell:
         "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
         " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"
