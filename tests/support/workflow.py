@@ -103,11 +103,11 @@ def seed_demo_weights(workdir: Path, weights: Path) -> None:
 DRY_RUN = "snakemake -n --quiet rules"
 
 
-def time_dry_run(workdir: Path) -> tuple[float, float, int]:
-    """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir``."""
+def time_dry_run(workdir: Path, timeout: int = 1200) -> tuple[float, float, int]:
+    """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir`` (interrupted after ``timeout`` wall s)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = run_command(DRY_RUN, workdir)
+    result = run_command(DRY_RUN, workdir, timeout=timeout)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
