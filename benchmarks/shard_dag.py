@@ -49,7 +49,7 @@ def time_sheet(samples: int, shards: int, max_rounds: int, repeats: int = 2, tim
         loads, runs = [], []
         for _ in range(repeats):
             loads.append(os.getloadavg()[0])
-            runs.append(time_dry_run(workdir, timeout=timeout))
+            runs.append(time_dry_run(workdir, timeout=timeout, allow_timeout=True))
     return summary(samples, shards, runs, loads)
 
 
@@ -131,7 +131,7 @@ def time_floor(samples: int, shards: int, max_rounds: int, repeats: int = 2, tim
         loads, runs = [], []
         for _ in range(repeats):
             loads.append(os.getloadavg()[0])
-            runs.append(time_dry_run(workdir, timeout=timeout))
+            runs.append(time_dry_run(workdir, timeout=timeout, allow_timeout=True))
     return summary(samples, shards, runs, loads)
 
 

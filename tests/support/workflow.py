@@ -105,9 +105,10 @@ def seed_demo_weights(workdir: Path, weights: Path) -> None:
 DRY_RUN = "snakemake -n --quiet rules"
 
 
-def time_dry_run(workdir: Path, timeout: int = 1200) -> tuple[float, float, int | None]:
+def time_dry_run(workdir: Path, timeout: int = 1200, allow_timeout: bool = False) -> tuple[float, float, int | None]:
     """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir``. After ``timeout`` wall seconds the run is
-    killed and ``jobs`` is None: the CPU seconds are then what it used until then (a lower bound)."""
+    killed: with ``allow_timeout`` ``jobs`` is then None and the CPU seconds what it used until then (a lower
+    bound), else it is an error."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -124,6 +125,8 @@ def time_dry_run(workdir: Path, timeout: int = 1200) -> tuple[float, float, int 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if wall >= timeout:
+        if not allow_timeout:
+            raise SystemExit(f"{DRY_RUN} in {workdir} did not finish in {timeout} s")
         return wall, cpu, None
     if process.returncode != 0:
         raise SystemExit(text[-3000:])
