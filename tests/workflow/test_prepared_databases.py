@@ -161,7 +161,7 @@ def cm_round_killed_and_resumed(workdir: Path, prepared: Path, tmp_path: Path) -
     command = f"snakemake {DEMO_TARGET} --cores 2 --configfile {overlay.name}"
     output = tmp_path / "killed-run.txt"
     run = start_command(f"{command} --keep-going", workdir, output)
-    receipt = Path(kill_first_shard_job(run, round_number=2, min_cpu_seconds=0.5))
+    receipt = Path(kill_first_shard_job(run, round_number=2, min_cpu_seconds=0.25))
     result = finish_command(run, output, timeout=1200)
     assert result.returncode != 0 and "Error in rule search_round" in result.stdout, result.stdout[-5000:]
     killed = receipt.stem.split(".")[1]  # round2.{job}.json
