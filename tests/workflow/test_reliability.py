@@ -142,13 +142,22 @@ def test_config_files_are_code(tmp_path: Path) -> None:
     assert marker.read_text() == "ran" and '"threshold": 0.25' in result.stdout
 
 
-def test_transient_failure_is_retried(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+def test_transient_failure_is_retried_and_a_second_run_is_refused(reference_run: Path, demo_weights: Path,
+                                                                   tmp_path: Path) -> None:
+    """One run whose model job fails once (`--retries 1`), and a second run started on the same results while
+    it runs (one workflow run carries both cases): the second refuses (the first's lock), the first retries
+    the job and finishes unharmed, with the uninterrupted run's outputs."""
     workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     marker = tmp_path / "model-failed-once"
-    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
-    assert result.returncode == 0, result.stdout[-5000:]
+    first = start_snakemake("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
+    wait_for(lambda: any((workdir / ".snakemake" / "locks").glob("*")), what="the first run's lock")
+    second = run_command("snakemake --cores 2", workdir)
+    assert second.returncode != 0
+    assert "cannot be locked" in second.stdout or "LockException" in second.stdout, second.stdout[-3000:]
+    output, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, output[-5000:]
     assert marker.exists(), "the injected failure did not happen"
-    assert "Error in rule run_model" in result.stdout and "Trying to restart job" in result.stdout
+    assert "Error in rule run_model" in output and "Trying to restart job" in output
     assert differences(reference_run / "results", workdir / "results") == []
 
 
@@ -264,18 +273,6 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(demo_weights: 
         expected_query = next(r for n, r in residues if n == row).replace("-", "").replace(".", "").upper()
         assert only["query_sequence"] == expected_query
         assert (workdir / "results" / sample / "query.fa").read_text().startswith(f">{sample} {row}\n")
-
-
-def test_second_run_on_the_same_results_is_refused(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
-    first = start_snakemake("snakemake --cores 2", workdir)
-    wait_for(lambda: any((workdir / ".snakemake" / "locks").glob("*")), what="the first run's lock")
-    second = run_command("snakemake --cores 2", workdir)
-    assert second.returncode != 0
-    assert "cannot be locked" in second.stdout or "LockException" in second.stdout, second.stdout[-3000:]
-    output, _ = first.communicate(timeout=900)
-    assert first.returncode == 0, output[-5000:]
-    assert differences(reference_run / "results", workdir / "results") == []
 
 
 BAD_WORKFLOW_INPUTS = {
