@@ -70,23 +70,26 @@ def wait_for(condition, timeout: float = 300, what: str = "") -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("stage", ["homology_search", "run_model"])
-def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path, demo_weights: Path,
-                                                 tmp_path: Path) -> None:
+def test_sigkill_mid_stage_then_rerun_incomplete(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+    """A run killed in homology_search, its rerun killed in run_model (one workflow copy carries both kills):
+    each leaves no partial output, and after `--unlock` the last `--rerun-incomplete` gives the uninterrupted
+    run's outputs."""
     workdir = small_workflow(tmp_path / "run", weights=demo_weights)
-    log = workdir / "logs" / stage / "mrum-tRNA-1.log"
-    process = start_snakemake("snakemake --cores 2", workdir)
-    wait_for(log.exists, what=f"{stage} to start")
-    time.sleep(1.0)  # into the job's work (its imports and computation)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    # The killed stage left no output behind, only possibly a hidden temporary.
-    stage_outputs = {"homology_search": "msa/msa_stats.json", "run_model": "features/features.npz"}
-    partial = workdir / "results" / "mrum-tRNA-1" / stage_outputs[stage]
-    assert not partial.exists() or partial.stat().st_size > 0
+    command = "snakemake --cores 2"
+    # The killed stage leaves no output behind, only possibly a hidden temporary.
+    for stage, output in (("homology_search", "msa/msa_stats.json"), ("run_model", "features/features.npz")):
+        log = workdir / "logs" / stage / "mrum-tRNA-1.log"
+        process = start_snakemake(command, workdir)
+        wait_for(log.exists, what=f"{stage} to start")
+        time.sleep(1.0)  # into the job's work (its imports and computation)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        partial = workdir / "results" / "mrum-tRNA-1" / output
+        assert not partial.exists() or partial.stat().st_size > 0, stage
+        assert run_command("snakemake --unlock", workdir).returncode == 0
+        command = "snakemake --cores 2 --rerun-incomplete"
 
-    assert run_command("snakemake --unlock", workdir).returncode == 0
-    result = run_command("snakemake --cores 2 --rerun-incomplete", workdir)
+    result = run_command(command, workdir)
     assert result.returncode == 0, result.stdout[-5000:]
     assert differences(reference_run / "results", workdir / "results") == []
     assert not list((workdir / "results").rglob(".*.part*"))
