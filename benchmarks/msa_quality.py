@@ -62,6 +62,9 @@ from rnamsm.model.msa import read_msa  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
 LONG_RESULTS = ROOT / "benchmarks" / "results" / "long_queries.json"
+#: The calibration runs (``--forecast-calibration``, ``--default-calibration``), kept apart from the main run's
+#: file; ``--report`` adds them to the queries they belong to.
+CALIBRATION_RESULTS = ROOT / "benchmarks" / "results" / "msa_calibration.json"
 GENOME = ROOT / "tests" / "data" / "infernal" / "mrum-genome.fa.gz"
 RNACMAP3 = ROOT / "benchmarks" / "rnacmap3.py"
 #: Programs the benchmark runs; ``make msa-quality`` installs them (Debian packages).
@@ -394,7 +397,7 @@ def forecast_round2(query_id: str, query: Member, members: list[Member], work: P
     scratch = folder / "forecast"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    database = query_database(work, members, query, folder)
+    database = query_database(work, members, query, scratch)  # not the query folder's: a run may be using it
     try:
         subprocess.run(["makeblastdb", "-in", str(database), "-dbtype", "nucl", "-out", str(scratch / "db")],
                        check=True, capture_output=True)
@@ -403,8 +406,26 @@ def forecast_round2(query_id: str, query: Member, members: list[Member], work: P
         cm = rnacmap3.round_cm(2, rna, [(query_id, query.sequence), *round1], scratch)
         return {"round2": {**forecasts(cm, threads), "rebuilt": True}}
     finally:
-        database.unlink()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def new_record(query: Member) -> dict:
+    """A query's record before any pipeline ran: its family, length, reference pairs and RNAfold's score."""
+    mfe_structure, _mfe, _bpp = rnafold(query.sequence)
+    return {"family": query.family, "member": query.name, "length": len(query.sequence),
+            "reference_pairs": len(query.pairs), "rnafold": score(mfe_structure, query)}
+
+
+def with_companion(results: dict, companion: Path) -> dict:
+    """``results`` with the runs of the ``companion`` results file (the calibration runs: forecasts and
+    ``rnacmap3_default_L``) that its queries lack, in memory; the files are not changed."""
+    if not companion.exists():
+        return results
+    queries = {key: dict(record) for key, record in results["queries"].items()}
+    for query_id, record in json.loads(companion.read_text())["queries"].items():
+        if query_id in queries:
+            queries[query_id].update({key: value for key, value in record.items() if key not in queries[query_id]})
+    return {**results, "queries": queries}
 
 
 def run_query(query_id: str, query: Member, members: list[Member], work: Path, args: argparse.Namespace,
@@ -416,10 +437,7 @@ def run_query(query_id: str, query: Member, members: list[Member], work: Path, a
     query_fa.write_text(f">{query_id} {query.name}\n{query.sequence}\n")
     database = query_database(work, members, query, folder)
     if record is None:
-        record = {"family": query.family, "member": query.name, "length": len(query.sequence),
-                  "reference_pairs": len(query.pairs)}
-        mfe_structure, _mfe, _bpp = rnafold(query.sequence)
-        record["rnafold"] = score(mfe_structure, query)
+        record = new_record(query)
     try:
         for method in methods:
             load_before = os.getloadavg()[0]
@@ -554,6 +572,10 @@ STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
 )
 
 
+#: Query lengths of the CPU table (``--report``): ``[low, high)`` nt.
+LENGTH_BINS = ((0, 130), (130, 250), (250, 1000))
+
+
 def stage_seconds(timings: dict[str, float]) -> dict[str, float]:
     """Wall seconds of a run's steps (``timings``) summed per :data:`STAGES` group."""
     totals = dict.fromkeys((label for label, _ in STAGES), 0.0)
@@ -621,7 +643,7 @@ def markdown_report(results: dict) -> str:
         if all(r["rnamsm"].get("default_from") == variant for r in same):
             continue  # its runs are the headline's on all its queries
         if variant == "rnamsm_as_measured":  # where it differs from today's defaults, then on all
-            groups = [("differs", [r for r in same if r[variant] is not r["rnamsm"] and "default_from" in r["rnamsm"]]),
+            groups = [("differs", [r for r in same if "default_from" in r["rnamsm"]]),
                       ("all", same)]
         else:
             groups = [("", same)]
@@ -671,10 +693,33 @@ def markdown_report(results: dict) -> str:
                 totals[label] += seconds
         lines.append(f"| {method} | " + " | ".join(number(totals[label], 0) for label in labels)
                      + f" | {number(sum(totals.values()), 0)} |")
+    own = []
+    for r in done:
+        run = r["rnamsm"]
+        if r["reference_pairs"] and run.get("final_alignment") == "cmalign":
+            before = next(entry.get("f1") for entry in run["rounds"] if entry["round"] == run["final_round"])
+            if before is not None:
+                own.append((run["f1"], before))
+    if own:
+        before_mean, after_mean = mean([before for _, before in own]), mean([final for final, _ in own])
+        lines += ["", f"The final round's own alignment, before the `cmalign` realignment (`align: hits` hands it on "
+                  f"when it picks the same round), on the {len(own)} scored queries realigned: mean F1 "
+                  f"{number(before_mean)}, realigned {number(after_mean)}."]
+    lines += ["", "| queries of | queries | CPU s rnamsm / RNAcmap3 | ratio | rows rnamsm / RNAcmap3 "
+              "| rnamsm's cmalign realignment, wall s |", "|---|---:|---:|---:|---:|---:|"]
+    for low, high in LENGTH_BINS:
+        chosen = [r for r in done if low <= r["length"] < high]
+        if not chosen:
+            continue
+        ours_cpu, theirs_cpu = (sum(r[m]["cpu_seconds"] for r in chosen) for m in METHODS)
+        rows = " / ".join(number(mean([r[m]["rows"] for r in chosen]), 0) for m in METHODS)
+        realign = sum(r["rnamsm"]["timings"].get("final.cmalign", 0.0) for r in chosen)
+        lines.append(f"| {low}–{high - 1} nt | {len(chosen)} | {number(ours_cpu, 0)} / {number(theirs_cpu, 0)} "
+                     f"| {number(ours_cpu / theirs_cpu)} | {rows} | {number(realign, 0)} |")
     lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
               "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for query_id, record in views.items():
-        ours, theirs = record["rnamsm"], record["rnacmap3"]
+        ours, theirs = record["rnamsm"], record.get("rnacmap3", {"status": "not run"})
         if ours["status"] != "ok" or theirs["status"] != "ok":
             lines.append(f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
                          f"| {ours['status']} | | {theirs['status']} | |")
@@ -793,7 +838,10 @@ def main() -> int:
     args = parser.parse_args()
     args.variants = dict(variant.split("=", 1) for variant in args.variant)
     if args.report:
-        print(markdown_report(json.loads(args.results.read_text())), end="")
+        results = json.loads(args.results.read_text())
+        if args.results.resolve() != CALIBRATION_RESULTS.resolve():
+            results = with_companion(results, CALIBRATION_RESULTS)
+        print(markdown_report(results), end="")
         return 0
     if args.summarise:
         results = json.loads(args.results.read_text())
@@ -855,8 +903,8 @@ def main() -> int:
                 if args.only is None or query_id in args.only][: args.queries]
     if args.forecast_calibration:
         for query_id, member in selected:
-            record = queries.get(query_id)
-            if record is None or "rnacmap3" not in record or "calibration_forecast" in record:
+            record = queries.setdefault(query_id, new_record(member))
+            if "calibration_forecast" in record:
                 continue
             record["calibration_forecast"] = forecast_round2(query_id, member, members, args.work_dir, args.threads)
             print(f"msa_quality: {query_id} ({len(member.sequence)} nt): {record['calibration_forecast']}",
