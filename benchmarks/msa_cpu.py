@@ -5,7 +5,8 @@ steps' wall seconds, which on a shared machine move with the load. This script r
 same queries and databases in this process and records the CPU seconds (this process and its children:
 pyinfernal's and pyhmmer's threads, Infernal's programs) of every step:
 
-    .venv/bin/python benchmarks/msa_cpu.py --only tRNA-3 PK-HAV-2 [--work-dir DIR] [--out FILE]
+    .venv/bin/python benchmarks/msa_cpu.py --only tRNA-3 PK-HAV-2 [--engine] [--work-dir DIR] [--out FILE]
+    .venv/bin/python benchmarks/msa_cpu.py --report
 
 ``rnamsm search`` runs through :func:`rnamsm.homology.pipeline.run_search` at its defaults with its own step
 timer extended to CPU time; the RNAcmap3 runner (``benchmarks/rnacmap3.py``, ``-L 0.02``) with its step
@@ -129,15 +130,32 @@ def engines(cm: Path, database: Path, length: int, threads: int, scratch: Path) 
                                                          "hits": hits}}
 
 
+def report(results: dict) -> str:
+    """The markdown table of ``docs/benchmarks.md``: CPU seconds per step group (``msa_quality.STAGES``)."""
+    labels = [label for label, _ in msa_quality.STAGES]
+    lines = ["| query | nt | pipeline | CPU s | " + " | ".join(labels) + " | load |",
+             "|---|---:|---|---:|" + "---:|" * len(labels) + "---|"]
+    for run in results["runs"]:
+        groups = msa_quality.stage_seconds(run["step_cpu_seconds"])
+        load = "–".join(f"{value:g}" for value in run["load_average"])
+        lines.append(f"| {run['query']} | {run['length']} | {run['pipeline']} | {run['cpu_seconds']:.1f} | "
+                     + " | ".join(f"{groups[label]:.1f}" for label in labels) + f" | {load} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", required=True, metavar="ID", help="query ids of the MSA-quality draw")
+    parser.add_argument("--only", nargs="+", default=[], metavar="ID", help="query ids of the MSA-quality draw")
     parser.add_argument("--shared", type=Path, default=msa_quality.ROOT.parent / "shared" / "data")
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "rnamsm-msa-cpu")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--engine", action="store_true", help="also search the round-2 CMs with both engines")
+    parser.add_argument("--report", action="store_true", help="print the table of the results file and exit")
     args = parser.parse_args()
+    if args.report:
+        print(report(json.loads(args.out.read_text())), end="")
+        return 0
     families = {family.name: msa_quality.read_family(args.shared, family) for family in msa_quality.FAMILIES}
     members = [member for family in msa_quality.FAMILIES for member in families[family.name]]
     drawn = dict(msa_quality.draw_queries(families, msa_quality.SEED))
