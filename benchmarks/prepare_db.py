@@ -50,6 +50,29 @@ def timed(command: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+#: Debian's infernal package ships Easel's esl-sfetch as an example program, off PATH.
+DEBIAN_ESL_SFETCH = Path("/usr/lib/x86_64-linux-gnu/infernal/examples/easel/miniapps/esl-sfetch")
+
+
+def esl_sfetch_index(fasta: Path) -> dict | None:
+    """``esl-sfetch --index`` of ``fasta`` (the other I/O reference: Easel reads and parses every record to
+    index it): wall and CPU seconds, Mb/s, and its refusal when it refuses (it does after reading the whole
+    file when names repeat, as they do in these databases); ``None`` without esl-sfetch."""
+    program = shutil.which("esl-sfetch") or (str(DEBIAN_ESL_SFETCH) if DEBIAN_ESL_SFETCH.is_file() else None)
+    if program is None:
+        return None
+    start = time.perf_counter()
+    process = subprocess.Popen([program, "--index", str(fasta)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    error = process.stderr.read().decode().strip().splitlines()
+    Path(f"{fasta}.ssi").unlink(missing_ok=True)
+    code = os.waitstatus_to_exitcode(status)
+    return {"program": program, "wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "Mb_per_s": round(fasta.stat().st_size / 1e6 / wall, 1), "exit_code": code,
+            "refused": " ".join(error[-2:]) if code else ""}
+
+
 def read_seconds(paths: list[Path]) -> float:
     """Seconds to read ``paths`` as digital RNA with pyhmmer (what a search does with each shard)."""
     alphabet = Alphabet.rna()
@@ -126,6 +149,7 @@ def main() -> None:
                 "prepare_Mb_per_cpu_s": round(built["residues"] / 1e6 / cpu, 1),
                 "cat_wall_s": round(cat_wall, 3), "cat_cpu_s": round(cat_cpu, 3),
                 "cat_Mb_per_s": round(built["bytes"] / 1e6 / cat_wall, 1),
+                "esl_sfetch_index": esl_sfetch_index(fasta),
                 "shards": len(shards), "kept_records": manifest.records, "kept_residues": manifest.residues,
                 "windows": manifest.windows,
                 "dropped": {key: value.count for key, value in manifest.dropped.items()},
