@@ -53,6 +53,29 @@ def benchmark(path: Path) -> dict[str, float]:
     return {"s": float(row["s"]), "cpu_time": float(row["cpu_time"])}
 
 
+def slurm_seconds(text: str) -> float:
+    """Seconds of a Slurm duration (``[D-][HH:]MM:SS[.mmm]``, as ``sacct`` prints TotalCPU)."""
+    days, _, clock = text.rpartition("-")
+    parts = [float(part) for part in clock.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0.0)
+    return (int(days) if days else 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def slurm_cpu(workdir: Path, rules: tuple[str, ...]) -> dict[str, float]:
+    """Slurm's own CPU accounting (``sacct`` TotalCPU of the allocation: every process of the job, its batch
+    step's Snakemake included) of every job of ``rules`` this run submitted, from the job ids in the profile's
+    log names (``logs/slurm/rule_<rule>/<wildcards>/<job id>.log``); job id -> CPU seconds."""
+    ids = sorted(path.stem for rule in rules for path in (workdir / "logs" / "slurm" / f"rule_{rule}").glob("*/*.log"))
+    if not ids:
+        return {}
+    out = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(ids), "--format=JobID,TotalCPU"],
+                         capture_output=True, text=True, check=True).stdout
+    # The allocation's line (no ".step" suffix) is the sum of its steps; with -X sacct prints 0 for it here.
+    return {job: slurm_seconds(cpu) for job, cpu in (line.split("|") for line in out.splitlines() if line)
+            if "." not in job}
+
+
 def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int, database: Path | None,
         runtime_minutes: int | None) -> dict:
     """One search of the sample through Slurm with ``jobs`` shard jobs per round; its figures and MSA bytes."""
@@ -78,6 +101,7 @@ def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int
         number, job = path.name[len(SAMPLE) + len(".round"):-len(".tsv")].split(".")
         rounds.setdefault(number, {})[job] = benchmark(path)
     merge = benchmark(bench / "homology_search" / f"{SAMPLE}.tsv")
+    accounted = slurm_cpu(workdir, ("search_round", "homology_search"))
     cpu = merge["cpu_time"] + sum(job["cpu_time"] for jobs_ in rounds.values() for job in jobs_.values())
     critical = merge["s"] + sum(
         max((job["s"] for name, job in jobs_.items() if name != "model"), default=0.0)
@@ -89,7 +113,9 @@ def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int
                                                      "seconds")} for entry in stats["rounds"]],
         "final_round": stats["final_round"], "final_alignment": stats["final_alignment"], "depth": stats["depth"],
         "jobs_per_round": jobs, "search_jobs": 1 + sum(len(jobs_) for jobs_ in rounds.values()),
-        "cpu_seconds": round(cpu, 2), "critical_path_seconds": round(critical, 2),
+        "cpu_seconds": round(cpu, 2), "slurm_jobs": len(accounted),
+        "slurm_total_cpu_seconds": round(sum(accounted.values()), 2),
+        "critical_path_seconds": round(critical, 2),
         "wall_seconds_of_slowest_job": round(max([merge["s"], *(j["s"] for r in rounds.values() for j in r.values())]),
                                              2),
         "msa": {path.name: path.read_bytes() for path in sorted(msa.glob(f"{SAMPLE}.*"))},
@@ -135,6 +161,8 @@ def main() -> None:
         "shards": args.shards, "max_rounds": args.max_rounds, "runtime_minutes": runtime,
         "identical_msa": identical,
         "cpu_ratio": round(sharded["cpu_seconds"] / single["cpu_seconds"], 3),
+        "slurm_cpu_ratio": round(sharded["slurm_total_cpu_seconds"] / single["slurm_total_cpu_seconds"], 3)
+        if single["slurm_total_cpu_seconds"] else None,
         "runs": {"one_job": single, "sharded": sharded},
     }
     print(json.dumps(document, indent=2))
