@@ -186,8 +186,10 @@ def merge_results(rows: list[dict], searches: list[dict]) -> None:
         entry.setdefault("command", old.get("command", "benchmarks/prepare_db.py --sizes 50 100 200"))
         entry.setdefault("shard_nt", old.get("shard_nt", 20_000_000))
     old_searches = old.get("searches", [])
-    if "search_run" in old:
-        old_searches.append({**old["search_run"], "cm_rounds": 0, "shard_nt": old.get("shard_nt", 20_000_000)})
+    if "search_run" in old:  # the one search of the first results file: its two runs under "search"
+        first = {**old["search_run"], "cm_rounds": 0, "shard_nt": old.get("shard_nt", 20_000_000)}
+        first.update(first.pop("search", {}))
+        old_searches.append(first)
     sizes = {row["size_Mb"] for row in rows}
     keys = {(search["size_Mb"], search["cm_rounds"]) for search in searches}
     document = {

@@ -132,7 +132,15 @@ def main() -> None:
                         help="folder of the generated database (kept and reused; default: temporary)")
     parser.add_argument("--runtime-minutes", type=int, default=600, help="search jobs' time limit with --size")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "shard_slurm.json")
+    parser.add_argument("--accounting-from", type=Path, default=None, metavar="DIR",
+                        help="only add Slurm's CPU accounting to the --size entry of --out, from copies of the two "
+                             "runs' job logs (DIR/jobs-S/logs/slurm and DIR/jobs-1/logs/slurm) of a run made before "
+                             "this script read it itself")
     args = parser.parse_args()
+    if args.accounting_from is not None:
+        add_accounting(args.out, f"generated_{args.size:g}Mb" if args.size is not None else "demo",
+                       args.accounting_from, args.shards)
+        return
     load_before = [round(load, 1) for load in os.getloadavg()]
     with tempfile.TemporaryDirectory(dir=args.db_dir) as folder:
         database, built, runtime = None, None, None
@@ -172,6 +180,20 @@ def main() -> None:
         previous = {"demo": previous}
     previous[key] = document
     args.out.write_text(json.dumps(previous, indent=2) + "\n")
+
+
+def add_accounting(out: Path, key: str, logs: Path, shards: int) -> None:
+    """Fill the Slurm CPU figures of entry ``key`` of ``out`` from the job logs kept under ``logs``."""
+    document = json.loads(out.read_text())
+    entry = document[key]
+    for name, jobs in (("sharded", shards), ("one_job", 1)):
+        accounted = slurm_cpu(logs / f"jobs-{jobs}", ("search_round", "homology_search"))
+        entry["runs"][name].update({"slurm_jobs": len(accounted),
+                                    "slurm_total_cpu_seconds": round(sum(accounted.values()), 2)})
+    entry["slurm_cpu_ratio"] = round(entry["runs"]["sharded"]["slurm_total_cpu_seconds"]
+                                     / entry["runs"]["one_job"]["slurm_total_cpu_seconds"], 3)
+    entry["slurm_accounting"] = "added afterwards from copies of the runs' job logs (--accounting-from)"
+    out.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":
