@@ -71,8 +71,13 @@ def slurm_cpu(workdir: Path, rules: tuple[str, ...]) -> dict[str, float]:
         return {}
     out = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(ids), "--format=JobID,TotalCPU"],
                          capture_output=True, text=True, check=True).stdout
-    # The allocation's line (no ".step" suffix) is the sum of its steps; with -X sacct prints 0 for it here.
-    return {job: slurm_seconds(cpu) for job, cpu in (line.split("|") for line in out.splitlines() if line)
+    return allocation_cpu(out)
+
+
+def allocation_cpu(text: str) -> dict[str, float]:
+    """Job id -> CPU seconds from ``sacct -n -P --format=JobID,TotalCPU`` output: the allocation's line (no
+    ``.step`` suffix), the sum of its steps (with ``-X`` this cluster's sacct prints 0 for it)."""
+    return {job: slurm_seconds(cpu) for job, cpu in (line.split("|")[:2] for line in text.splitlines() if line)
             if "." not in job}
 
 
