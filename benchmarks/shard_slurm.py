@@ -147,6 +147,7 @@ def main() -> None:
                        args.accounting_from, args.shards)
         return
     load_before = [round(load, 1) for load in os.getloadavg()]
+    commit = git("rev-parse", "HEAD")  # the code that runs: read before the runs, which take long
     with tempfile.TemporaryDirectory(dir=args.db_dir) as folder:
         database, built, runtime = None, None, None
         shard_nt = -(-DEMO_WINDOW_RESIDUES // args.shards)
@@ -163,7 +164,7 @@ def main() -> None:
     sharded, single = runs
     identical = sharded.pop("msa") == single.pop("msa")
     document = {
-        "commit": git("rev-parse", "HEAD"),
+        "commit": commit,
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
         "load_average": load_before, "load_average_after": [round(load, 1) for load in os.getloadavg()],
         "database": "resources/demo/db/demo_db.fa.gz" if built is None else
