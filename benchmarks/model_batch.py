@@ -3,7 +3,8 @@
 Run by hand from the repository root (CPU; full-size random weights, 95.9 M parameters), niced on a shared
 machine:
 
-    nice -n 10 .venv/bin/python benchmarks/model_batch.py --samples 50 --max-seqs 64    # what was run here
+    nice -n 10 .venv/bin/python benchmarks/model_batch.py --samples 50 --max-seqs 8 --until 15:12   # run here
+    nice -n 10 .venv/bin/python benchmarks/model_batch.py --group-member DIR   # a group member's Snakemake start
 
 Queries: ``--samples`` members of the Rfam/Infernal seed alignments in ``../shared/data`` (a fixed-seed draw
 per family, :data:`FAMILIES`; a member is eligible when it is ACGU only, unique in its family and at least
@@ -249,6 +250,8 @@ def timings(samples: int, max_seqs: int, threads: int, shared: Path, work: Path,
                   for sample, length, depth in WROTE.findall(log)}
     for query in queries:
         query.update(model_read.get(query["sample"], {}))
+    results["queries"] = [{key: value for key, value in query.items() if key not in ("msa", "query")}
+                          for query in queries]  # no scratch paths in the results
     print(f"model_batch: batched {wall:.0f} s", file=sys.stderr, flush=True)
     save(results)
     walls, cpus, insides, loads, per_sample = [], [], [], [], {}
@@ -274,7 +277,7 @@ def timings(samples: int, max_seqs: int, threads: int, shared: Path, work: Path,
         "by_sample": per_sample}
     if len(done) < len(queries):
         overhead = results["one_process_per_sample"]["overhead_per_process_s"]
-        total = inside + overhead * len(queries)
+        total = results["batched"]["inside_samples_s"] + overhead * len(queries)
         results["one_process_per_sample"]["derived_for_all_samples"] = {
             "how": "not measured: the batched run's inside time + the samples' count x the mean overhead per "
                    "process measured on the samples above",
