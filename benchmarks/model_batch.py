@@ -199,6 +199,8 @@ def full_size_weights(tmp: Path) -> tuple[Path, Path]:
 
 
 def _way(walls: list[float], cpus: list[float], insides: list[float], loads: list[float]) -> dict:
+    if not walls:
+        return {"processes": 0}
     wall, inside = sum(walls), sum(insides)
     return {"processes": len(walls), "wall_s": round(wall, 2), "cpu_s": round(sum(cpus), 2),
             "inside_samples_s": round(inside, 2), "overhead_s": round(wall - inside, 2),
@@ -275,7 +277,7 @@ def timings(samples: int, max_seqs: int, threads: int, shared: Path, work: Path,
         **_way(walls, cpus, insides, loads), "samples": len(done),
         "same_samples_inside_batched_s": round(sum(batched_seconds.get(sample, 0) for sample in done), 2),
         "by_sample": per_sample}
-    if len(done) < len(queries):
+    if done and len(done) < len(queries):
         overhead = results["one_process_per_sample"]["overhead_per_process_s"]
         total = results["batched"]["inside_samples_s"] + overhead * len(queries)
         results["one_process_per_sample"]["derived_for_all_samples"] = {
