@@ -66,12 +66,13 @@ def demo_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_weights(tmp_path_factory) -> Path:
-    """The demo's random checkpoint and heads (``results/.weights``), made once per session by the workflow's
-    own rules, for runs in fresh checkouts that test something else (they copy it in instead of making it)."""
-    from tests.support.workflow import copy_workflow, make_demo_weights
+def demo_weights(demo_run: Path) -> Path:
+    """The demo's random checkpoint and heads (``results/.weights``), made by the workflow's own rules in the
+    session's demo run, for runs in fresh checkouts that test something else (they copy it in instead of
+    making it again). Read-only: copy it (``tests.support.workflow.seed_demo_weights``), never edit it."""
+    from tests.support.workflow import DEMO_WEIGHTS
 
-    return make_demo_weights(copy_workflow(tmp_path_factory.mktemp("weights")))
+    return demo_run / DEMO_WEIGHTS
 
 
 #: Fixtures that bring up a system component: a test that takes one is marked ``system``.

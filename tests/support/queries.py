@@ -22,3 +22,15 @@ def real_queries() -> list[tuple[str, str]]:
 def write_sheet(workdir: Path, queries: list[tuple[str, str]]) -> None:
     lines = ["sample_id\tsequence"] + [f"{sample_id}\t{sequence}" for sample_id, sequence in queries]
     (workdir / "config" / "samples.tsv").write_text("\n".join(lines) + "\n")
+
+
+def append_to_sheet(sheet: Path, queries: list[tuple[str, str]]) -> None:
+    """Add ``queries`` to an existing sample sheet with a `sequence` column (its other columns left empty);
+    the rows above are kept byte for byte."""
+    text = sheet.read_text()
+    header = next(line for line in text.splitlines() if line and not line.startswith("#")).split("\t")
+    rows = []
+    for sample_id, sequence in queries:
+        fields = {"sample_id": sample_id, "sequence": sequence}
+        rows.append("\t".join(fields.get(column, "") for column in header))
+    sheet.write_text(text + ("" if text.endswith("\n") else "\n") + "\n".join(rows) + "\n")

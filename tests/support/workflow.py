@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnamsm.layout import DEMO_CHECKPOINT, DEMO_HEADS
+from rnamsm.layout import DEMO_CHECKPOINT
 from tests.conftest import REPO_ROOT
 
 #: What a checkout needs to run the workflow. pyproject.toml is left out on purpose: without it
@@ -86,16 +86,10 @@ def run_command(command: str, cwd: Path, timeout: int = 1200, **extra_env: str) 
         return finish_command(start_command(command, cwd, output, **extra_env), output, timeout)
 
 
-def make_demo_weights(workdir: Path) -> Path:
-    """Run the workflow's demo_checkpoint and demo_heads jobs in ``workdir``; return its :data:`DEMO_WEIGHTS`."""
-    result = run_command(f"snakemake --cores 2 {DEMO_HEADS / 'ss.safetensors'}", workdir)
-    assert result.returncode == 0, result.stdout[-5000:]
-    return workdir / DEMO_WEIGHTS
-
-
 def seed_demo_weights(workdir: Path, weights: Path) -> None:
-    """Copy demo weights made by :func:`make_demo_weights` into ``workdir`` (times kept): its run then starts
-    with those two jobs done (their outputs present and newer than their inputs)."""
+    """Copy demo weights (the ``demo_weights`` fixture: a finished run's :data:`DEMO_WEIGHTS`) into ``workdir``
+    (times kept): its run then starts with those two jobs done (their outputs present and newer than their
+    inputs)."""
     shutil.copytree(weights, workdir / DEMO_WEIGHTS, symlinks=True)
 
 

@@ -13,6 +13,7 @@ from rnamsm.baselines.settings import BaselineSettings
 from rnamsm.cli import main
 from rnamsm.formats import baselines as baselines_json
 from rnamsm.layout import sample_layout
+from tests.support.readme import readme_commands
 from tests.support.workflow import run_command
 
 DEMO_SAMPLES = ("mrum-tRNA-1", "mrum-tRNA-5", "Cobalamin", "2DRB_1")
@@ -50,10 +51,15 @@ def test_outputs_record_weight_checksums_and_device(demo_run: Path) -> None:
         assert "device=cpu CUDA_VISIBLE_DEVICES=" in log
 
 
-def test_snakemake_report_attaches_the_sample_reports(demo_run: Path, tmp_path: Path) -> None:
-    result = run_command(f"snakemake --report {tmp_path / 'report.zip'}", demo_run)
+#: The README's report command (tests/workflow/test_readme.py leaves it to the test below).
+REPORT_COMMAND = "snakemake --report report.zip"
+
+
+def test_snakemake_report_attaches_the_sample_reports(demo_run: Path) -> None:
+    assert REPORT_COMMAND in readme_commands()
+    result = run_command(REPORT_COMMAND, demo_run)
     assert result.returncode == 0, result.stdout[-3000:]
-    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+    with zipfile.ZipFile(demo_run / "report.zip") as archive:
         names = archive.namelist()
     assert "report/report.html" in names
     attached = [name for name in names if name.startswith("report/data/raw/")]

@@ -20,6 +20,10 @@ RUN_ELSEWHERE = {
         "tests/workflow/test_reruns.py::test_families_add_only_their_jobs_and_an_edit_reruns_only_its_family",
     'snakemake -n --config "heads={threshold: 0.6}"':
         "tests/workflow/test_reliability.py::test_readme_nested_config_command_reaches_the_jobs",
+    "snakemake --summary": "tests/workflow/test_reruns.py::test_config_edit_reruns_exactly_its_stage_and_downstream"
+                           " (edit `nothing`: in a copy of the finished demo run)",
+    "snakemake --report report.zip":
+        "tests/workflow/test_demo_outputs.py::test_snakemake_report_attaches_the_sample_reports",
 }
 
 

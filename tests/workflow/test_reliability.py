@@ -70,23 +70,26 @@ def wait_for(condition, timeout: float = 300, what: str = "") -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("stage", ["homology_search", "run_model"])
-def test_sigkill_mid_stage_then_rerun_incomplete(stage: str, reference_run: Path, demo_weights: Path,
-                                                 tmp_path: Path) -> None:
+def test_sigkill_mid_stage_then_rerun_incomplete(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+    """A run killed in homology_search, its rerun killed in run_model (one workflow copy carries both kills):
+    each leaves no partial output, and after `--unlock` the last `--rerun-incomplete` gives the uninterrupted
+    run's outputs."""
     workdir = small_workflow(tmp_path / "run", weights=demo_weights)
-    log = workdir / "logs" / stage / "mrum-tRNA-1.log"
-    process = start_snakemake("snakemake --cores 2", workdir)
-    wait_for(log.exists, what=f"{stage} to start")
-    time.sleep(1.0)  # into the job's work (its imports and computation)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    # The killed stage left no output behind, only possibly a hidden temporary.
-    stage_outputs = {"homology_search": "msa/msa_stats.json", "run_model": "features/features.npz"}
-    partial = workdir / "results" / "mrum-tRNA-1" / stage_outputs[stage]
-    assert not partial.exists() or partial.stat().st_size > 0
+    command = "snakemake --cores 2"
+    # The killed stage leaves no output behind, only possibly a hidden temporary.
+    for stage, output in (("homology_search", "msa/msa_stats.json"), ("run_model", "features/features.npz")):
+        log = workdir / "logs" / stage / "mrum-tRNA-1.log"
+        process = start_snakemake(command, workdir)
+        wait_for(log.exists, what=f"{stage} to start")
+        time.sleep(1.0)  # into the job's work (its imports and computation)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        partial = workdir / "results" / "mrum-tRNA-1" / output
+        assert not partial.exists() or partial.stat().st_size > 0, stage
+        assert run_command("snakemake --unlock", workdir).returncode == 0
+        command = "snakemake --cores 2 --rerun-incomplete"
 
-    assert run_command("snakemake --unlock", workdir).returncode == 0
-    result = run_command("snakemake --cores 2 --rerun-incomplete", workdir)
+    result = run_command(command, workdir)
     assert result.returncode == 0, result.stdout[-5000:]
     assert differences(reference_run / "results", workdir / "results") == []
     assert not list((workdir / "results").rglob(".*.part*"))
@@ -142,13 +145,22 @@ def test_config_files_are_code(tmp_path: Path) -> None:
     assert marker.read_text() == "ran" and '"threshold": 0.25' in result.stdout
 
 
-def test_transient_failure_is_retried(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
+def test_transient_failure_is_retried_and_a_second_run_is_refused(reference_run: Path, demo_weights: Path,
+                                                                   tmp_path: Path) -> None:
+    """One run whose model job fails once (`--retries 1`), and a second run started on the same results while
+    it runs (one workflow run carries both cases): the second refuses (the first's lock), the first retries
+    the job and finishes unharmed, with the uninterrupted run's outputs."""
     workdir = small_workflow(tmp_path / "run", weights=demo_weights)
     marker = tmp_path / "model-failed-once"
-    result = run_command("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
-    assert result.returncode == 0, result.stdout[-5000:]
+    first = start_snakemake("snakemake --cores 2 --retries 1", workdir, RNAMSM_FAIL_ONCE=f"run-samples:{marker}")
+    wait_for(lambda: any((workdir / ".snakemake" / "locks").glob("*")), what="the first run's lock")
+    second = run_command("snakemake --cores 2", workdir)
+    assert second.returncode != 0
+    assert "cannot be locked" in second.stdout or "LockException" in second.stdout, second.stdout[-3000:]
+    output, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, output[-5000:]
     assert marker.exists(), "the injected failure did not happen"
-    assert "Error in rule run_model" in result.stdout and "Trying to restart job" in result.stdout
+    assert "Error in rule run_model" in output and "Trying to restart job" in output
     assert differences(reference_run / "results", workdir / "results") == []
 
 
@@ -264,18 +276,6 @@ def test_bad_inputs_fail_their_sample_only_and_the_index_says_why(demo_weights: 
         expected_query = next(r for n, r in residues if n == row).replace("-", "").replace(".", "").upper()
         assert only["query_sequence"] == expected_query
         assert (workdir / "results" / sample / "query.fa").read_text().startswith(f">{sample} {row}\n")
-
-
-def test_second_run_on_the_same_results_is_refused(reference_run: Path, demo_weights: Path, tmp_path: Path) -> None:
-    workdir = small_workflow(tmp_path / "run", weights=demo_weights)
-    first = start_snakemake("snakemake --cores 2", workdir)
-    wait_for(lambda: any((workdir / ".snakemake" / "locks").glob("*")), what="the first run's lock")
-    second = run_command("snakemake --cores 2", workdir)
-    assert second.returncode != 0
-    assert "cannot be locked" in second.stdout or "LockException" in second.stdout, second.stdout[-3000:]
-    output, _ = first.communicate(timeout=900)
-    assert first.returncode == 0, output[-5000:]
-    assert differences(reference_run / "results", workdir / "results") == []
 
 
 BAD_WORKFLOW_INPUTS = {

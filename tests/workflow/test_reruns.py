@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from rnamsm.checksums import file_sha256
+from rnamsm.cli import main
 from rnamsm.formats import ss_summary
 from rnamsm.heads.head_file import load_head
 from rnamsm.heads.postprocess import OFFICIAL_THRESHOLD, PairCallOptions, call_pairs
@@ -36,9 +37,13 @@ RERUN_MATRIX = {
 JOB_SIZE_LEAVES = {("model", "samples_per_job")}
 
 
+#: The README's summary command (tests/workflow/test_readme.py leaves it to the edit `nothing` below).
+SUMMARY_COMMAND = "snakemake --summary"
+
+
 def rules_to_rerun(workdir: Path) -> set[str]:
-    """Rules whose outputs `snakemake --summary` plans to update."""
-    result = run_command("snakemake --summary", workdir)
+    """Rules whose outputs :data:`SUMMARY_COMMAND` plans to update."""
+    result = run_command(SUMMARY_COMMAND, workdir)
     assert result.returncode == 0, result.stdout[-3000:]
     rows = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 5]
     assert rows and rows[0] == ["output_file", "date", "rule", "log-file(s)", "status", "plan"]
@@ -55,6 +60,8 @@ def test_config_edit_reruns_exactly_its_stage_and_downstream(demo_run: Path, tmp
         config = yaml.safe_load(config_path.read_text())
         config.setdefault(section, {})[key] = value
         config_path.write_text(yaml.safe_dump(config))
+    else:
+        assert SUMMARY_COMMAND in readme_commands()
     assert rules_to_rerun(workdir) == expected
 
 
@@ -64,17 +71,18 @@ def test_a_trained_head_is_thresholded_at_its_recorded_threshold(demo_run: Path,
     labels = workdir / "labels"
     labels.mkdir()
     features = workdir / "features"
+    features.mkdir()
     for mfe in (workdir / "results").glob("*/baselines/*.rnafold.dbn"):  # the demo's RNAfold structures
         sample = mfe.parent.parent.name
         shutil.copy(mfe, labels / f"{sample}.dbn")
         # the workflow's features.npz keep no attention maps (model.keep): rnamsm features alone keeps them
-        result = run_command(f"python -m rnamsm features results/{sample}/msa/{sample}.a2m_msa2 --out "
-                             f"features/{sample}.npz --checkpoint results/.weights/demo-checkpoint", workdir)
-        assert result.returncode == 0, result.stdout[-3000:]
-    train = (f"python -m rnamsm train-head ss --features {' '.join(sorted(map(str, features.glob('*.npz'))))} "
-             "--labels labels --out trained.safetensors --width 8 --blocks 1 --epochs 2 --device cpu")
-    result = run_command(train, workdir)
-    assert result.returncode == 0, result.stdout[-3000:]
+        # (in this process: the commands' own entry point, without a Python and PyTorch start-up each)
+        assert main(["features", str(workdir / "results" / sample / "msa" / f"{sample}.a2m_msa2"), "--out",
+                     str(features / f"{sample}.npz"), "--checkpoint",
+                     str(workdir / "results" / ".weights" / "demo-checkpoint")]) == 0
+    assert main(["train-head", "ss", "--features", *sorted(map(str, features.glob("*.npz"))), "--labels",
+                 str(labels), "--out", str(workdir / "trained.safetensors"), "--width", "8", "--blocks", "1",
+                 "--epochs", "2", "--device", "cpu"]) == 0
     recorded = float(load_head(workdir / "trained.safetensors", "ss").metadata["threshold"])
     assert recorded != OFFICIAL_THRESHOLD  # the validation grid is 0.05, 0.06, ..., 0.95
     config_path = workdir / "config" / "config.yaml"

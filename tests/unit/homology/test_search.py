@@ -195,21 +195,41 @@ def test_no_hit_query_gives_one_row_msa_and_warning(tmp_path: Path) -> None:
     assert msa_format.read(out / "cbl40.sto").records == [("cbl40", sequence.upper().replace("T", "U"))]
 
 
+#: The short query of the edge cases, searched again by the determinism test.
+SHORT_QUERY = "GCGGAUUUAGCUCAGUUGGGAGAGC"
+
+
+@pytest.fixture(scope="module")
+def edge_search(tmp_path_factory: pytest.TempPathFactory):
+    """``rnamsm search`` (cm.max_rounds 1) of a short or low-complexity query against the metagenome example
+    and the ten tRNAs, run once per query name in this module: ``(name, sequence) -> (process, out folder)``."""
+    require_program("cmbuild", "cmcalibrate")
+    done: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
+
+    def search(name: str, sequence: str) -> tuple[subprocess.CompletedProcess, Path]:
+        if name not in done:
+            root = tmp_path_factory.mktemp(f"edge-{name}")
+            query = write_query(root / "q.fa", name, sequence)
+            result = rnamsm(
+                "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"),
+                str(INFERNAL_DATA / "mrum-tRNAs10.fa"), "--out-dir", str(root / "out"),
+                "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
+            )
+            done[name] = (result, root / "out")
+        return done[name]
+
+    return search
+
+
 @pytest.mark.parametrize(
     ("name", "sequence", "warning"),
     [
-        ("short", "GCGGAUUUAGCUCAGUUGGGAGAGC", "is 25 nt (< 30)"),
+        ("short", SHORT_QUERY, "is 25 nt (< 30)"),
         ("polyU", "U" * 40, "low-complexity"),
     ],
 )
-def test_short_and_low_complexity_queries(tmp_path: Path, name: str, sequence: str, warning: str) -> None:
-    require_program("cmbuild", "cmcalibrate")
-    query = write_query(tmp_path / "q.fa", name, sequence)
-    out = tmp_path / "out"
-    result = rnamsm(
-        "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"), str(INFERNAL_DATA / "mrum-tRNAs10.fa"),
-        "--out-dir", str(out), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
-    )
+def test_short_and_low_complexity_queries(edge_search, name: str, sequence: str, warning: str) -> None:
+    result, out = edge_search(name, sequence)
     assert result.returncode == 0, result.stderr
     rows = assert_official_format(out / f"{name}.a2m_msa2", name, len(sequence))
     assert rows[0] == (name, sequence)
@@ -295,26 +315,26 @@ def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     assert assert_official_format(tmp_path / "cmalign" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72) != rows
 
 
-def test_outputs_are_deterministic(tmp_path: Path) -> None:
-    """Two runs give byte-identical MSA files and identical stats apart from the run timings."""
-    require_program("cmbuild", "cmcalibrate")
-    query = write_query(tmp_path / "q.fa", "short", "GCGGAUUUAGCUCAGUUGGGAGAGC")
+def test_outputs_are_deterministic(edge_search, tmp_path: Path) -> None:
+    """Two runs (the short-query case's and one more) give byte-identical MSA files and identical stats apart
+    from the run timings."""
+    first, out_a = edge_search("short", SHORT_QUERY)
+    query = write_query(tmp_path / "q.fa", "short", SHORT_QUERY)
+    second = rnamsm(
+        "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"), str(INFERNAL_DATA / "mrum-tRNAs10.fa"),
+        "--out-dir", str(tmp_path / "b"), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
+    )
     stats = []
-    for run in ("a", "b"):
-        result = rnamsm(
-            "search", str(query), "--db", str(INFERNAL_DATA / "metag-example.fa"),
-            str(INFERNAL_DATA / "mrum-tRNAs10.fa"),
-            "--out-dir", str(tmp_path / run), "--config-json", json.dumps({"cm": {"max_rounds": 1}}),
-        )
+    for result, out in ((first, out_a), (second, tmp_path / "b")):
         assert result.returncode == 0, result.stderr
-        document = json.loads((tmp_path / run / "msa_stats.json").read_text())
+        document = json.loads((out / "msa_stats.json").read_text())
         del document["timings"]
         for round_ in document["rounds"]:
             del round_["seconds"]
         stats.append(document)
     assert stats[0] == stats[1] and stats[0]["depth"] > 1
     for suffix in ("a3m", "sto", "a2m_msa2"):
-        assert (tmp_path / "a" / f"short.{suffix}").read_bytes() == (tmp_path / "b" / f"short.{suffix}").read_bytes()
+        assert (out_a / f"short.{suffix}").read_bytes() == (tmp_path / "b" / f"short.{suffix}").read_bytes()
 
 
 def test_calibration_cache_key_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,3 +358,18 @@ def test_calibration_cache_key_and_reuse(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(infernal_cli, "calibrate_cm", lambda path, **_: pytest.fail("cmcalibrate ran"))
     assert infernal_cli.calibrate_cm_cached(second, length_mb=0.02, threads=1, cache_dir=cache)
     assert second.read_text() == text + "calibrated\n"
+
+
+def test_calibration_forecast_grows_with_the_length_and_a_bad_cm_is_one_line(tmp_path: Path) -> None:
+    """``cmcalibrate --forecast`` of the tutorial's tRNA CM: seconds, longer at Infernal's default -L than at 0.2 Mb."""
+    from rnamsm.errors import RnamsmError
+    from rnamsm.homology import infernal_cli
+
+    require_program("cmcalibrate")
+    cm = INFERNAL_DATA / "tRNA5.c.cm"
+    default = infernal_cli.forecast_calibration(cm, length_mb=None, threads=2)
+    short = infernal_cli.forecast_calibration(cm, length_mb=0.2, threads=2)
+    assert default > 2 * short > 0  # linear in -L: 1.6 Mb is 8 times 0.2 Mb
+    (tmp_path / "bad.cm").write_text("not a CM\n")
+    with pytest.raises(RnamsmError, match=r"bad\.cm: cmcalibrate --forecast failed: .+"):
+        infernal_cli.forecast_calibration(tmp_path / "bad.cm", length_mb=None, threads=2)
