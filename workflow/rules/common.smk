@@ -495,7 +495,8 @@ def write_batch_status(path):
                 log = log_file(stage_rule, job_name)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
                 job = last_job_end(slurm_log_folder(stage_rule, job_name), since=RUN_STARTED)
-                if job is None and stage_rule == "run_model" and SAMPLES_PER_JOB > 1:  # a member of a group job
+                group_member = SAMPLES_PER_JOB > 1 and stage_rule == "run_model"  # its job is its group job
+                if job is None and group_member:
                     job = last_group_job_end(slurm_group_log_folder(MODEL_GROUP, ["run_model"]), sample,
                                              since=RUN_STARTED)
                 if job is not None:
