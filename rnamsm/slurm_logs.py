@@ -103,8 +103,15 @@ def _names_member(path: Path, member: re.Pattern[str]) -> bool:
 
 def last_group_job_end(folder: Path, sample: str, since: float | None = None) -> SlurmJobEnd | None:
     """The group job with the highest id among the logs of ``folder`` (a group's log folder) that ran
-    ``sample`` as a member, or None; ``jobs`` counts the group jobs that had it. ``since`` as in
-    :func:`last_job_end`."""
+    ``sample`` as a member, or None; ``jobs`` counts the group jobs that had it. ``since``: only logs
+    written since then count (the group jobs of this run), as in :func:`last_job_end`."""
     member = re.compile(rf"^\s*wildcards: sample={re.escape(sample)}\s*$", re.MULTILINE)
-    logs = [path for _key, path in _job_logs(folder) if _names_member(path, member)]
+    logs = [path for _key, path in _job_logs(folder) if _written_since(path, since) and _names_member(path, member)]
     return _job_end(logs[-1], len(logs), since) if logs else None
+
+
+def _written_since(path: Path, since: float | None) -> bool:
+    try:
+        return since is None or path.stat().st_mtime >= since
+    except OSError:
+        return False

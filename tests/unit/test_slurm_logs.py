@@ -56,7 +56,8 @@ def test_a_group_job_is_found_by_its_members(tmp_path: Path) -> None:
     """Real logs of model job groups (one Slurm job for several samples, one log folder for all): job 48 had
     t1-t3 (t1 failed, t2 and t3 not reached), job 60 had t1-t6 (sent `scancel -s KILL`: no Slurm line, so
     'failed'). A sample gets the latest group job that had it, with the number of group jobs that had it;
-    a sample in none, or a prefix of a member's id, gets None."""
+    a sample in none, or a prefix of a member's id, gets None; with ``since``, the jobs of earlier runs do
+    not count."""
     folder = tmp_path / slurm_group_log_folder("model", ["run_model"])
     assert slurm_group_log_folder("model", ["run_model"]) == Path("logs/slurm/group_model_run_model")
     folder.mkdir(parents=True)
@@ -75,4 +76,7 @@ def test_a_group_job_is_found_by_its_members(tmp_path: Path) -> None:
     assert second is not None and (second.job_id, second.kind, second.jobs) == ("48", "failed", 1)
     os.utime(folder / "48.log", (1_000_000, 1_000_000))
     assert last_group_job_end(folder, "t2", since=2_000_000) is None
+    shutil.copy(SLURM_LOGS_DATA / "group-cancelled.log", folder / "60.log")  # only this run's jobs count
+    first = last_group_job_end(folder, "t1", since=2_000_000)
+    assert first is not None and (first.job_id, first.jobs) == ("60", 1)
     assert last_group_job_end(tmp_path / "missing", "t1") is None
