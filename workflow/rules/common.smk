@@ -502,7 +502,7 @@ def write_batch_status(path):
                 if job is not None:
                     # the rule's log says why, when this run wrote it (a group's member may not have started)
                     this_run = log.exists() and log.stat().st_mtime >= RUN_STARTED
-                    message = job.describe() + (f": {message}" if job.kind == "failed" and this_run else "")
+                    message = job.describe() + (f": {message}" if job.kind == "failed" and this_run and message else "")
                 status, reason = "failed", f"{stage_rule}: {message}"
                 break
         rows.append(sample_status.SampleStatus(sample, status, reason))
