@@ -21,6 +21,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import gzip
 import json
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +47,14 @@ import RNA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import rnacmap3  # noqa: E402
 from rnamsm.atomic import atomic_open  # noqa: E402
 from rnamsm.baselines.settings import BaselineSettings  # noqa: E402
 from rnamsm.baselines.vienna import rnaalifold, rnafold  # noqa: E402
 from rnamsm.evaluation.structure_metrics import score_sequence, scores  # noqa: E402
+from rnamsm.formats.query import Query  # noqa: E402
 from rnamsm.formats.structure import Structure, dbn_to_pairs  # noqa: E402
-from rnamsm.homology.infernal_cli import infernal_version  # noqa: E402
+from rnamsm.homology.infernal_cli import forecast_calibration, infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
 from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
@@ -59,6 +62,9 @@ from rnamsm.model.msa import read_msa  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
 LONG_RESULTS = ROOT / "benchmarks" / "results" / "long_queries.json"
+#: The calibration runs (``--forecast-calibration``, ``--default-calibration``), kept apart from the main run's
+#: file; ``--report`` adds them to the queries they belong to.
+CALIBRATION_RESULTS = ROOT / "benchmarks" / "results" / "msa_calibration.json"
 GENOME = ROOT / "tests" / "data" / "infernal" / "mrum-genome.fa.gz"
 RNACMAP3 = ROOT / "benchmarks" / "rnacmap3.py"
 #: Programs the benchmark runs; ``make msa-quality`` installs them (Debian packages).
@@ -108,6 +114,8 @@ ALIFOLD_OPTIONS: dict[str, AlifoldSettings] = {
     "ribosum_cf0.6_nf0.5": AlifoldSettings(ribosum=True, cfactor=0.6, nfactor=0.5),
 }
 METHODS = ("rnamsm", "rnacmap3")
+#: ``cmcalibrate --forecast`` probes per CM and length (the least is kept).
+FORECAST_PROBES = 3
 #: Rows given to RNAalifold and the scoring of the headline score: ``rnamsm baselines``' defaults.
 ALIFOLD_ROWS = BaselineSettings().max_rows
 HEADLINE = next(label for label, value in ALIFOLD_OPTIONS.items() if value == BaselineSettings().alifold)
@@ -357,11 +365,67 @@ def run_theirs(query_fa: Path, database: Path, folder: Path, threads: int, timeo
                "--out-dir", str(out), "--threads", str(threads), "--calibrate-L", calibrate_length]
     record = measured(command, folder / f"{tag}.log", timeout)
     record["code"] = code_version()
+    record["calibration_forecast"] = run_forecasts(out, threads)  # after the run: not in its times
     if record["status"] == "ok":
         record.update(score_theirs(out, query_fa.stem, query))
     elif (out / "progress.json").exists():  # the steps finished before the timeout, and the one it stopped
         record.update(json.loads((out / "progress.json").read_text()))
     return record
+
+
+def forecasts(cm: Path, threads: int) -> dict:
+    """``cmcalibrate --forecast`` of ``cm`` on ``threads`` CPUs at our ``calibrate_L`` and at Infernal's default
+    length: the least of :data:`FORECAST_PROBES` forecasts each (they time a sample on this machine, so load
+    lengthens them), with the load average before and after."""
+    load_before = os.getloadavg()[0]
+    lengths = {str(SearchSettings().calibrate_L): SearchSettings().calibrate_L, "default": None}
+    seconds = {label: min(forecast_calibration(cm, length_mb=length, threads=threads) for _ in range(FORECAST_PROBES))
+               for label, length in lengths.items()}
+    return {"forecast_seconds": seconds, "threads": threads,
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def run_forecasts(out: Path, threads: int) -> dict:
+    """:func:`forecasts` of each round's CM an RNAcmap3 run left in ``out/work`` (calibrated or not)."""
+    return {path.stem: forecasts(path, threads) for path in sorted((out / "work").glob("round*.cm"))}
+
+
+def forecast_round2(query_id: str, query: Member, members: list[Member], work: Path, threads: int) -> dict:
+    """RNAcmap3's round-2 CM of a query rebuilt (BLAST round, the query's MFE, ``cmbuild --hand``: the same
+    steps and programs as its measured run, nothing searched or calibrated) and :func:`forecasts` of it."""
+    folder = work / "queries" / query_id
+    scratch = folder / "forecast"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    database = query_database(work, members, query, scratch)  # not the query folder's: a run may be using it
+    try:
+        subprocess.run(["makeblastdb", "-in", str(database), "-dbtype", "nucl", "-out", str(scratch / "db")],
+                       check=True, capture_output=True)
+        rna = Query(query_id, query.name, query.sequence)
+        round1 = rnacmap3.blast_round(rna, str(scratch / "db"), threads, scratch, rnacmap3.Steps(scratch / "p.json"))
+        cm = rnacmap3.round_cm(2, rna, [(query_id, query.sequence), *round1], scratch)
+        return {"round2": {**forecasts(cm, threads), "rebuilt": True}}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def new_record(query: Member) -> dict:
+    """A query's record before any pipeline ran: its family, length, reference pairs and RNAfold's score."""
+    mfe_structure, _mfe, _bpp = rnafold(query.sequence)
+    return {"family": query.family, "member": query.name, "length": len(query.sequence),
+            "reference_pairs": len(query.pairs), "rnafold": score(mfe_structure, query)}
+
+
+def with_companion(results: dict, companion: Path) -> dict:
+    """``results`` with the runs of the ``companion`` results file (the calibration runs: forecasts and
+    ``rnacmap3_default_L``) that its queries lack, in memory; the files are not changed."""
+    if not companion.exists():
+        return results
+    queries = {key: dict(record) for key, record in results["queries"].items()}
+    for query_id, record in json.loads(companion.read_text())["queries"].items():
+        if query_id in queries:
+            queries[query_id].update({key: value for key, value in record.items() if key not in queries[query_id]})
+    return {**results, "queries": queries}
 
 
 def run_query(query_id: str, query: Member, members: list[Member], work: Path, args: argparse.Namespace,
@@ -373,10 +437,7 @@ def run_query(query_id: str, query: Member, members: list[Member], work: Path, a
     query_fa.write_text(f">{query_id} {query.name}\n{query.sequence}\n")
     database = query_database(work, members, query, folder)
     if record is None:
-        record = {"family": query.family, "member": query.name, "length": len(query.sequence),
-                  "reference_pairs": len(query.pairs)}
-        mfe_structure, _mfe, _bpp = rnafold(query.sequence)
-        record["rnafold"] = score(mfe_structure, query)
+        record = new_record(query)
     try:
         for method in methods:
             load_before = os.getloadavg()[0]
@@ -414,19 +475,55 @@ def mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
+def todays_default(record: dict) -> str | None:
+    """The method key of this query's ``rnamsm search`` run at today's defaults, or ``None`` when it has none.
+
+    The ``rnamsm`` run was measured at the defaults of its commit. Before ``cm.min_rounds`` became 1, a
+    query whose nhmmer round reached ``neff.stop`` stopped there; such a run (one nhmmer round, a query not
+    above ``hmm_only_above``) is not what today's default does, and the variant run with today's
+    ``cm.min_rounds`` (``rnamsm:min1``) takes its place. Every other run is the same run at both settings:
+    ``cm.min_rounds`` only decides whether the Neff stop may end the search before the first CM round.
+    """
+    run, settings = record.get("rnamsm"), SearchSettings()
+    stopped_before_cm = (run is not None and run["status"] == "ok" and len(run["rounds"]) == 1
+                         and record["length"] <= settings.hmm_only_above and settings.cm.max_rounds > 0)
+    if run is None or not stopped_before_cm or settings.cm.min_rounds == 0:
+        return "rnamsm" if run is not None else None
+    wanted = {"cm": {"min_rounds": settings.cm.min_rounds}}
+    return next((key for key, value in record.items() if key.startswith("rnamsm:") and isinstance(value, dict)
+                 and value.get("config") == wanted and value["status"] == "ok"), None)
+
+
+def headline_view(record: dict) -> dict:
+    """``record`` with ``rnamsm`` set to its run at today's defaults (:func:`todays_default`; a variant's run
+    says so in ``default_from``) and the run as measured kept as ``rnamsm_as_measured``."""
+    key = todays_default(record)
+    view = dict(record)
+    if "rnamsm" in record:
+        view["rnamsm_as_measured"] = record["rnamsm"]
+    if key is None:
+        view["rnamsm"] = {"status": "not measured at today's defaults"}
+    elif key != "rnamsm":
+        view["rnamsm"] = {**record[key], "default_from": key}
+    return view
+
+
 def summarise(queries: dict[str, dict]) -> dict:
     """Means per family and overall, over the queries both pipelines finished (F1 only with reference pairs).
 
+    ``rnamsm`` is each query's run at today's defaults (:func:`headline_view`; ``default_runs`` counts which
+    method measured them), ``rnamsm_as_measured`` the runs at the defaults of the commits that measured them.
     Other methods (``rnamsm:LABEL`` variants, ``rnacmap3_default_L``) are summarised over those of these
     queries where they finished too (``queries`` says how many).
     """
-    done = {key: record for key, record in queries.items()
+    views = {key: headline_view(record) for key, record in queries.items()}
+    done = {key: record for key, record in views.items()
             if all(method in record and record[method]["status"] == "ok" for method in METHODS)}
     groups: dict[str, list[dict]] = {"all": list(done.values())}
     for record in done.values():
         groups.setdefault(record["family"], []).append(record)
     others = sorted({key for record in done.values() for key in record
-                     if key.startswith("rnamsm:") or key == "rnacmap3_default_L"})
+                     if key.startswith("rnamsm:") or key in ("rnacmap3_default_L", "rnamsm_as_measured")})
     summary = {}
     for group, records in groups.items():
         scored = [record for record in records if record["reference_pairs"]]
@@ -449,6 +546,9 @@ def summarise(queries: dict[str, dict]) -> dict:
                 "alifold_f1": {label: mean([r[method]["alifold"][label]["f1"] for r in scored_finished])
                                for label in ALIFOLD_OPTIONS},
             }
+        if "rnamsm" in entry:
+            entry["rnamsm"]["default_runs"] = dict(sorted(collections.Counter(
+                r["rnamsm"].get("default_from", "rnamsm") for r in records).items()))
         summary[group] = entry
     overall = summary.get("all")
     if overall and overall["scored_queries"]:
@@ -461,9 +561,53 @@ def summarise(queries: dict[str, dict]) -> dict:
     return summary
 
 
+#: Step groups of the stage table (``--report``): a step (``timings`` key) belongs to the first group whose
+#: test it passes; both pipelines' steps are named ``roundN.program`` (``final.cmalign``: our realignment).
+STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("calibration", lambda step: step.endswith(".cmcalibrate")),
+    ("cmsearch", lambda step: step.endswith(".cmsearch")),
+    ("round 1 (nhmmer / blastn)", lambda step: step in ("round1.nhmmer", "round1.blastn")),
+    ("cmalign realignment", lambda step: step == "final.cmalign"),
+    ("other", lambda step: True),
+)
+
+
+#: Query lengths of the CPU table (``--report``): ``[low, high)`` nt.
+LENGTH_BINS = ((0, 130), (130, 250), (250, 1000))
+
+
+def stage_seconds(timings: dict[str, float]) -> dict[str, float]:
+    """Wall seconds of a run's steps (``timings``) summed per :data:`STAGES` group."""
+    totals = dict.fromkeys((label for label, _ in STAGES), 0.0)
+    for step, seconds in timings.items():
+        totals[next(label for label, test in STAGES if test(step))] += seconds
+    return totals
+
+
+def calibration_rows(views: dict[str, dict]) -> list[dict]:
+    """Per RNAcmap3 CM with a ``cmcalibrate --forecast``: the forecasts at our ``calibrate_L`` and at Infernal's
+    default, beside the calibration times measured (wall seconds; at the default from ``rnacmap3_default_L``)."""
+    ours_l = str(SearchSettings().calibrate_L)
+    rows = []
+    for query_id, record in views.items():
+        run, default_run = record.get("rnacmap3") or {}, record.get("rnacmap3_default_L") or {}
+        kept = {**record.get("calibration_forecast", {}), **run.get("calibration_forecast", {})}
+        for cm, entry in sorted(kept.items()):
+            seconds = entry["forecast_seconds"]
+            measured_default = default_run.get("timings", {}).get(f"{cm}.cmcalibrate")
+            rows.append({"query": query_id, "length": record["length"],
+                         "cm": cm + (" (rebuilt)" if entry.get("rebuilt") else ""),
+                         "forecast_L": seconds[ours_l], "forecast_default": seconds["default"],
+                         "measured_L": run.get("timings", {}).get(f"{cm}.cmcalibrate"),
+                         "load": run.get("load_average"), "measured_default": measured_default})
+    return rows
+
+
 def markdown_report(results: dict) -> str:
-    """The tables of ``docs/benchmarks.md`` from a results file."""
-    summary, queries = results["summary"], results["queries"]
+    """The tables of ``docs/benchmarks.md`` from a results file (the summary recomputed from its queries)."""
+    queries = results["queries"]
+    summary = summarise(queries)
+    views = {key: headline_view(record) for key, record in queries.items()}
     lines = ["| family | queries (scored) | F1 RNAfold | F1 rnamsm | F1 RNAcmap3 | MCC rnamsm | MCC RNAcmap3 "
              "| rows rnamsm / RNAcmap3 | Neff rnamsm / RNAcmap3 | CPU s rnamsm / RNAcmap3 | wall s rnamsm / RNAcmap3 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -482,35 +626,100 @@ def markdown_report(results: dict) -> str:
             f"| {number(ours['rows'], 0)} / {number(theirs['rows'], 0)} | {number(ours['neff'], 1)} / "
             f"{number(theirs['neff'], 1)} | {number(ours['cpu_seconds'], 0)} / {number(theirs['cpu_seconds'], 0)} "
             f"| {number(ours['wall_seconds'], 0)} / {number(theirs['wall_seconds'], 0)} |")
+    runs = summary["all"]["rnamsm"]["default_runs"]
+    lines += ["", "rnamsm runs at today's defaults: " + ", ".join(
+        f"`{method}` on {count} queries" for method, count in runs.items()) + "."]
     lines += ["", "| RNAalifold options | " + " | ".join(ALIFOLD_OPTIONS) + " |",
               "|---|" + "---:|" * len(ALIFOLD_OPTIONS)]
     for method in METHODS:
         values = summary["all"][method]["alifold_f1"]
         lines.append(f"| {method} | " + " | ".join(number(values[label]) for label in ALIFOLD_OPTIONS) + " |")
-    variants = sorted({key for record in queries.values() for key in record if key.startswith("rnamsm:")})
-    if variants:
-        lines += ["", "| variant (its queries) | queries | F1 variant / rnamsm / RNAcmap3 | F1 plain RNAalifold "
-                  "variant / rnamsm / RNAcmap3 | CPU s variant / rnamsm / RNAcmap3 |", "|---|---:|---:|---:|---:|"]
-        for variant in variants:
-            same = [r for r in queries.values() if all(m in r and r[m]["status"] == "ok" for m in (variant, *METHODS))]
-            scored = [r for r in same if r["reference_pairs"]]
+    done = [r for r in views.values() if all(r.get(m, {}).get("status") == "ok" for m in METHODS)]
+    variants = sorted({key for r in done for key in r if key.startswith("rnamsm:") or key == "rnamsm_as_measured"})
+    lines += ["", "| variant (its queries) | queries (scored) | F1 variant / rnamsm / RNAcmap3 | F1 plain RNAalifold "
+              "variant / rnamsm / RNAcmap3 | CPU s variant / rnamsm / RNAcmap3 |", "|---|---:|---:|---:|---:|"]
+    for variant in variants:
+        same = [r for r in done if r.get(variant, {}).get("status") == "ok"]
+        if all(r["rnamsm"].get("default_from") == variant for r in same):
+            continue  # its runs are the headline's on all its queries
+        if variant == "rnamsm_as_measured":  # where it differs from today's defaults, then on all
+            groups = [("differs", [r for r in same if "default_from" in r["rnamsm"]]),
+                      ("all", same)]
+        else:
+            groups = [("", same)]
+        for part, records in groups:
+            scored = [r for r in records if r["reference_pairs"]]
             methods = (variant, *METHODS)
-
-            def means(key: str, records: list[dict] = scored, methods: tuple[str, ...] = methods) -> str:
-                if key == "cpu_seconds":
-                    return " / ".join(number(sum(r[m][key] for r in records), 0) for m in methods)
-                if key == "plain":
-                    return " / ".join(number(mean([r[m]["alifold"]["plain"]["f1"] for r in records]))
-                                      for m in methods)
-                return " / ".join(number(mean([r[m][key] for r in records])) for m in methods)
-
-            config = next(r[variant].get("config") for r in queries.values() if variant in r)
-            lines.append(f"| `{variant}` `{json.dumps(config, sort_keys=True)}` | {len(same)} ({len(scored)}) "
-                         f"| {means('f1')} | {means('plain')} | {means('cpu_seconds', same)} |")
+            f1 = " / ".join(number(mean([r[m]["f1"] for r in scored])) for m in methods)
+            plain = " / ".join(number(mean([r[m]["alifold"]["plain"]["f1"] for r in scored])) for m in methods)
+            cpu = " / ".join(number(sum(r[m]["cpu_seconds"] for r in records), 0) for m in methods)
+            if variant == "rnamsm_as_measured":
+                label = ("`rnamsm` as measured, at the defaults of its commit (`cm.min_rounds: 0` before "
+                         "97523c3), " + ("where that run differs from today's" if part == "differs" else "all"))
+            else:
+                config = next(r[variant].get("config") for r in records)
+                label = f"`{variant}` `{json.dumps(config, sort_keys=True)}`"
+            lines.append(f"| {label} | {len(records)} ({len(scored)}) | {f1} | {plain} | {cpu} |")
+    default_l = [(key, r) for key, r in views.items() if "rnacmap3_default_L" in r]
+    if default_l:
+        lines += ["", "| query | nt | RNAcmap3 at `-L 0.02` / Infernal's default: status | F1 | rows | CPU s "
+                  "| cmcalibrate s (wall) |", "|---|---:|---|---:|---:|---:|---:|"]
+        for key, r in default_l:
+            pair = (r["rnacmap3"], r["rnacmap3_default_L"])
+            calibration = [sum(s for step, s in run.get("timings", {}).items() if step.endswith(".cmcalibrate"))
+                           for run in pair]
+            lines.append(f"| {key} | {r['length']} | {pair[0]['status']} / {pair[1]['status']} "
+                         f"| {' / '.join(number(run.get('f1')) for run in pair)} "
+                         f"| {' / '.join(str(run.get('rows', '–')) for run in pair)} "
+                         f"| {' / '.join(number(run['cpu_seconds'], 0) for run in pair)} "
+                         f"| {' / '.join(number(s, 0) for s in calibration)} |")
+    forecast_rows = calibration_rows(views)
+    if forecast_rows:
+        lines += ["", "| query | nt | CM | forecast s at -L 0.02 | RNAcmap3's cmcalibrate at -L 0.02, wall s (load) "
+                  "| forecast s at Infernal's default | measured at the default, wall s |",
+                  "|---|---:|---|---:|---:|---:|---:|"]
+        for row in forecast_rows:
+            load = "–" if row["load"] is None else "–".join(f"{value:g}" for value in row["load"])
+            lines.append(f"| {row['query']} | {row['length']} | {row['cm']} | {number(row['forecast_L'], 0)} "
+                         f"| {number(row['measured_L'], 0)} ({load}) | {number(row['forecast_default'], 0)} "
+                         f"| {number(row['measured_default'], 0)} |")
+    labels = [label for label, _ in STAGES]
+    lines += ["", "| wall s per step (sum over the queries) | " + " | ".join(labels) + " | total |",
+              "|---|" + "---:|" * (len(labels) + 1)]
+    for method in METHODS:
+        totals = dict.fromkeys(labels, 0.0)
+        for r in done:
+            for label, seconds in stage_seconds(r[method]["timings"]).items():
+                totals[label] += seconds
+        lines.append(f"| {method} | " + " | ".join(number(totals[label], 0) for label in labels)
+                     + f" | {number(sum(totals.values()), 0)} |")
+    own = []
+    for r in done:
+        run = r["rnamsm"]
+        if r["reference_pairs"] and run.get("final_alignment") == "cmalign":
+            before = next(entry.get("f1") for entry in run["rounds"] if entry["round"] == run["final_round"])
+            if before is not None:
+                own.append((run["f1"], before))
+    if own:
+        before_mean, after_mean = mean([before for _, before in own]), mean([final for final, _ in own])
+        lines += ["", f"The final round's own alignment, before the `cmalign` realignment (`align: hits` hands it on "
+                  f"when it picks the same round), on the {len(own)} scored queries realigned: mean F1 "
+                  f"{number(before_mean)}, realigned {number(after_mean)}."]
+    lines += ["", "| queries of | queries | CPU s rnamsm / RNAcmap3 | ratio | rows rnamsm / RNAcmap3 "
+              "| rnamsm's cmalign realignment, wall s |", "|---|---:|---:|---:|---:|---:|"]
+    for low, high in LENGTH_BINS:
+        chosen = [r for r in done if low <= r["length"] < high]
+        if not chosen:
+            continue
+        ours_cpu, theirs_cpu = (sum(r[m]["cpu_seconds"] for r in chosen) for m in METHODS)
+        rows = " / ".join(number(mean([r[m]["rows"] for r in chosen]), 0) for m in METHODS)
+        realign = sum(r["rnamsm"]["timings"].get("final.cmalign", 0.0) for r in chosen)
+        lines.append(f"| {low}–{high - 1} nt | {len(chosen)} | {number(ours_cpu, 0)} / {number(theirs_cpu, 0)} "
+                     f"| {number(ours_cpu / theirs_cpu)} | {rows} | {number(realign, 0)} |")
     lines += ["", "| query | family | nt | F1 RNAfold | F1 rnamsm (final round, method) | F1 rnamsm by round "
               "| F1 RNAcmap3 (final round) | rows rnamsm / RNAcmap3 |", "|---|---|---:|---:|---:|---|---:|---:|"]
-    for query_id, record in queries.items():
-        ours, theirs = record["rnamsm"], record["rnacmap3"]
+    for query_id, record in views.items():
+        ours, theirs = record["rnamsm"], record.get("rnacmap3", {"status": "not run"})
         if ours["status"] != "ok" or theirs["status"] != "ok":
             lines.append(f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
                          f"| {ours['status']} | | {theirs['status']} | |")
@@ -519,9 +728,10 @@ def markdown_report(results: dict) -> str:
             entry["method"] for entry in ours["rounds"] if entry["round"] == ours["final_round"])
         by_round = ", ".join(f"{entry['round']} {entry['method']}: {number(entry.get('f1'))}"
                              for entry in ours["rounds"])
+        source = f"; `{ours['default_from']}` run" if "default_from" in ours else ""
         lines.append(
             f"| {query_id} | {record['family']} | {record['length']} | {number(record['rnafold']['f1'])} "
-            f"| {number(ours['f1'])} ({ours['final_round']}, {final}) | {by_round} "
+            f"| {number(ours['f1'])} ({ours['final_round']}, {final}{source}) | {by_round} "
             f"| {number(theirs['f1'])} ({theirs['final_round']}) | {ours['rows']} / {theirs['rows']} |")
     return "\n".join(lines) + "\n"
 
@@ -604,6 +814,11 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per pipeline run (default 3600)")
     parser.add_argument("--default-calibration", type=int, default=0, metavar="N",
                         help="also run RNAcmap3 at Infernal's default cmcalibrate length on the first N queries")
+    parser.add_argument("--forecast-calibration", action="store_true",
+                        help="rebuild RNAcmap3's round-2 CM of the selected queries (nothing searched) and keep "
+                             "cmcalibrate --forecast at our calibrate_L and Infernal's default, and exit")
+    parser.add_argument("--summarise", action="store_true",
+                        help="recompute the results file's summary from its queries (runs nothing), and exit")
     parser.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS),
                         help="pipelines to run on queries that lack them (default: both; none with --variant only)")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
@@ -623,7 +838,17 @@ def main() -> int:
     args = parser.parse_args()
     args.variants = dict(variant.split("=", 1) for variant in args.variant)
     if args.report:
-        print(markdown_report(json.loads(args.results.read_text())), end="")
+        results = json.loads(args.results.read_text())
+        if args.results.resolve() != CALIBRATION_RESULTS.resolve():
+            results = with_companion(results, CALIBRATION_RESULTS)
+        print(markdown_report(results), end="")
+        return 0
+    if args.summarise:
+        results = json.loads(args.results.read_text())
+        results["summary"] = summarise(results["queries"])
+        with atomic_open(args.results) as handle:
+            json.dump(results, handle, indent=2, sort_keys=True)
+            handle.write("\n")
         return 0
     missing = [program for program in PROGRAMS if shutil.which(program) is None]
     if missing:
@@ -676,6 +901,16 @@ def main() -> int:
         return 0
     selected = [(query_id, member) for query_id, member in drawn
                 if args.only is None or query_id in args.only][: args.queries]
+    if args.forecast_calibration:
+        for query_id, member in selected:
+            record = queries.setdefault(query_id, new_record(member))
+            if "calibration_forecast" in record:
+                continue
+            record["calibration_forecast"] = forecast_round2(query_id, member, members, args.work_dir, args.threads)
+            print(f"msa_quality: {query_id} ({len(member.sequence)} nt): {record['calibration_forecast']}",
+                  file=sys.stderr)
+            write_results(args.results, setup, queries)
+        return 0
     for position, (query_id, member) in enumerate(selected):
         record = queries.get(query_id)
         wanted = [*args.methods, *(["rnacmap3_default_L"] if position < args.default_calibration else []),

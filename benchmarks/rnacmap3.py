@@ -130,21 +130,27 @@ def seqkit_rmdup(
     return msa_format.parse_fasta(result.stdout, f"seqkit rmdup {flag}").records
 
 
+def round_cm(number: int, query: Query, msa: list[tuple[str, str]], work: Path) -> Path:
+    """``work/roundN.cm``: the uncalibrated CM of ``msa`` (query first, A3M rows) with the query's MFE structure
+    (``work/roundN.sto`` its input)."""
+    stockholm = work / f"round{number}.sto"
+    cm = work / f"round{number}.cm"
+    names, rows = zip(*msa, strict=True)
+    msa_format.write_stockholm(Alignment(names, rows, fold(query.sequence)), stockholm, query.id)
+    build_cm(stockholm, cm)
+    return cm
+
+
 def cm_round(
     number: int, query: Query, msa: list[tuple[str, str]], database: Path, threads: int,
     calibrate_length: float | None, work: Path, steps: Steps,
 ) -> list[tuple[str, str]]:
     """Build a CM from ``msa`` (query first, A3M rows) with the query's MFE, calibrate it, search; match rows."""
-    structure = fold(query.sequence)
-    stockholm = work / f"round{number}.sto"
-    cm = work / f"round{number}.cm"
-    names, rows = zip(*msa, strict=True)
-    msa_format.write_stockholm(Alignment(names, rows, structure), stockholm, query.id)
     steps.started(f"round{number}.cmbuild")
     start = time.perf_counter()
-    build_cm(stockholm, cm)
+    cm = round_cm(number, query, msa, work)
     steps.add(f"round{number}.cmbuild", time.perf_counter() - start)
-    steps.commands.append(f"cmbuild --hand -F {cm.name} {stockholm.name}")
+    steps.commands.append(f"cmbuild --hand -F {cm.name} round{number}.sto")
     steps.started(f"round{number}.cmcalibrate")
     start = time.perf_counter()
     calibrate_cm(cm, length_mb=calibrate_length, threads=threads)

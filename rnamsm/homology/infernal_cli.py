@@ -63,6 +63,27 @@ def calibrate_cm(cm_path: str | os.PathLike[str], *, length_mb: float | None, th
     _run([*_calibrate_command(length_mb, threads), os.fspath(cm_path)], os.fspath(cm_path))
 
 
+def forecast_calibration(cm_path: str | os.PathLike[str], *, length_mb: float | None, threads: int) -> float:
+    """Seconds ``cmcalibrate --forecast`` predicts for calibrating the CM on ``threads`` CPUs at ``-L length_mb``
+    (``None``: Infernal's default length). Nothing is calibrated.
+
+    The prediction times a small sample of the CM's dynamic programming on this machine, so it moves with
+    the machine's load: callers wanting a stable figure take the least of a few.
+    """
+    command = ["cmcalibrate", "--forecast", "--nforecast", str(threads),
+               *([] if length_mb is None else ["-L", f"{length_mb:g}"]), os.fspath(cm_path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        raise RnamsmError(f"{cm_path}: cmcalibrate --forecast failed: {lines[-1] if lines else result.returncode}")
+    times = [line.split()[-1] for line in result.stdout.splitlines()
+             if line.strip() and not line.startswith("#") and line.strip() != "[ok]"]
+    if len(times) != 1 or times[0].count(":") != 2 or not times[0].replace(":", "").isdigit():
+        raise RnamsmError(f"{cm_path}: cmcalibrate --forecast gave no single hr:min:sec time ({times})")
+    hours, minutes, seconds = (int(part) for part in times[0].split(":"))
+    return float(3600 * hours + 60 * minutes + seconds)
+
+
 def align_to_cm(
     cm_path: str | os.PathLike[str], sequences: Sequence[tuple[str, str]], out: str | os.PathLike[str], *,
     threads: int,

@@ -338,3 +338,18 @@ def test_calibration_cache_key_and_reuse(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(infernal_cli, "calibrate_cm", lambda path, **_: pytest.fail("cmcalibrate ran"))
     assert infernal_cli.calibrate_cm_cached(second, length_mb=0.02, threads=1, cache_dir=cache)
     assert second.read_text() == text + "calibrated\n"
+
+
+def test_calibration_forecast_grows_with_the_length_and_a_bad_cm_is_one_line(tmp_path: Path) -> None:
+    """``cmcalibrate --forecast`` of the tutorial's tRNA CM: seconds, longer at Infernal's default -L than at 0.2 Mb."""
+    from rnamsm.errors import RnamsmError
+    from rnamsm.homology import infernal_cli
+
+    require_program("cmcalibrate")
+    cm = INFERNAL_DATA / "tRNA5.c.cm"
+    default = infernal_cli.forecast_calibration(cm, length_mb=None, threads=2)
+    short = infernal_cli.forecast_calibration(cm, length_mb=0.2, threads=2)
+    assert default > 2 * short > 0  # linear in -L: 1.6 Mb is 8 times 0.2 Mb
+    (tmp_path / "bad.cm").write_text("not a CM\n")
+    with pytest.raises(RnamsmError, match=r"bad\.cm: cmcalibrate --forecast failed: .+"):
+        infernal_cli.forecast_calibration(tmp_path / "bad.cm", length_mb=None, threads=2)
