@@ -176,17 +176,18 @@ def running_member(workdir: Path) -> tuple[int, str] | None:
     return None
 
 
-def test_grouped_model_jobs_add_samples_resume_a_killed_group_and_rerun_an_edit(
+def test_grouped_model_jobs_add_samples_and_a_killed_edit_resumes_exactly(
     slurm_cluster, demo_weights: Path, tmp_path: Path
 ) -> None:
     """Model jobs grouped (default `model.samples_per_job: 8`) on the local Slurm, in one results folder:
     a finished batch (t1, made through the local profile) gets 5 samples: only their jobs run, their 5 model
-    jobs in one group job with one GPU request and one member's CPUs and memory. Once a member has finished,
-    the next one is killed (SIGKILL): the batch status names the group's Slurm job and its log for each
-    unfinished member, the rerun runs only those in one group job, the finished ones and t1 are untouched,
-    and every output is byte-identical to a local per-sample run. A heads edit then reruns the 6 model jobs,
-    and nothing else, as one group. (`scancel` of the group job is not used: executor plugin slurm 2.8.0
-    does not see a cancelled job end, docs/cluster.md.)"""
+    jobs in one group job with one GPU request and one member's CPUs and memory, and t1 is untouched. A heads
+    edit then reruns the 6 model jobs, and nothing else, as one group job; once a member has finished, the
+    next one is killed (SIGKILL). The batch status names the group's Slurm job and its log for each unfinished
+    member, the members the job never reached included, whose files of the earlier settings are gone; the
+    rerun runs exactly the unfinished ones in one group job, the finished ones are untouched, and every output
+    has the edited setting and is byte-identical to a local per-sample run. (`scancel` of the group job is not
+    used: executor plugin slurm 2.8.0 does not see a cancelled job end, docs/cluster.md.)"""
     workdir = copy_workflow(tmp_path / "groups")
     seed_demo_weights(workdir, demo_weights)
     shutil.copy(GROUP_ALIGNMENT, workdir / "resources" / "tRNAs.sto")
@@ -195,20 +196,12 @@ def test_grouped_model_jobs_add_samples_resume_a_killed_group_and_rerun_an_edit(
     assert result.returncode == 0, result.stdout[-5000:]
     finished_batch = model_files(workdir, GROUPED[:1])
 
-    # 5 samples added: only their jobs run, and their model jobs are one group job, killed mid-way
+    # 5 samples added: only their jobs run, and their model jobs are one group job
     added = GROUPED[1:]
     write_group_sheet(workdir, GROUPED)
-    started = time.time_ns()
-    output = tmp_path / "killed.txt"
-    command = slurm_snakemake_command([*model_targets(GROUPED), "--retries", "0"], profile=Path("slurm"))
-    process = start_command(command, workdir, output)
-    deadline = time.monotonic() + 1200
-    while not (finished_since(workdir, added, started) and (member := running_member(workdir))):
-        assert process.poll() is None and time.monotonic() < deadline, output.read_text()[-8000:]
-        time.sleep(0.2)
-    os.kill(member[0], signal.SIGKILL)  # a member dies mid-way (as the kernel's OOM killer would do it)
-    result = finish_command(process, output, timeout=600)
-    assert result.returncode != 0, result.stdout[-8000:]
+    result = run_snakemake_on_slurm([*model_targets(GROUPED), "--retries", "0"], workdir, timeout=1500,
+                                    profile=Path("slurm"))
+    assert result.returncode == 0, result.stdout[-8000:]
     calls = sbatch_calls(result.stdout)
     per_sample = sorted((sbatch_rule(call), sbatch_sample(call)) for call in calls if sbatch_rule(call) != MODEL_GROUP)
     assert per_sample == sorted((rule, sample) for rule in ("validate_input", "import_msa") for sample in added)
@@ -218,33 +211,9 @@ def test_grouped_model_jobs_add_samples_resume_a_killed_group_and_rerun_an_edit(
     assert sbatch_option(group, "--gres") == "gpu:1" and sbatch_option(group, "--gpus") is None, group
     assert (sbatch_option(group, "--cpus-per-task"), sbatch_option(group, "--mem")) == ("2", "3000"), group
     assert sbatch_option(group, "-t") == str(20 * len(added)), group
-    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/group_model_run_model/", result.stdout)[0]
-    finished = finished_since(workdir, added, started)
-    unfinished = [sample for sample in added if sample not in finished]
-    assert member[1] in unfinished and finished, (member, finished)
-    log = slurm_group_log_folder("model", ["run_model"]) / f"{job_id}.log"
-    status = dict(line.split("\t", 1) for line in (workdir / "results" / "batch_status.tsv").read_text().splitlines())
-    for sample in unfinished:  # each unfinished member's reason names its group's Slurm job and log
-        assert status[sample].startswith(f"failed\trun_model: Slurm job {job_id} failed (log {log})"), status
-    kept = model_files(workdir, finished)
+    assert model_files(workdir, GROUPED[:1]) == finished_batch
 
-    result = run_snakemake_on_slurm([*model_targets(GROUPED), "--retries", "0"], workdir, timeout=1500,
-                                    profile=Path("slurm"))
-    assert result.returncode == 0, result.stdout[-8000:]
-    (resumed,) = sbatch_calls(result.stdout)
-    assert sbatch_rule(resumed) == MODEL_GROUP and group_members(resumed) == unfinished, resumed
-    assert model_files(workdir, finished) == kept and model_files(workdir, GROUPED[:1]) == finished_batch
-    # the same samples, one model job per sample, locally
-    reference = shutil.copytree(workdir, tmp_path / "local", symlinks=True)
-    for sample in GROUPED:
-        for folder in MODEL_OUTPUT_FOLDERS:
-            shutil.rmtree(reference / "results" / sample / folder)
-    result = run_command(local_model_run(GROUPED), reference)
-    assert result.returncode == 0, result.stdout[-5000:]
-    for sample in GROUPED:
-        assert differences(reference / "results" / sample, workdir / "results" / sample) == [], sample
-
-    # a heads edit reruns the model job of every sample, and nothing else, as one group
+    # a heads edit reruns the model job of every sample, and nothing else, as one group job: killed mid-way
     config_path = workdir / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
     config["heads"]["threshold"] = 0.6
@@ -253,11 +222,38 @@ def test_grouped_model_jobs_add_samples_resume_a_killed_group_and_rerun_an_edit(
               if path.is_file() and path.relative_to(workdir / "results" / sample).parts[0] not in MODEL_OUTPUT_FOLDERS}
     assert len(inputs) >= 4 * len(GROUPED)  # query.fa and the MSA files
     before = model_files(workdir, GROUPED)
+    started = time.time_ns()
+    output = tmp_path / "killed.txt"
+    command = slurm_snakemake_command([*model_targets(GROUPED), "--retries", "0"], profile=Path("slurm"))
+    process = start_command(command, workdir, output)
+    deadline = time.monotonic() + 1200
+    while not (finished_since(workdir, GROUPED, started) and (member := running_member(workdir))):
+        assert process.poll() is None and time.monotonic() < deadline, output.read_text()[-8000:]
+        time.sleep(0.2)
+    os.kill(member[0], signal.SIGKILL)  # a member dies mid-way (as the kernel's OOM killer would do it)
+    result = finish_command(process, output, timeout=600)
+    assert result.returncode != 0, result.stdout[-8000:]
+    (edited,) = sbatch_calls(result.stdout)
+    assert sbatch_rule(edited) == MODEL_GROUP and group_members(edited) == list(GROUPED), edited
+    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/group_model_run_model/", result.stdout)[0]
+    finished = finished_since(workdir, GROUPED, started)
+    unfinished = [sample for sample in GROUPED if sample not in finished]
+    assert member[1] in unfinished and finished, (member, finished)
+    log = slurm_group_log_folder("model", ["run_model"]) / f"{job_id}.log"
+    status = dict(line.split("\t", 1) for line in (workdir / "results" / "batch_status.tsv").read_text().splitlines())
+    for sample in unfinished:  # each unfinished member's reason names its group's Slurm job and log
+        assert status[sample].startswith(f"failed\trun_model: Slurm job {job_id} failed (log {log})"), status
+        # the killed member's files and those of the members never reached: none of the earlier settings is left
+        left = [path for folder in MODEL_OUTPUT_FOLDERS for path in (workdir / "results" / sample).glob(f"{folder}/*")]
+        assert left == [], left
+    kept = model_files(workdir, finished)
+
     result = run_snakemake_on_slurm([*model_targets(GROUPED), "--retries", "0"], workdir, timeout=1500,
                                     profile=Path("slurm"))
     assert result.returncode == 0, result.stdout[-8000:]
-    (edited,) = sbatch_calls(result.stdout)
-    assert sbatch_rule(edited) == MODEL_GROUP and group_members(edited) == list(GROUPED), edited
+    (resumed,) = sbatch_calls(result.stdout)
+    assert sbatch_rule(resumed) == MODEL_GROUP and group_members(resumed) == unfinished, resumed
+    assert model_files(workdir, finished) == kept
     assert {path: path.stat().st_mtime_ns for path in inputs} == inputs  # queries and alignments not redone
     after = model_files(workdir, GROUPED)
     for sample in GROUPED:
@@ -265,3 +261,12 @@ def test_grouped_model_jobs_add_samples_resume_a_killed_group_and_rerun_an_edit(
         assert ss_summary.read(workdir / layout.structure.summary).threshold == 0.6
         features = workdir / layout.features
         assert after[features][0] > before[features][0] and after[features][1] == before[features][1]
+    # the same samples with the edit, one model job per sample, locally
+    reference = shutil.copytree(workdir, tmp_path / "local", symlinks=True)
+    for sample in GROUPED:
+        for folder in MODEL_OUTPUT_FOLDERS:
+            shutil.rmtree(reference / "results" / sample / folder)
+    result = run_command(local_model_run(GROUPED), reference)
+    assert result.returncode == 0, result.stdout[-5000:]
+    for sample in GROUPED:
+        assert differences(reference / "results" / sample, workdir / "results" / sample) == [], sample

@@ -480,6 +480,23 @@ def last_log_line(path):
     return lines[-1] if lines else ""
 
 
+def remove_unreached_group_outputs():
+    """After a failed cluster run, delete the outputs of the model jobs that this run was to remake but that
+    no job remade (their files are older than the run): the members of a failed group job that it never
+    reached. Snakemake records every member of a failed group as finished with today's settings, and the
+    profile's `keep-incomplete` keeps their files, so without this they would pass as up to date under a
+    config they were not made with. Members that finished keep their files (written during this run)."""
+    if SAMPLES_PER_JOB == 1 or workflow.local_exec or workflow.dag is None:
+        return
+    for job in workflow.dag.needrun_jobs(exclude_finished=False):
+        outputs = [Path(path) for path in job.output]
+        if job.rule.name == "run_model" and any(
+            path.exists() and path.stat().st_mtime < RUN_STARTED for path in outputs
+        ):
+            for path in outputs:
+                path.unlink(missing_ok=True)
+
+
 def write_batch_status(path):
     """Write `sample, status, reason` for every sample: ok, or the first stage that has no output, with the
     last line of its log and, for a Slurm job, its job id, what ended it (time, memory, other) and its log."""
