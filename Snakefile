@@ -65,6 +65,7 @@ rule all:
 
 onerror:
     # With --keep-going the other samples finish; the index then lists the failed ones and why.
+    remove_unreached_group_outputs()
     write_batch_status(BATCH_STATUS)
     # The chunks' status files that were written come last: their members' reasons win.
     shell(

@@ -6,7 +6,8 @@ Run by hand from the repository root, on a GPU node (full-size random weights, 9
     .venv/bin/python benchmarks/model_gpu.py --samples 2 --max-seqs 16                   # what was run here
 
 ``model.device`` is ``auto``: without a CUDA device everything runs on the CPU, and the JSON says so
-(``"cuda": false`` and a ``note``). The real MSAs of benchmarks/model_batch.py are cycled to ``--samples``.
+(``"cuda": false`` and a ``note``). The real MSAs of tests/data listed in benchmarks/model_batch.py
+(``MSAS``) are cycled to ``--samples``.
 Each way runs ``rnamsm run-samples``' library call in a fresh worker process (``--worker``), so a worker's
 wall time includes process start, imports, CUDA initialisation and weight loading, and its peak GPU memory
 (``torch.cuda.max_memory_allocated``) and peak RSS are its own:

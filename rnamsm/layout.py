@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,6 +321,12 @@ def slurm_log_folder(rule: str, sample: str) -> Path:
     The Slurm executor plugin's layout, ``{slurm-logdir}/rule_{rule}/{wildcard values joined by _}``.
     """
     return SLURM_LOGS / f"rule_{rule}" / sample.replace("/", "_")
+
+
+def slurm_group_log_folder(group: str, rules: Sequence[str]) -> Path:
+    """Folder of the Slurm logs (``{jobid}.log``) of a Snakemake job group's cluster jobs: the plugin's
+    ``{slurm-logdir}/group_{group}_{rules sorted, joined by _}``, one folder for all of the group's jobs."""
+    return SLURM_LOGS / f"group_{group}_{'_'.join(sorted(set(rules)))}"
 
 
 def prepared_database(databases_dir: str | os.PathLike[str], name: str) -> Path:

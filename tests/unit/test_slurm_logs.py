@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rnamsm.layout import slurm_log_folder
-from rnamsm.slurm_logs import classify, last_job_end
+from rnamsm.layout import slurm_group_log_folder, slurm_log_folder
+from rnamsm.slurm_logs import classify, last_group_job_end, last_job_end
 from tests.conftest import SLURM_LOGS_DATA
 
 
@@ -50,3 +50,33 @@ def test_array_task_logs_and_stale_or_missing_logs(tmp_path: Path) -> None:
     os.utime(folder / "160_3.log", (1_000_000, 1_000_000))
     assert last_job_end(folder, since=2_000_000) is None
     assert last_job_end(tmp_path / "missing") is None
+
+
+def test_a_group_job_is_found_by_its_members(tmp_path: Path) -> None:
+    """Real logs of model job groups (one Slurm job for several samples, one log folder for all): job 48 had
+    t1-t3 (t1 failed, t2 and t3 not reached), job 60 had t1-t6 (sent `scancel -s KILL`: no Slurm line, so
+    'failed'). A sample gets the latest group job that had it, with the number of group jobs that had it;
+    a sample in none, or a prefix of a member's id, gets None; with ``since``, the jobs of earlier runs do
+    not count."""
+    folder = tmp_path / slurm_group_log_folder("model", ["run_model"])
+    assert slurm_group_log_folder("model", ["run_model"]) == Path("logs/slurm/group_model_run_model")
+    folder.mkdir(parents=True)
+    shutil.copy(SLURM_LOGS_DATA / "group-member-failed.log", folder / "48.log")
+    shutil.copy(SLURM_LOGS_DATA / "group-cancelled.log", folder / "60.log")
+    assert classify((SLURM_LOGS_DATA / "group-member-failed.log").read_text()) == "failed"
+    first = last_group_job_end(folder, "t1")
+    assert first is not None
+    assert (first.job_id, first.kind, first.log, first.jobs) == ("60", "failed", folder / "60.log", 2)
+    assert first.describe() == f"Slurm job 60 failed (log {folder / '60.log'}, attempt 2)"
+    fifth = last_group_job_end(folder, "t5")
+    assert fifth is not None and (fifth.job_id, fifth.jobs) == ("60", 1)
+    assert last_group_job_end(folder, "t") is None and last_group_job_end(folder, "t7") is None
+    (folder / "60.log").unlink()
+    second = last_group_job_end(folder, "t2")
+    assert second is not None and (second.job_id, second.kind, second.jobs) == ("48", "failed", 1)
+    os.utime(folder / "48.log", (1_000_000, 1_000_000))
+    assert last_group_job_end(folder, "t2", since=2_000_000) is None
+    shutil.copy(SLURM_LOGS_DATA / "group-cancelled.log", folder / "60.log")  # only this run's jobs count
+    first = last_group_job_end(folder, "t1", since=2_000_000)
+    assert first is not None and (first.job_id, first.jobs) == ("60", 1)
+    assert last_group_job_end(tmp_path / "missing", "t1") is None

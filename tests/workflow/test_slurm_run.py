@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from rnamsm.formats import ss_summary
+from rnamsm.layout import benchmark_file, sample_layout, slurm_group_log_folder
+from tests.conftest import INFERNAL_DATA
 from tests.slurm.fixtures import (
     run_snakemake_on_slurm,
     sbatch_calls,
@@ -21,7 +28,7 @@ from tests.slurm.fixtures import (
 )
 from tests.support.outputs import differences
 from tests.support.readme import readme_commands
-from tests.support.workflow import copy_workflow, finish_command, start_command
+from tests.support.workflow import copy_workflow, finish_command, run_command, seed_demo_weights, start_command
 
 SLURM_COMMAND = "snakemake --profile slurm"
 SLURM_SAMPLES = ("mrum-tRNA-1", "2DRB_1")
@@ -108,3 +115,158 @@ def test_job_over_its_time_limit_is_named_in_the_index(time_limit_run: Backgroun
     assert status[1] == f"slow\tfailed\thomology_search: Slurm job {job_id[0]} ran out of time (log {log})"
     index = (workdir / "results" / "index.html").read_text()
     assert f"<td>homology_search: Slurm job {job_id[0]} ran out of time (log {log})</td>" in index
+
+
+#: The grouped-jobs test's samples: real tRNAs of one Stockholm file, imported as their own alignment (the
+#: `msa` column, no search), t1 the finished batch and t2-t6 the 5 samples added to it.
+GROUP_ALIGNMENT = INFERNAL_DATA / "mrum-tRNAs10.cmalign.sto"
+GROUPED = tuple(f"t{number}" for number in range(1, 7))
+#: The model rule's outputs, the targets of the grouped runs (the model jobs are what is grouped; baselines and
+#: reports are per-sample jobs whatever `model.samples_per_job` is).
+MODEL_OUTPUT_FOLDERS = ("features", "structure", "rsa")
+
+
+def write_group_sheet(workdir: Path, samples: Sequence[str]) -> None:
+    rows = [f"{sample}\t\tmrum-tRNA.{sample[1:]}\tresources/tRNAs.sto" for sample in samples]
+    (workdir / "config" / "samples.tsv").write_text("\n".join(["sample_id\tfasta\trecord\tmsa", *rows]) + "\n")
+
+
+def model_targets(samples: Sequence[str]) -> list[str]:
+    return [str(sample_layout(sample).rsa) for sample in samples]
+
+
+def local_model_run(samples: Sequence[str]) -> str:
+    """The model jobs of ``samples`` (and what they need), one job per sample, through the local profile."""
+    return f"snakemake --profile profiles/local --cores 2 {' '.join(model_targets(samples))}"
+
+
+def model_files(workdir: Path, samples: Sequence[str]) -> dict[Path, tuple[int, bytes]]:
+    """(mtime in ns, bytes) of every model output of ``samples``."""
+    return {path: (path.stat().st_mtime_ns, path.read_bytes())
+            for sample in samples for folder in MODEL_OUTPUT_FOLDERS
+            for path in sorted((workdir / "results" / sample / folder).iterdir())}
+
+
+def group_members(call: str) -> list[str]:
+    """The samples a model group's sbatch call runs (its `--target-jobs 'run_model:sample=...'`)."""
+    return sorted(re.findall(r"run_model:sample=([A-Za-z0-9_.-]+)", call))
+
+
+def sbatch_sample(call: str) -> str:
+    """The sample of a per-sample job's sbatch call (its `--comment rule_<rule>_wildcards_<sample>`)."""
+    words = shlex.split(call)
+    return words[words.index("--comment") + 1].split("_wildcards_", 1)[1]
+
+
+def finished_since(workdir: Path, samples: Sequence[str], since_ns: int) -> list[str]:
+    """The samples whose run_model job finished after ``since_ns`` (Snakemake writes the benchmark file last)."""
+    benchmarks = {sample: workdir / benchmark_file("run_model", sample) for sample in samples}
+    return [sample for sample, path in benchmarks.items() if path.exists() and path.stat().st_mtime_ns > since_ns]
+
+
+def running_member(workdir: Path) -> tuple[int, str] | None:
+    """(pid, sample) of a model job's `rnamsm run-samples` process running in ``workdir``, or None."""
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().decode().split("\0")
+            if "run-samples" in words and Path(os.readlink(proc / "cwd")) == workdir:
+                return int(proc.name), words[words.index("--sample") + 1]
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def test_grouped_model_jobs_add_samples_and_a_killed_edit_resumes_exactly(
+    slurm_cluster, demo_weights: Path, tmp_path: Path
+) -> None:
+    """Model jobs grouped (default `model.samples_per_job: 8`) on the local Slurm, in one results folder:
+    a finished batch (t1, made through the local profile) gets 5 samples: only their jobs run, their 5 model
+    jobs in one group job with one GPU request and one member's CPUs and memory, and t1 is untouched. A heads
+    edit then reruns the 6 model jobs, and nothing else, as one group job; once a member has finished, the
+    next one is killed (SIGKILL). The batch status names the group's Slurm job and its log for each unfinished
+    member, the members the job never reached included, whose files of the earlier settings are gone; the
+    rerun runs exactly the unfinished ones in one group job, the finished ones are untouched, and every output
+    has the edited setting and is byte-identical to a local per-sample run. (`scancel` of the group job is not
+    used: executor plugin slurm 2.8.0 does not see a cancelled job end, docs/cluster.md.)"""
+    workdir = copy_workflow(tmp_path / "groups")
+    seed_demo_weights(workdir, demo_weights)
+    shutil.copy(GROUP_ALIGNMENT, workdir / "resources" / "tRNAs.sto")
+    write_group_sheet(workdir, GROUPED[:1])
+    result = run_command(local_model_run(GROUPED[:1]), workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    finished_batch = model_files(workdir, GROUPED[:1])
+
+    # 5 samples added: only their jobs run, and their model jobs are one group job
+    added = GROUPED[1:]
+    write_group_sheet(workdir, GROUPED)
+    result = run_snakemake_on_slurm([*model_targets(GROUPED), "--retries", "0"], workdir, timeout=1500,
+                                    profile=Path("slurm"))
+    assert result.returncode == 0, result.stdout[-8000:]
+    calls = sbatch_calls(result.stdout)
+    per_sample = sorted((sbatch_rule(call), sbatch_sample(call)) for call in calls if sbatch_rule(call) != MODEL_GROUP)
+    assert per_sample == sorted((rule, sample) for rule in ("validate_input", "import_msa") for sample in added)
+    (group,) = [call for call in calls if sbatch_rule(call) == MODEL_GROUP]
+    assert group_members(group) == list(added)
+    # one GPU; the members take turns, so one member's CPUs and memory and the members' times added up
+    assert sbatch_option(group, "--gres") == "gpu:1" and sbatch_option(group, "--gpus") is None, group
+    assert (sbatch_option(group, "--cpus-per-task"), sbatch_option(group, "--mem")) == ("2", "3000"), group
+    assert sbatch_option(group, "-t") == str(20 * len(added)), group
+    assert model_files(workdir, GROUPED[:1]) == finished_batch
+
+    # a heads edit reruns the model job of every sample, and nothing else, as one group job: killed mid-way
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["heads"]["threshold"] = 0.6
+    config_path.write_text(yaml.safe_dump(config))
+    inputs = {path: path.stat().st_mtime_ns for sample in GROUPED for path in (workdir / "results" / sample).rglob("*")
+              if path.is_file() and path.relative_to(workdir / "results" / sample).parts[0] not in MODEL_OUTPUT_FOLDERS}
+    assert len(inputs) >= 4 * len(GROUPED)  # query.fa and the MSA files
+    before = model_files(workdir, GROUPED)
+    started = time.time_ns()
+    output = tmp_path / "killed.txt"
+    command = slurm_snakemake_command([*model_targets(GROUPED), "--retries", "0"], profile=Path("slurm"))
+    process = start_command(command, workdir, output)
+    deadline = time.monotonic() + 1200
+    while not (finished_since(workdir, GROUPED, started) and (member := running_member(workdir))):
+        assert process.poll() is None and time.monotonic() < deadline, output.read_text()[-8000:]
+        time.sleep(0.2)
+    os.kill(member[0], signal.SIGKILL)  # a member dies mid-way (as the kernel's OOM killer would do it)
+    result = finish_command(process, output, timeout=600)
+    assert result.returncode != 0, result.stdout[-8000:]
+    (edited,) = sbatch_calls(result.stdout)
+    assert sbatch_rule(edited) == MODEL_GROUP and group_members(edited) == list(GROUPED), edited
+    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/group_model_run_model/", result.stdout)[0]
+    finished = finished_since(workdir, GROUPED, started)
+    unfinished = [sample for sample in GROUPED if sample not in finished]
+    assert member[1] in unfinished and finished, (member, finished)
+    log = slurm_group_log_folder("model", ["run_model"]) / f"{job_id}.log"
+    status = dict(line.split("\t", 1) for line in (workdir / "results" / "batch_status.tsv").read_text().splitlines())
+    for sample in unfinished:  # each unfinished member's reason names its group's Slurm job and log
+        assert status[sample].startswith(f"failed\trun_model: Slurm job {job_id} failed (log {log})"), status
+        # the killed member's files and those of the members never reached: none of the earlier settings is left
+        left = [path for folder in MODEL_OUTPUT_FOLDERS for path in (workdir / "results" / sample).glob(f"{folder}/*")]
+        assert left == [], left
+    kept = model_files(workdir, finished)
+
+    result = run_snakemake_on_slurm([*model_targets(GROUPED), "--retries", "0"], workdir, timeout=1500,
+                                    profile=Path("slurm"))
+    assert result.returncode == 0, result.stdout[-8000:]
+    (resumed,) = sbatch_calls(result.stdout)
+    assert sbatch_rule(resumed) == MODEL_GROUP and group_members(resumed) == unfinished, resumed
+    assert model_files(workdir, finished) == kept
+    assert {path: path.stat().st_mtime_ns for path in inputs} == inputs  # queries and alignments not redone
+    after = model_files(workdir, GROUPED)
+    for sample in GROUPED:
+        layout = sample_layout(sample)
+        assert ss_summary.read(workdir / layout.structure.summary).threshold == 0.6
+        features = workdir / layout.features
+        assert after[features][0] > before[features][0] and after[features][1] == before[features][1]
+    # the same samples with the edit, one model job per sample, locally
+    reference = shutil.copytree(workdir, tmp_path / "local", symlinks=True)
+    for sample in GROUPED:
+        for folder in MODEL_OUTPUT_FOLDERS:
+            shutil.rmtree(reference / "results" / sample / folder)
+    result = run_command(local_model_run(GROUPED), reference)
+    assert result.returncode == 0, result.stdout[-5000:]
+    for sample in GROUPED:
+        assert differences(reference / "results" / sample, workdir / "results" / sample) == [], sample

@@ -36,11 +36,12 @@ from rnamsm.layout import (
     names_pattern,
     prepared_database,
     sample_layout,
+    slurm_group_log_folder,
     slurm_log_folder,
 )
 from rnamsm.search_jobs import estimated_residues, job_shards, search_cost, shard_job_count
 from rnamsm.sheets import load_families, load_samples, validate_config
-from rnamsm.slurm_logs import last_job_end
+from rnamsm.slurm_logs import last_group_job_end, last_job_end
 
 #: When this run started: Slurm job logs last written before it belong to earlier runs.
 RUN_STARTED = time.time()
@@ -96,21 +97,35 @@ if MEMBERS is not None:
     SAMPLES = pd.concat([SAMPLES, MEMBERS])
 
 
-#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group (`group: "model"`) of that
+#: `model.samples_per_job` model jobs share one cluster job: a Snakemake job group (MODEL_GROUP) of that
 #: many samples. One group asks for one GPU through the `gres` string, which Snakemake does not add up over
 #: the members as it does `gpu` (docs/cluster.md).
 SAMPLES_PER_JOB = config["model"]["samples_per_job"]
+#: The job group of the model jobs (its Slurm logs: rnamsm.layout.slurm_group_log_folder).
+MODEL_GROUP = "model"
+
+
+#: A resource of every model job, limited to 1 *within* each submitted job (scope `local`, so not across the
+#: cluster): Snakemake then sizes a model group as its members running one after another, the largest
+#: member's CPUs and memory and the members' runtimes added up, and the Snakemake inside the group job runs
+#: them so, on those CPUs. Without it the group asked for the sum of its members' CPUs and memory (16 CPUs
+#: for 8 samples; 6 CPUs for 3 stayed pending for ever on a 4-CPU node) while using one member's at a time.
+MODEL_SLOT = "model_slot"
+workflow.resource_scopes.update({MODEL_SLOT: "local"})
 
 
 @planned
 def model_group_size(wildcards):
     """No input: make `model.samples_per_job` the size of the model job group (`--group-components model=N`,
-    unless the command line gives one). Snakemake replaces the workflow's group settings with the command
-    line's after reading the Snakefile, so this runs while the DAG is built, before the groups are formed."""
+    unless the command line gives one), its members one at a time (:data:`MODEL_SLOT`). Snakemake replaces
+    the workflow's group settings with the command line's after reading the Snakefile, so this runs while the
+    DAG is built, before the groups are formed."""
     components = workflow.group_settings.group_components
-    if SAMPLES_PER_JOB > 1 and "model" not in components:
+    if SAMPLES_PER_JOB > 1 and MODEL_GROUP not in components:
         workflow.group_settings = dataclasses.replace(
-            workflow.group_settings, group_components={**components, "model": SAMPLES_PER_JOB})
+            workflow.group_settings, group_components={**components, MODEL_GROUP: SAMPLES_PER_JOB})
+    if SAMPLES_PER_JOB > 1 and not workflow.local_exec and workflow.global_resources.get(MODEL_SLOT).value is None:
+        workflow.global_resources[MODEL_SLOT] = 1
     return []
 
 
@@ -512,6 +527,23 @@ def last_log_line(path):
     return lines[-1] if lines else ""
 
 
+def remove_unreached_group_outputs():
+    """After a failed cluster run, delete the outputs of the model jobs that this run was to remake but that
+    no job remade (their files are older than the run): the members of a failed group job that it never
+    reached. Snakemake records every member of a failed group as finished with today's settings, and the
+    profile's `keep-incomplete` keeps their files, so without this they would pass as up to date under a
+    config they were not made with. Members that finished keep their files (written during this run)."""
+    if SAMPLES_PER_JOB == 1 or workflow.local_exec or workflow.dag is None:
+        return
+    for job in workflow.dag.needrun_jobs(exclude_finished=False):
+        outputs = [Path(path) for path in job.output]
+        if job.rule.name == "run_model" and any(
+            path.exists() and path.stat().st_mtime < RUN_STARTED for path in outputs
+        ):
+            for path in outputs:
+                path.unlink(missing_ok=True)
+
+
 def write_batch_status(path):
     """Write `sample, status, reason` for every sample: ok, or the first stage that has no output, with the
     last line of its log and, for a Slurm job, its job id, what ended it (time, memory, other) and its log."""
@@ -527,8 +559,14 @@ def write_batch_status(path):
                 log = log_file(stage_rule, job_name)
                 message = last_log_line(log) if log.exists() else "not run (an earlier job failed)"
                 job = last_job_end(slurm_log_folder(stage_rule, job_name), since=RUN_STARTED)
+                group_member = SAMPLES_PER_JOB > 1 and stage_rule == "run_model"  # its job is its group job
+                if job is None and group_member:
+                    job = last_group_job_end(slurm_group_log_folder(MODEL_GROUP, ["run_model"]), sample,
+                                             since=RUN_STARTED)
                 if job is not None:
-                    message = job.describe() + (f": {message}" if job.kind == "failed" and log.exists() else "")
+                    # the rule's log says why, when this run wrote it (a group's member may not have started)
+                    this_run = log.exists() and log.stat().st_mtime >= RUN_STARTED
+                    message = job.describe() + (f": {message}" if job.kind == "failed" and this_run and message else "")
                 status, reason = "failed", f"{stage_rule}: {message}"
                 break
         rows.append(sample_status.SampleStatus(sample, status, reason))

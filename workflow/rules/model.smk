@@ -49,15 +49,16 @@ rule run_model:
     conda:
         "../../envs/model.yaml"
     group:
-        "model" if SAMPLES_PER_JOB > 1 else None
+        MODEL_GROUP if SAMPLES_PER_JOB > 1 else None
     threads: 2
     resources:
         gpu=model_gpu,
         gres=model_gres,
         mem_mb=planned(lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt)),
-        # a group's members run one after another, but Snakemake asks for the longest member's time
-        runtime=planned(lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)
-        * (1 if model_gpu(wildcards) else SAMPLES_PER_JOB)),
+        runtime=planned(lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)),
+        # a group's members take turns (one slot per cluster job): its request is the largest member's CPUs
+        # and memory and the sum of the members' runtimes
+        model_slot=1,
     shell:
         "python -m rnamsm run-samples --results {params.results:q} --sample {wildcards.sample}"
         " --head {input.head:q} --heads {input.heads:q} {params.stats} --checkpoint {params.checkpoint:q}"
