@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from rnamsm.layout import DEMO_CHECKPOINT
 from tests.conftest import REPO_ROOT
 
@@ -97,14 +99,30 @@ def seed_demo_weights(workdir: Path, weights: Path) -> None:
 DRY_RUN = "snakemake -n --quiet rules"
 
 
-def time_dry_run(workdir: Path) -> tuple[float, float, int]:
-    """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir``."""
+def time_dry_run(workdir: Path, timeout: int = 1200, allow_timeout: bool = False) -> tuple[float, float, int | None]:
+    """(wall s, CPU s, jobs) of one :data:`DRY_RUN` in ``workdir``. After ``timeout`` wall seconds the run is
+    killed: with ``allow_timeout`` ``jobs`` is then None and the CPU seconds what it used until then (a lower
+    bound), else it is an error."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = run_command(DRY_RUN, workdir)
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "output.txt"
+        process = start_command(DRY_RUN, workdir, output)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for child in psutil.Process(process.pid).children():  # Snakemake, reaped by the shell
+                child.kill()
+            process.wait()
+        text = output.read_text()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(result.stdout[-3000:])
-    jobs = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("total "))
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), jobs
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if wall >= timeout:
+        if not allow_timeout:
+            raise SystemExit(f"{DRY_RUN} in {workdir} did not finish in {timeout} s")
+        return wall, cpu, None
+    if process.returncode != 0:
+        raise SystemExit(text[-3000:])
+    jobs = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("total "))
+    return wall, cpu, jobs

@@ -20,6 +20,7 @@ from rnamsm.layout import (
     is_sample_id,
     log_file,
     member_sample_id,
+    names_pattern,
     sample_layout,
 )
 from tests.conftest import REPO_ROOT
@@ -73,6 +74,19 @@ def test_sample_ids_are_checked() -> None:
     for bad in ("../x", "a..b", "a.b.c", "a.", ".a", "-a", "a.-b", ""):
         with pytest.raises(RnamsmError, match="must match"):
             check_sample_id(bad)
+
+
+def test_names_pattern_matches_exactly_the_names_inside_a_path() -> None:
+    """The wildcard constraint of a set of sample ids (a prefix tree): inside an output path it matches each id
+    and no other (a prefix, an extension, a member id, a regex character of an id), and nothing for no ids."""
+    names = ["s1", "s10", "s2", "tRNA5.tRNA_1", "tRNA5.tRNA_10", "a-b", "a_b", "x"]
+    output = re.compile(rf"results/(?P<sample>{names_pattern(names)})/msa/rounds/round1\.0\.json")
+    candidates = {*names, "s", "s100", "s3", "tRNA5", "tRNA5.tRNA_", "tRNA5xtRNA_1", "a", "a-", "ab", "x.", ""}
+    for candidate in candidates:
+        match = output.fullmatch(f"results/{candidate}/msa/rounds/round1.0.json")
+        assert (match is not None and match["sample"] == candidate) == (candidate in names), candidate
+    assert names_pattern(["s10", "s1", "s1"]) == "s1(?:0)?"
+    assert re.fullmatch(names_pattern([]), "") is None and re.fullmatch(names_pattern([]), "s1") is None
 
 
 def test_workflow_names_no_output_path_of_its_own() -> None:

@@ -1,21 +1,26 @@
 """Prepared databases in the workflow: `databases_dir` shared by results folders, one prepare_db job per
 database content, a changed database file re-prepares it and reruns only the searches that read it,
 `search.cache` lets a second results folder copy the finished searches, and the demo database's search runs
-as three shard jobs (`search.shards: auto`) that resume after a failed one and give the one-job MSA bytes."""
+as three shard jobs (`search.shards: auto`) that resume after a failed one and give the one-job MSA bytes;
+through a CM round too, after one of its shard jobs is killed (SIGKILL)."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import yaml
 
 from rnamsm.formats import db_manifest
 from rnamsm.homology.pipeline import run_search
 from rnamsm.homology.settings import resolve_search_options
 from tests.conftest import INFERNAL_DATA
-from tests.support.workflow import copy_workflow, run_command
+from tests.support.workflow import copy_workflow, finish_command, run_command, start_command
 
 SHEET = (
     "sample_id\tfasta\trecord\tdatabase\n"
@@ -27,6 +32,10 @@ TARGETS = ("results/trna-1/msa/msa_stats.json results/trna-2/msa/msa_stats.json 
            "results/demo/msa/msa_stats.json")
 #: Shards of 1.2 Mb: the demo database (895 kB of .gz, about 3.6 Mb for `auto`) is 3 shards and 3 shard jobs.
 SEARCH = {"cm": {"max_rounds": 0}, "db": {"shard_nt": 1200000}}
+#: The demo sample's search again with one CM round (config overlay of the last step): its CM calibrated at
+#: the smallest length (the cost of the test) into a calibration cache that the one-job search then reads.
+CM_ROUND = {"cm": {"max_rounds": 1}, "calibrate_L": 0.01}
+DEMO_TARGET = "results/demo/msa/msa_stats.json"
 
 
 def results_folder(path: Path, databases_dir: Path, cache: Path) -> Path:
@@ -56,10 +65,36 @@ def msa_files(workdir: Path, sample: str) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in folder.glob(f"{sample}.*")}
 
 
-def shard_benchmarks(workdir: Path) -> dict[str, int]:
-    """Benchmark file -> mtime (ns) of the demo sample's round-1 shard jobs that finished."""
+def shard_benchmarks(workdir: Path, pattern: str = "demo.round1.*.tsv") -> dict[str, int]:
+    """Benchmark file -> mtime (ns) of the demo sample's round jobs that finished (round 1's shard jobs)."""
     folder = workdir / "results" / "benchmarks" / "search_round"
-    return {path.name: path.stat().st_mtime_ns for path in folder.glob("demo.round1.*.tsv")}
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob(pattern)}
+
+
+def ran_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a run's output shows."""
+    return sorted(re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (.+)$", output, flags=re.MULTILINE))
+
+
+def kill_first_shard_job(run: subprocess.Popen, round_number: int, min_cpu_seconds: float) -> str:
+    """SIGKILL the first shard job of round ``round_number`` that a Snakemake run starts, once it has done
+    ``min_cpu_seconds`` of its work (interpreter, imports, the replay of the rounds before); return its
+    `--receipt` (the job's output)."""
+    process, deadline = psutil.Process(run.pid), time.monotonic() + 600
+    while time.monotonic() < deadline:
+        assert run.poll() is None, "the run ended before a shard job of the round started"
+        for child in process.children(recursive=True):
+            try:
+                args, cpu = child.cmdline(), child.cpu_times()
+            except psutil.Error:
+                continue  # ended meanwhile
+            shard_job = args[1:4] == ["-m", "rnamsm", "search-round"] and "--job" in args
+            if shard_job and args[args.index("--round") + 1] == str(round_number) \
+                    and cpu.user + cpu.system >= min_cpu_seconds:
+                child.send_signal(signal.SIGKILL)
+                return args[args.index("--receipt") + 1]
+        time.sleep(0.02)
+    raise AssertionError(f"no shard job of round {round_number} started")
 
 
 def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_path: Path) -> None:
@@ -74,8 +109,7 @@ def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_p
     assert len(finished) == 2 and not (first / "results" / "demo" / "msa" / "msa_stats.json").exists()
     result = run_command(f"snakemake --cores 2 {TARGETS}", first)
     assert result.returncode == 0, result.stdout[-5000:]
-    rerun = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (\S+)", result.stdout, flags=re.MULTILINE)
-    assert sorted(rule for rule, _ in rerun) == ["homology_search", "search_round"]
+    assert [rule for rule, _ in ran_jobs(result.stdout)] == ["homology_search", "search_round"]
     after = shard_benchmarks(first)
     assert len(after) == 3 and {name: after[name] for name in finished} == finished  # finished shards not redone
     prepared = sorted(path for path in databases.iterdir() if not path.name.startswith("."))
@@ -112,3 +146,42 @@ def test_prepared_once_shared_by_results_folders_and_redone_on_new_content(tmp_p
     jobs = planned(first)
     assert [rule for rule, _ in jobs] == ["homology_search", "prepare_db"]
     assert jobs[0][1] == "sample=trna-2" and jobs[1][1].startswith("database=metag-")
+    # A CM round in shard jobs, one of them killed: the demo sample searched again with CM_ROUND.
+    cm_round_killed_and_resumed(first, prepared[0], tmp_path)
+
+
+def cm_round_killed_and_resumed(workdir: Path, prepared: Path, tmp_path: Path) -> None:
+    """The demo sample's search with one CM round (a config overlay): 3 shard jobs in round 1, round 2's
+    model job, 3 shard jobs in round 2, the merge. The first round-2 shard job is killed (SIGKILL) mid-run and
+    the others go on (--keep-going); the rerun runs that job and the merge only, the other jobs' benchmarks
+    untouched, and the MSA files are those of the one-job search with the same settings."""
+    calibrations = tmp_path / "calibrations"
+    overlay = workdir / "cm-round.yaml"
+    overlay.write_text(yaml.safe_dump({"search": {**CM_ROUND, "calibrate_cache": str(calibrations)}}))
+    command = f"snakemake {DEMO_TARGET} --cores 2 --configfile {overlay.name}"
+    output = tmp_path / "killed-run.txt"
+    run = start_command(f"{command} --keep-going", workdir, output)
+    receipt = Path(kill_first_shard_job(run, round_number=2, min_cpu_seconds=0.25))
+    result = finish_command(run, output, timeout=1200)
+    assert result.returncode != 0 and "Error in rule search_round" in result.stdout, result.stdout[-5000:]
+    killed = receipt.stem.split(".")[1]  # round2.{job}.json
+    # Round 2's receipts that a later job still needs are kept (round 1's went once the model job had run).
+    round2 = {f"round2.{job}" for job in ("model", 0, 1, 2)} - {receipt.stem}
+    rounds = workdir / "results" / "demo" / "msa" / "rounds"
+    assert sorted(path.stem for path in rounds.iterdir()) == sorted(round2)
+    finished = shard_benchmarks(workdir, "demo.round[12].*.tsv")
+    assert sorted(finished) == sorted(f"demo.{name}.tsv" for name in round2 | {f"round1.{job}" for job in range(3)})
+    result = run_command(command, workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert ran_jobs(result.stdout) == [("homology_search", "sample=demo"),
+                                       ("search_round", f"sample=demo, round=2, job={killed}")]
+    after = shard_benchmarks(workdir, "demo.round[12].*.tsv")
+    assert len(after) == 7 and {name: after[name] for name in finished} == finished  # finished jobs not redone
+    stats = json.loads((workdir / DEMO_TARGET).read_text())
+    assert (stats["final_round"], stats["prepared_database"]["resumed_shards"]) == (2, 6)  # merged, none searched
+    settings, _ = resolve_search_options(("test", {**SEARCH, **CM_ROUND, "calibrate_cache": str(calibrations)}))
+    one = run_search(workdir / "results" / "demo" / "query.fa", [prepared], tmp_path / "one-job-cm", settings,
+                     threads=2)
+    assert len(one.rounds) == 2
+    assert msa_files(workdir, "demo") == {path.name: path.read_bytes()
+                                          for path in (tmp_path / "one-job-cm").glob("demo.*")}

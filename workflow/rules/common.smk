@@ -3,14 +3,15 @@
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import os
-import re
 import shlex
 import time
 from pathlib import Path
 
 import pandas as pd
+from snakemake.common import overwrite_function_params
 
 from rnamsm import STAGE_VERSIONS
 from rnamsm.checksums import cached_file_sha256, file_sha256
@@ -32,6 +33,7 @@ from rnamsm.layout import (
     content_cache,
     family_layout,
     log_file,
+    names_pattern,
     prepared_database,
     sample_layout,
     slurm_group_log_folder,
@@ -47,6 +49,15 @@ RUN_STARTED = time.time()
 SAMPLE = sample_layout("{sample}")
 #: Every per-family output as a pattern with the `{family}` wildcard.
 FAMILY = family_layout("{family}")
+
+
+def planned(function):
+    """Mark a rule's input, params or resources function with its signature, inspected once here: Snakemake
+    otherwise inspects it (inspect.signature) two or three times per call, for every job that calls it,
+    which was a tenth of planning a batch of sharded searches (docs/benchmarks.md). Snakemake's own wrappers
+    (snakemake.ioutils) fix their signatures the same way. Returns ``function``."""
+    overwrite_function_params(function, inspect.signature(function).parameters)
+    return function
 
 
 wildcard_constraints:
@@ -103,6 +114,7 @@ MODEL_SLOT = "model_slot"
 workflow.resource_scopes.update({MODEL_SLOT: "local"})
 
 
+@planned
 def model_group_size(wildcards):
     """No input: make `model.samples_per_job` the size of the model job group (`--group-components model=N`,
     unless the command line gives one), its members one at a time (:data:`MODEL_SLOT`). Snakemake replaces
@@ -117,11 +129,13 @@ def model_group_size(wildcards):
     return []
 
 
+@planned
 def model_gpu(wildcards):
     """`gpu` of a model job: 1 (local runs: at most `--resources gpu` at once), 0 in a cluster job group."""
     return 1 if SAMPLES_PER_JOB == 1 or workflow.local_exec else 0
 
 
+@planned
 def model_gres(wildcards):
     """`gres` of a model job: the group's one GPU (a string: the same for the group, not a sum)."""
     return "" if model_gpu(wildcards) else "gpu:1"
@@ -160,6 +174,7 @@ def sample_value(sample, column):
     return SAMPLE_CELLS[sample].get(column)
 
 
+@planned
 def sample_description(wildcards):
     """The sample's free-text description for its report ('' when the sheet gives none)."""
     return sample_value(wildcards.sample, "description") or ""
@@ -178,6 +193,7 @@ def query_from_msa(sample):
     return query_alignment(sample) is not None
 
 
+@planned
 def query_input(wildcards):
     """The file that holds the sample's query: its FASTA, or its alignment (inline sequences need no file)."""
     sample = wildcards.sample
@@ -185,6 +201,7 @@ def query_input(wildcards):
     return {"query": path} if path else {}
 
 
+@planned
 def query_source_args(wildcards):
     """Arguments of `rnamsm validate-input` that say where the sample's query comes from."""
     sample = wildcards.sample
@@ -198,9 +215,6 @@ def query_source_args(wildcards):
     return f"{shlex.quote(fasta)}{by_record}"
 
 
-def _alternatives(samples):
-    """A wildcard pattern matching exactly these sample ids (nothing when there are none)."""
-    return "|".join(re.escape(sample) for sample in samples) if samples else "(?!)"
 
 
 #: Family members run in chunks (`msa: alignment`): sample -> (family, chunk); family -> its chunks in order.
@@ -213,15 +227,17 @@ for family_chunk in dict.fromkeys(CHUNK_OF.values()):
 PER_SAMPLE = [sample for sample in SAMPLES.index if sample not in CHUNK_OF]
 #: Samples whose sheet row names an alignment (`msa` column), imported by import_msa; the others are searched.
 IMPORTED = [sample for sample in PER_SAMPLE if sample_value(sample, "msa")]
-IMPORTED_SAMPLES = _alternatives(IMPORTED)
-SEARCHED_SAMPLES = _alternatives([sample for sample in PER_SAMPLE if sample not in IMPORTED])
+IMPORTED_SAMPLES = names_pattern(IMPORTED)
+SEARCHED_SAMPLES = names_pattern([sample for sample in PER_SAMPLE if sample not in IMPORTED])
 
 
+@planned
 def sample_msa(wildcards):
     """The sample's own alignment file (`msa` column)."""
     return sample_value(wildcards.sample, "msa")
 
 
+@planned
 def import_record_args(wildcards):
     """`--record` of `rnamsm import-msa` when the query is the alignment's row named by `record`."""
     record = sample_value(wildcards.sample, "record")
@@ -243,17 +259,20 @@ def content_sha256(path):
     return _content_sha256(path, stat.st_mtime_ns, stat.st_size)
 
 
+@planned
 def sample_msa_sha256(wildcards):
     """SHA-256 of the sample's alignment (see content_sha256)."""
     return content_sha256(sample_msa(wildcards))
 
 
+@planned
 def query_alignment_sha256(wildcards):
     """SHA-256 of the alignment that holds the sample's query ('' when the query is not a row of one)."""
     path = query_alignment(wildcards.sample)
     return content_sha256(path) if path else ""
 
 
+@planned
 def family_alignment_sha256(wildcards):
     """SHA-256 of the family's alignment (see content_sha256)."""
     return content_sha256(FAMILIES.at[wildcards.family, "alignment"])
@@ -298,6 +317,7 @@ def prepared_name(files):
     return name
 
 
+@planned
 def sample_databases(wildcards):
     """What the sample's search reads: its database files, or their prepared folder when databases_dir is set."""
     files = sample_database_files(wildcards.sample)
@@ -324,7 +344,7 @@ def shard_jobs(sample):
 
 
 #: Samples whose search rounds run as several shard jobs (search_round), and the rounds of a search.
-SHARDED_SAMPLES = _alternatives([sample for sample in SAMPLES.index if shard_jobs(sample) > 1])
+SHARDED_SAMPLES = names_pattern([sample for sample in SAMPLES.index if shard_jobs(sample) > 1])
 SEARCH_ROUNDS = 1 + config["search"]["cm"]["max_rounds"]
 
 
@@ -334,11 +354,13 @@ def round_receipts(sample, number):
     return [str(msa.round_receipt(number, job)) for job in range(shard_jobs(sample))]
 
 
+@planned
 def final_round_receipts(wildcards):
     """What homology_search waits for: every shard job of the last round (none when the search is one job)."""
     return round_receipts(wildcards.sample, SEARCH_ROUNDS) if shard_jobs(wildcards.sample) > 1 else []
 
 
+@planned
 def round_job_after(wildcards):
     """The receipts a round job follows: none in round 1, its round's model job for a shard job, every shard
     job of the round before for a model job."""
@@ -350,6 +372,7 @@ def round_job_after(wildcards):
     return round_receipts(wildcards.sample, number - 1)
 
 
+@planned
 def round_job_args(wildcards, input):
     """`--job K --jobs N` of a shard job (none for the model job) and `--after` the first receipt it follows."""
     args = [] if wildcards.job == "model" else [f"--job {wildcards.job}", f"--jobs {shard_jobs(wildcards.sample)}"]
@@ -390,6 +413,24 @@ def search_request(wildcards, input, threads, attempt):
     return scaled(1000, mem_mb, 64000, attempt), scaled(10, minutes, 7 * 24 * 60, attempt)
 
 
+@planned
+def search_mem_mb(wildcards, input, threads, attempt):
+    """`mem_mb` of a search job (search_request)."""
+    return search_request(wildcards, input, threads, attempt)[0]
+
+
+@planned
+def search_runtime(wildcards, input, threads, attempt):
+    """`runtime` of a search job, minutes (search_request)."""
+    return search_request(wildcards, input, threads, attempt)[1]
+
+
+@planned
+def search_resume(wildcards):
+    """The sample's search resume folder (`--resume-dir`)."""
+    return sample_layout(wildcards.sample).msa.resume
+
+
 def input_mb(input):
     """Size of a job's input files in MB (os.stat), for the resource estimates of the rules.
 
@@ -428,6 +469,7 @@ def model_memory_mb(input):
     return MODEL_MEMORY_BASE_MB + (MODEL_BYTES_PER_ROW_COLUMN * cells + MODEL_BYTES_PER_COLUMN_SQUARED * pairs) / 2**20
 
 
+@planned
 def checkpoint_input(wildcards):
     """The checkpoint as a file input (demo or local path); a hub id is no file."""
     weights = config["model"]["checkpoint"]
@@ -436,18 +478,21 @@ def checkpoint_input(wildcards):
     return weights if Path(weights).exists() else []
 
 
+@planned
 def checkpoint_argument(wildcards):
     """What `rnamsm features --checkpoint` gets: the demo folder, a local path, or a hub id."""
     weights = config["model"]["checkpoint"]
     return DEMO_CHECKPOINT if weights == "demo" else weights
 
 
+@planned
 def ss_head_input(wildcards):
     """The SS head file: the demo head or the configured path."""
     head = config["heads"]["ss_head"]
     return f"{DEMO_HEADS}/ss.safetensors" if head == "demo" else head
 
 
+@planned
 def rsa_head_inputs(wildcards):
     """The RSA head files (one to three): the demo heads or the configured paths."""
     heads = config["heads"]["rsa_heads"]
@@ -456,11 +501,13 @@ def rsa_head_inputs(wildcards):
     return heads
 
 
+@planned
 def rsa_stats_inputs(wildcards):
     """Statistics pickles of the official RSA heads (none for rnamsm head files)."""
     return config["heads"]["rsa_stats"]
 
 
+@planned
 def sample_outputs(wildcards):
     """Every data output of a sample: what its report reads."""
     return list(sample_layout(wildcards.sample).report_inputs())
@@ -547,6 +594,7 @@ def status_args(paths):
     return f"--status {' '.join(shlex.quote(str(path)) for path in paths)}" if paths else ""
 
 
+@planned
 def family_inputs(wildcards):
     """What a family report reads: the family alignment and its chunks' status files, or (members with
     per-sample jobs) every member's data outputs."""
@@ -559,11 +607,13 @@ def family_inputs(wildcards):
     }
 
 
+@planned
 def family_members_spec(wildcards):
     """The family's `members` value (which records are members), for `rnamsm family-report --members`."""
     return FAMILIES.at[wildcards.family, "members"]
 
 
+@planned
 def family_description(wildcards):
     """The family's free-text description ('' when the sheet gives none)."""
     value = FAMILIES.at[wildcards.family, "description"] if "description" in FAMILIES.columns else None

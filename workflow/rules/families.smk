@@ -6,7 +6,7 @@ rule family_chunk:
     wildcard_constraints:
         chunk="[0-9][0-9][0-9][0-9]+",
     input:
-        alignment=lambda wildcards: FAMILIES.at[wildcards.family, "alignment"],
+        alignment=planned(lambda wildcards: FAMILIES.at[wildcards.family, "alignment"]),
         checkpoint=checkpoint_input,
         head=ss_head_input,
         heads=rsa_head_inputs,
@@ -21,7 +21,8 @@ rule family_chunk:
         description=family_description,
         checkpoint=checkpoint_argument,
         cfg=sections_json("input", "search", "model", "heads", "baselines", "report"),
-        stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
+        stats=planned(lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}"
+                      if input.stats else ""),
         stage=[STAGE_VERSIONS[stage] for stage in ("validate_input", "import_msa", "run_model", "predict_ss",
                                                    "predict_rsa", "baselines", "report")],
     log:
@@ -33,10 +34,11 @@ rule family_chunk:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.alignment]), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(
+        mem_mb=planned(lambda wildcards, input, attempt: scaled(3000, 50 * input_mb([input.alignment]), 64000,
+                                                                attempt)),
+        runtime=planned(lambda wildcards, input, attempt: scaled(
             20, config["family_members_per_job"] * (2 + 10 * input_mb([input.alignment])), 24 * 60, attempt
-        ),
+        )),
     shell:
         "python -m rnamsm run-members {input.alignment:q} --family-id {wildcards.family:q}"
         " --members={params.members:q} --members-per-job {params.per_job} --chunk {wildcards.chunk}"

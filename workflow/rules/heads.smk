@@ -32,7 +32,7 @@ rule baselines:
         summary=SAMPLE.baselines.summary,
     params:
         cfg=cfg_json("baselines"),
-        out_dir=lambda wildcards: sample_folder(wildcards, "baselines"),
+        out_dir=planned(lambda wildcards: sample_folder(wildcards, "baselines")),
         stage=STAGE_VERSIONS["baselines"],
     log:
         log_file("baselines"),

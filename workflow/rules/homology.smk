@@ -7,11 +7,11 @@ if config["databases_dir"]:
 
     rule prepare_db:
         wildcard_constraints:
-            database=_alternatives(sorted(PREPARED_DATABASES)),
+            database=names_pattern(PREPARED_DATABASES),
         output:
             directory(str(prepared_database(config["databases_dir"], "{database}"))),
         params:
-            files=lambda wildcards: PREPARED_DATABASES[wildcards.database],
+            files=planned(lambda wildcards: PREPARED_DATABASES[wildcards.database]),
             cfg=PREPARE_CFG,
             max_query=config["input"]["max_length"],
         log:
@@ -22,12 +22,13 @@ if config["databases_dir"]:
             "../../envs/homology.yaml"
         threads: 1
         resources:
-            mem_mb=lambda wildcards, attempt: scaled(1000, 4 * config["search"]["db"]["shard_nt"] / 2**20, 64000,
-                                                     attempt),
-            runtime=lambda wildcards, attempt: scaled(
+            mem_mb=planned(lambda wildcards, attempt: scaled(
+                1000, 4 * config["search"]["db"]["shard_nt"] / 2**20, 64000, attempt,
+            )),
+            runtime=planned(lambda wildcards, attempt: scaled(
                 10, sum(_size(path) for path in PREPARED_DATABASES[wildcards.database]) / 2**20 / 20, 24 * 60,
                 attempt,
-            ),
+            )),
         shell:
             "python -m rnamsm prepare-db {params.files:q} --out {output:q} --max-query {params.max_query}"
             " --config-json {params.cfg:q} > {log:q} 2>&1"
@@ -47,7 +48,7 @@ rule search_round:
         temp(str(SAMPLE.msa.round_receipt("{round}", "{job}"))),
     params:
         cfg=cfg_json("search"),
-        resume=lambda wildcards: sample_layout(wildcards.sample).msa.resume,
+        resume=search_resume,
         job=round_job_args,
         stage=STAGE_VERSIONS["homology_search"],
     log:
@@ -58,8 +59,8 @@ rule search_round:
         "../../envs/homology.yaml"
     threads: 4
     resources:
-        mem_mb=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[0],
-        runtime=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[1],
+        mem_mb=search_mem_mb,
+        runtime=search_runtime,
     shell:
         "python -m rnamsm search-round {input.query:q} --db {input.databases:q} --resume-dir {params.resume:q}"
         " --round {wildcards.round} {params.job} --receipt {output:q} --threads {threads}"
@@ -81,8 +82,8 @@ rule homology_search:
         work=temp(directory(SAMPLE.msa.work)),
     params:
         cfg=cfg_json("search"),
-        out_dir=lambda wildcards: sample_folder(wildcards, "msa"),
-        resume=lambda wildcards: sample_layout(wildcards.sample).msa.resume,
+        out_dir=planned(lambda wildcards: sample_folder(wildcards, "msa")),
+        resume=search_resume,
         stage=STAGE_VERSIONS["homology_search"],
     log:
         log_file("homology_search"),
@@ -92,8 +93,8 @@ rule homology_search:
         "../../envs/homology.yaml"
     threads: 4
     resources:
-        mem_mb=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[0],
-        runtime=lambda wildcards, input, threads, attempt: search_request(wildcards, input, threads, attempt)[1],
+        mem_mb=search_mem_mb,
+        runtime=search_runtime,
     shell:
         "python -m rnamsm search {input.query:q} --db {input.databases:q} --out-dir {params.out_dir:q}"
         " --work-dir {output.work:q} --resume-dir {params.resume:q} --threads {threads} --config-json {params.cfg:q}"
@@ -115,7 +116,7 @@ rule import_msa:
         cfg=cfg_json("search"),
         content=sample_msa_sha256,
         record=import_record_args,
-        out_dir=lambda wildcards: sample_folder(wildcards, "msa"),
+        out_dir=planned(lambda wildcards: sample_folder(wildcards, "msa")),
         stage=STAGE_VERSIONS["import_msa"],
     log:
         log_file("import_msa"),
@@ -123,8 +124,8 @@ rule import_msa:
         "../../envs/homology.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: scaled(1000, 4 * input_mb(input), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(10, input_mb(input), 24 * 60, attempt),
+        mem_mb=planned(lambda wildcards, input, attempt: scaled(1000, 4 * input_mb(input), 64000, attempt)),
+        runtime=planned(lambda wildcards, input, attempt: scaled(10, input_mb(input), 24 * 60, attempt)),
     shell:
         "python -m rnamsm import-msa {input.alignment:q} --query {input.query:q} {params.record}"
         " --out-dir {params.out_dir:q} --config-json {params.cfg:q}"

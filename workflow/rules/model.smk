@@ -39,7 +39,8 @@ rule run_model:
         checkpoint=checkpoint_argument,
         model=cfg_json("model"),
         heads=cfg_json("heads"),
-        stats=lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}" if input.stats else "",
+        stats=planned(lambda wildcards, input: f"--stats {' '.join(map(shlex.quote, input.stats))}"
+                      if input.stats else ""),
         stage=[STAGE_VERSIONS[stage] for stage in ("run_model", "predict_ss", "predict_rsa")],
     log:
         log_file("run_model"),
@@ -53,8 +54,8 @@ rule run_model:
     resources:
         gpu=model_gpu,
         gres=model_gres,
-        mem_mb=lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt),
-        runtime=lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt),
+        mem_mb=planned(lambda wildcards, input, attempt: scaled(3000, model_memory_mb(input), 64000, attempt)),
+        runtime=planned(lambda wildcards, input, attempt: scaled(20, 10 * input_mb([input.msa]), 12 * 60, attempt)),
         # a group's members take turns (one slot per cluster job): its request is the largest member's CPUs
         # and memory and the sum of the members' runtimes
         model_slot=1,

@@ -10,7 +10,7 @@ rule sample_report:
         ),
     params:
         cfg=cfg_json("report"),
-        sample_dir=lambda wildcards: sample_layout(wildcards.sample).directory,
+        sample_dir=planned(lambda wildcards: sample_layout(wildcards.sample).directory),
         description=sample_description,
         stage=STAGE_VERSIONS["report"],
     log:
@@ -38,7 +38,7 @@ rule family_report:
         members=family_members_spec,
         content=family_alignment_sha256,
         description=family_description,
-        status=lambda wildcards: status_args(chunk_statuses(wildcards.family)),
+        status=planned(lambda wildcards: status_args(chunk_statuses(wildcards.family))),
         stage=STAGE_VERSIONS["report"],
     log:
         log_file("family_report", "{family}"),
@@ -66,7 +66,7 @@ rule batch_index:
     params:
         results=RESULTS,
         cfg=cfg_json("report"),
-        status=lambda wildcards, input: status_args(input.chunks),
+        status=planned(lambda wildcards, input: status_args(input.chunks)),
         stage=STAGE_VERSIONS["report"],
     log:
         log_file("batch_index", "batch_index"),
