@@ -38,7 +38,6 @@ import dataclasses
 import json
 import os
 import platform
-import random
 import re
 import resource
 import statistics
@@ -54,6 +53,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import msa_quality  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "model_batch.json"
 DATA = ROOT / "tests" / "data"
@@ -67,30 +68,21 @@ SAMPLE_SECONDS = re.compile(r"^rnamsm run-samples: (\d+) of (\d+) samples writte
 WROTE = re.compile(r"^rnamsm run-samples: (\S+): wrote \S+ \(L=(\d+), depth=(\d+),", re.M)
 
 
-@dataclass(frozen=True)
-class Family:
-    """A seed alignment in ``../shared/data`` and how many of its members are drawn as queries."""
-
-    name: str
-    path: str
-    queries: int
-
-
-#: 50 queries from nine families, short and long (tRNA ~73 nt to RNase P ~330 nt).
+#: 50 queries from nine families, short and long (tRNA ~73 nt to RNase P ~330 nt), drawn by the MSA-quality
+#: benchmark's draw (eligible: ACGU only, unique in its family, at least 0.8 of its median length).
 FAMILIES = (
-    Family("tRNA", "infernal_testsuite/tRNA.sto", 8),
-    Family("5S_rRNA", "infernal_tutorial/5S_rRNA.sto", 8),
-    Family("Cobalamin", "infernal_tutorial/Cobalamin.sto", 7),
-    Family("Vault", "infernal_testsuite/Vault.sto", 7),
-    Family("snR75", "infernal_testsuite/snR75.sto", 7),
-    Family("Plant_SRP", "infernal_testsuite/Plant_SRP.sto", 4),
-    Family("srp-euk", "infernal_testsuite/srp-euk.sto", 4),
-    Family("rnaseP-eubact", "infernal_testsuite/rnaseP-eubact.sto", 3),
-    Family("PK-HAV", "infernal_testsuite/PK-HAV.sto", 2),
+    msa_quality.Family("tRNA", "infernal_testsuite/tRNA.sto", 8),
+    msa_quality.Family("5S_rRNA", "infernal_tutorial/5S_rRNA.sto", 8),
+    msa_quality.Family("Cobalamin", "infernal_tutorial/Cobalamin.sto", 7),
+    msa_quality.Family("Vault", "infernal_testsuite/Vault.sto", 7),
+    msa_quality.Family("snR75", "infernal_testsuite/snR75.sto", 7),
+    msa_quality.Family("Plant_SRP", "infernal_testsuite/Plant_SRP.sto", 4),
+    msa_quality.Family("srp-euk", "infernal_testsuite/srp-euk.sto", 4),
+    msa_quality.Family("rnaseP-eubact", "infernal_testsuite/rnaseP-eubact.sto", 3),
+    msa_quality.Family("PK-HAV", "infernal_testsuite/PK-HAV.sto", 2),
 )
 #: Seed of the query draw.
 SEED = 0
-MIN_LENGTH_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -98,36 +90,20 @@ class Drawn:
     """One query: its sample id, family, row name in the family alignment and ungapped sequence."""
 
     sample: str
-    family: Family
+    family: msa_quality.Family
     record: str
     sequence: str
 
 
 def draw_queries(shared: Path, samples: int, seed: int = SEED) -> list[Drawn]:
     """``samples`` members (a fixed-seed draw per family, interleaved family by family, cut to ``samples``)."""
-    from rnamsm.formats import msa as msa_format
-    from rnamsm.formats.query import normalise_sequence
-
-    rng = random.Random(seed)
-    per_family = []
-    for family in FAMILIES:
-        alignment = msa_format.read(shared / family.path)
-        members = [(name, normalise_sequence("".join(char for char in row if char.isalpha())))
-                   for name, row in alignment.records]
-        median = statistics.median(len(sequence) for _, sequence in members)
-        counts: dict[str, int] = {}
-        for _, sequence in members:
-            counts[sequence] = counts.get(sequence, 0) + 1
-        eligible = [(name, sequence) for name, sequence in members if set(sequence) <= set("ACGU")
-                    and counts[sequence] == 1 and len(sequence) >= MIN_LENGTH_FRACTION * median]
-        per_family.append([(family, name, sequence) for name, sequence in
-                           rng.sample(eligible, min(family.queries, len(eligible)))])
-    interleaved = [member for rank in range(max(map(len, per_family)))
-                   for drawn in per_family if rank < len(drawn) for member in [drawn[rank]]]
-    if len(interleaved) < samples:
-        raise SystemExit(f"model_batch: only {len(interleaved)} queries drawn, {samples} asked for")
-    return [Drawn(f"{family.name.replace('-', '_')}_{number:02d}", family, name, sequence)
-            for number, (family, name, sequence) in enumerate(interleaved[:samples])]
+    members = {family.name: msa_quality.read_family(shared, family) for family in FAMILIES}
+    drawn = msa_quality.draw_queries(members, seed, FAMILIES)
+    if len(drawn) < samples:
+        raise SystemExit(f"model_batch: only {len(drawn)} queries drawn, {samples} asked for")
+    family_of = {family.name: family for family in FAMILIES}
+    return [Drawn(f"{member.family.replace('-', '_')}_{number:02d}", family_of[member.family], member.name,
+                  member.sequence) for number, (_, member) in enumerate(drawn[:samples])]
 
 
 def prepare_msas(shared: Path, drawn: list[Drawn], work: Path) -> list[dict]:

@@ -162,11 +162,13 @@ def read_family(shared: Path, family: Family) -> list[Member]:
     return members
 
 
-def draw_queries(families: dict[str, list[Member]], seed: int) -> list[tuple[str, Member]]:
-    """``(query id, member)``: a fixed-seed draw per family, interleaved family by family."""
+def draw_queries(families: dict[str, list[Member]], seed: int,
+                 catalogue: tuple[Family, ...] = FAMILIES) -> list[tuple[str, Member]]:
+    """``(query id, member)``: a fixed-seed draw of ``family.queries`` members per family of ``catalogue``,
+    interleaved family by family (the other benchmarks that draw real queries call it too)."""
     drawn = []
     rng = random.Random(seed)
-    for family in FAMILIES:
+    for family in catalogue:
         members = families[family.name]
         median = statistics.median(len(member.sequence) for member in members)
         counts: dict[str, int] = {}
