@@ -186,6 +186,10 @@ ReturnToService=2
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
+# Memory is enforced without cgroups: every 2 s the accounting plugin reads each step's memory (PSS, so
+# shared pages count once) and kills a step over its job's --mem, as on a production cluster.
+JobAcctGatherFrequency=task=2
+JobAcctGatherParams=OverMemoryKill,UsePss
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory

@@ -46,6 +46,26 @@ class BackgroundRun:
 
 
 @pytest.fixture(scope="module")
+def memory_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundRun]:
+    """One sample whose first job (validate_input) gets 40 MB (``--set-resources``), less than its Python
+    needs: the cluster's accounting kills it within seconds. Started at once, beside the demo's cluster run."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("memory-limit") / "checkout")
+    (workdir / "config" / "samples.tsv").write_text(
+        "sample_id\tfasta\trecord\tsequence\tdatabase\tdescription\n"
+        "big\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.2\t\t\tneeds more than it asks for\n"
+    )
+    command = slurm_snakemake_command(
+        ["results/big/query.fa", "--set-resources", "validate_input:mem_mb=40", "--retries", "0"],
+        profile=Path("slurm"))
+    output = workdir.parent / "snakemake.txt"
+    run = BackgroundRun(start_command(command, workdir, output), workdir, output)
+    yield run
+    if run.process.poll() is None:
+        run.process.send_signal(signal.SIGINT)
+        run.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
 def time_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundRun]:
     """One sample whose search job gets one minute (``--set-resources``) and a calibration that takes far
     longer (``search.calibrate_L: 160``, one thread), started at once: Slurm needs 60-90 s to kill it at its
@@ -71,7 +91,7 @@ def time_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def test_demo_on_slurm_equals_local_run(
-    slurm_cluster, demo_run: Path, time_limit_run: BackgroundRun, tmp_path: Path
+    slurm_cluster, demo_run: Path, time_limit_run: BackgroundRun, memory_limit_run: BackgroundRun, tmp_path: Path
 ) -> None:
     assert SLURM_COMMAND in readme_commands()
     workdir = copy_workflow(tmp_path / "slurm-run")
@@ -115,6 +135,23 @@ def test_job_over_its_time_limit_is_named_in_the_index(time_limit_run: Backgroun
     assert status[1] == f"slow\tfailed\thomology_search: Slurm job {job_id[0]} ran out of time (log {log})"
     index = (workdir / "results" / "index.html").read_text()
     assert f"<td>homology_search: Slurm job {job_id[0]} ran out of time (log {log})</td>" in index
+
+
+def test_job_over_its_memory_is_named_in_the_index(memory_limit_run: BackgroundRun) -> None:
+    """The validate_input job of :func:`memory_limit_run` is killed by the cluster for its memory (the test
+    cluster enforces ``--mem`` as production clusters do); the batch status and the index say so with the job
+    id and the job's Slurm log."""
+    result = finish_command(memory_limit_run.process, memory_limit_run.output, timeout=600)
+    workdir = memory_limit_run.workdir
+    assert result.returncode != 0, result.stdout[-8000:]
+    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_validate_input/", result.stdout)
+    assert len(job_id) == 1, result.stdout[-8000:]
+    log = Path("logs") / "slurm" / "rule_validate_input" / "big" / f"{job_id[0]}.log"
+    assert "memory limit" in (workdir / log).read_text()
+    status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
+    assert status[1] == f"big\tfailed\tvalidate_input: Slurm job {job_id[0]} ran out of memory (log {log})"
+    index = (workdir / "results" / "index.html").read_text()
+    assert f"<td>validate_input: Slurm job {job_id[0]} ran out of memory (log {log})</td>" in index
 
 
 #: The grouped-jobs test's samples: real tRNAs of one Stockholm file, imported as their own alignment (the
