@@ -120,38 +120,30 @@ def test_demo_on_slurm_equals_local_run(
         assert (workdir / "results" / sample / "report.html").is_file()
 
 
-def test_job_over_its_time_limit_is_named_in_the_index(time_limit_run: BackgroundRun) -> None:
-    """The search job of :func:`time_limit_run` is killed by Slurm at its time limit; the batch status and
-    the index say so with the job id and the job's Slurm log. (Memory is not enforced on the local cluster:
-    no cgroups; ``tests/unit/test_slurm_logs.py`` classifies Slurm's memory-kill lines.)"""
-    result = finish_command(time_limit_run.process, time_limit_run.output, timeout=600)
-    workdir = time_limit_run.workdir
+def assert_ended_job_in_index(run: BackgroundRun, rule: str, sample: str, slurm_line: str, ended: str) -> None:
+    """``run``'s one ``rule`` job was ended by Slurm (``slurm_line`` in its Slurm log): the batch status and the
+    index name the job id, what ended it and the log."""
+    result = finish_command(run.process, run.output, timeout=600)
     assert result.returncode != 0, result.stdout[-8000:]
-    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_homology_search/", result.stdout)
+    job_id = re.findall(rf"submitted with SLURM jobid (\d+) \(log: \S*/rule_{rule}/", result.stdout)
     assert len(job_id) == 1, result.stdout[-8000:]
-    log = Path("logs") / "slurm" / "rule_homology_search" / "slow" / f"{job_id[0]}.log"
-    assert "DUE TO TIME LIMIT" in (workdir / log).read_text()
-    status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
-    assert status[1] == f"slow\tfailed\thomology_search: Slurm job {job_id[0]} ran out of time (log {log})"
-    index = (workdir / "results" / "index.html").read_text()
-    assert f"<td>homology_search: Slurm job {job_id[0]} ran out of time (log {log})</td>" in index
+    log = Path("logs") / "slurm" / f"rule_{rule}" / sample / f"{job_id[0]}.log"
+    assert slurm_line in (run.workdir / log).read_text()
+    reason = f"{rule}: Slurm job {job_id[0]} {ended} (log {log})"
+    status = (run.workdir / "results" / "batch_status.tsv").read_text().splitlines()
+    assert status[1] == f"{sample}\tfailed\t{reason}"
+    assert f"<td>{reason}</td>" in (run.workdir / "results" / "index.html").read_text()
+
+
+def test_job_over_its_time_limit_is_named_in_the_index(time_limit_run: BackgroundRun) -> None:
+    """The search job of :func:`time_limit_run` is killed by Slurm at its time limit."""
+    assert_ended_job_in_index(time_limit_run, "homology_search", "slow", "DUE TO TIME LIMIT", "ran out of time")
 
 
 def test_job_over_its_memory_is_named_in_the_index(memory_limit_run: BackgroundRun) -> None:
-    """The validate_input job of :func:`memory_limit_run` is killed by the cluster for its memory (the test
-    cluster enforces ``--mem`` as production clusters do); the batch status and the index say so with the job
-    id and the job's Slurm log."""
-    result = finish_command(memory_limit_run.process, memory_limit_run.output, timeout=600)
-    workdir = memory_limit_run.workdir
-    assert result.returncode != 0, result.stdout[-8000:]
-    job_id = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_validate_input/", result.stdout)
-    assert len(job_id) == 1, result.stdout[-8000:]
-    log = Path("logs") / "slurm" / "rule_validate_input" / "big" / f"{job_id[0]}.log"
-    assert "memory limit" in (workdir / log).read_text()
-    status = (workdir / "results" / "batch_status.tsv").read_text().splitlines()
-    assert status[1] == f"big\tfailed\tvalidate_input: Slurm job {job_id[0]} ran out of memory (log {log})"
-    index = (workdir / "results" / "index.html").read_text()
-    assert f"<td>validate_input: Slurm job {job_id[0]} ran out of memory (log {log})</td>" in index
+    """The validate_input job of :func:`memory_limit_run` is killed for its memory (the test cluster enforces
+    ``--mem`` as production clusters do; ``tests/unit/test_slurm_logs.py`` classifies the cgroup's lines)."""
+    assert_ended_job_in_index(memory_limit_run, "validate_input", "big", "memory limit", "ran out of memory")
 
 
 #: The grouped-jobs test's samples: real tRNAs of one Stockholm file, imported as their own alignment (the
