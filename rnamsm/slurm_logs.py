@@ -107,7 +107,7 @@ def last_group_job_end(folder: Path, sample: str, since: float | None = None) ->
     written since then count (the group jobs of this run), as in :func:`last_job_end`."""
     member = re.compile(rf"^\s*wildcards: sample={re.escape(sample)}\s*$", re.MULTILINE)
     logs = [path for _key, path in _job_logs(folder) if _written_since(path, since) and _names_member(path, member)]
-    return _job_end(logs[-1], len(logs), since) if logs else None
+    return _job_end(logs[-1], len(logs), None) if logs else None  # `since` applied above
 
 
 def _written_since(path: Path, since: float | None) -> bool:

@@ -45,6 +45,16 @@ class BackgroundRun:
     output: Path
 
 
+def run_in_background(command: str, workdir: Path) -> Iterator[BackgroundRun]:
+    """Start ``command`` in ``workdir`` and yield it; stop it (Ctrl-C) afterwards if no test finished it."""
+    output = workdir.parent / "snakemake.txt"
+    run = BackgroundRun(start_command(command, workdir, output), workdir, output)
+    yield run
+    if run.process.poll() is None:
+        run.process.send_signal(signal.SIGINT)
+        run.process.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def memory_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundRun]:
     """One sample whose first job (validate_input) gets 40 MB (``--set-resources``), less than its Python
@@ -57,12 +67,7 @@ def memory_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) ->
     command = slurm_snakemake_command(
         ["results/big/query.fa", "--set-resources", "validate_input:mem_mb=40", "--retries", "0"],
         profile=Path("slurm"))
-    output = workdir.parent / "snakemake.txt"
-    run = BackgroundRun(start_command(command, workdir, output), workdir, output)
-    yield run
-    if run.process.poll() is None:
-        run.process.send_signal(signal.SIGINT)
-        run.process.wait(timeout=60)
+    yield from run_in_background(command, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +87,7 @@ def time_limit_run(slurm_cluster, tmp_path_factory: pytest.TempPathFactory) -> I
     command = slurm_snakemake_command(
         ["results/slow/msa/msa_stats.json", "--set-resources", "homology_search:runtime=1",
          "--set-threads", "homology_search=1", "--retries", "0"], profile=Path("slurm"))
-    output = workdir.parent / "snakemake.txt"
-    run = BackgroundRun(start_command(command, workdir, output), workdir, output)
-    yield run
-    if run.process.poll() is None:
-        run.process.send_signal(signal.SIGINT)
-        run.process.wait(timeout=60)
+    yield from run_in_background(command, workdir)
 
 
 def test_demo_on_slurm_equals_local_run(

@@ -215,8 +215,6 @@ def query_source_args(wildcards):
     return f"{shlex.quote(fasta)}{by_record}"
 
 
-
-
 #: Family members run in chunks (`msa: alignment`): sample -> (family, chunk); family -> its chunks in order.
 CHUNK_OF = {sample: (sample_value(sample, "family_id"), sample_value(sample, "chunk"))
             for sample in SAMPLES.index if sample_value(sample, "chunk")}
