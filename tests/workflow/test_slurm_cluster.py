@@ -155,9 +155,10 @@ rule cpu_step:
 """
 
 
-def test_snakemake_profile_sends_gpu_request_only_for_gpu_rule(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
-    (tmp_path / "Snakefile").write_text(TWO_RULE_SNAKEFILE)
-    result = run_snakemake_on_slurm([], cwd=tmp_path, timeout=300)
+def test_snakemake_profile_sends_gpu_request_only_for_gpu_rule(variant_runs: dict[str, VariantRun]) -> None:
+    """The shipped profile as it is (its run shares the cluster with the variants' runs, :func:`variant_runs`)."""
+    run = variant_runs[SHIPPED]
+    result = run.result
     assert result.returncode == 0, result.stdout[-8000:]
 
     calls = {sbatch_rule(call): call for call in sbatch_calls(result.stdout)}
@@ -170,9 +171,9 @@ def test_snakemake_profile_sends_gpu_request_only_for_gpu_rule(slurm_cluster: Sl
         assert cpus is not None and int(cpus) <= 2, f"{rule}: {call}"
         assert sbatch_option(call, "--mem") == "200", f"{rule}: {call}"
 
-    assert (tmp_path / "gpu.txt").read_text().strip() == "CUDA_VISIBLE_DEVICES=0"
-    assert (tmp_path / "cpu.txt").read_text().strip() == "SLURM_CPUS_PER_TASK=2"
-    assert list((tmp_path / "logs" / "slurm").glob("rule_run_model/*.log"))
+    assert (run.workdir / "gpu.txt").read_text().strip() == "CUDA_VISIBLE_DEVICES=0"
+    assert (run.workdir / "cpu.txt").read_text().strip() == "SLURM_CPUS_PER_TASK=2"
+    assert list((run.workdir / "logs" / "slurm").glob("rule_run_model/*.log"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,12 +285,18 @@ def _run_variant(variant: ProfileVariant, root: Path) -> VariantRun:
     return VariantRun(workdir, result, sacct_log)
 
 
+#: The shipped profile as it is: a "variant" with no line uncommented.
+SHIPPED = "shipped"
+
+
 @pytest.fixture(scope="module")
 def variant_runs(slurm_cluster: SlurmCluster, tmp_path_factory) -> dict[str, VariantRun]:
-    """The two-rule workflow under each profile variant; the runs share the cluster at the same time."""
+    """The two-rule workflow under each profile variant and under the shipped profile (:data:`SHIPPED`); the
+    runs share the cluster at the same time."""
     root = tmp_path_factory.mktemp("profile-variants")
-    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
-        futures = {name: pool.submit(_run_variant, variant, root) for name, variant in VARIANTS.items()}
+    runs = {**VARIANTS, SHIPPED: ProfileVariant(SHIPPED, (), {}, {}, ())}
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = {name: pool.submit(_run_variant, variant, root) for name, variant in runs.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
