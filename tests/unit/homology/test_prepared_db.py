@@ -144,6 +144,11 @@ def test_a_round_job_needs_a_prepared_database_and_a_readable_receipt(tmp_path: 
     with pytest.raises(RnamsmError, match=r"model.json: unreadable round receipt .*run the round job again"):
         one_round_job(tmp_path / "resume", INFERNAL_DATA / "mrum-tRNAs10.fa", RoundJob(2, 0, 2),
                       settings, after=tmp_path / "model.json")
+    counts = rnamsm("search-round", str(DEMO_QUERY), str(DEMO_QUERY), "--db", str(tmp_path / "prepared"),
+                    "--resume-dir", str(tmp_path / "resume"), "--round", "1", "--receipt", str(tmp_path / "r.json"))
+    assert counts.returncode != 0 and counts.stderr.strip().splitlines() == [
+        "rnamsm search-round: error: --resume-dir: 1 folder(s) for 2 query file(s); give one per query, in the "
+        "same order"]
 
 
 @pytest.mark.parametrize(("damage", "message"), [
