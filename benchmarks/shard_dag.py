@@ -36,13 +36,17 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def time_sheet(samples: int, shards: int, max_rounds: int, repeats: int = 2, timeout: int = 4 * 3600) -> dict:
-    """Best of ``repeats`` dry runs of a sheet of ``samples`` searches in ``shards`` shard jobs per round."""
+def time_sheet(samples: int, shards: int, max_rounds: int, repeats: int = 2, timeout: int = 4 * 3600,
+               samples_per_job: int | None = None) -> dict:
+    """Best of ``repeats`` dry runs of a sheet of ``samples`` searches in ``shards`` shard jobs per round, with
+    ``search.samples_per_job`` set when given (else its default)."""
     with tempfile.TemporaryDirectory() as folder:
         workdir = copy_workflow(Path(folder) / "run")
         config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
         config["databases_dir"] = str(Path(folder) / "databases")
         config["search"] = {**config.get("search", {}), "shards": shards, "cm": {"max_rounds": max_rounds}}
+        if samples_per_job is not None:
+            config["search"]["samples_per_job"] = samples_per_job
         (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
         queries = real_queries()
         write_sheet(workdir, [(f"s{number:05d}", queries[number % len(queries)][1]) for number in range(samples)])
@@ -153,12 +157,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="dry runs per sheet (the best is kept)")
     parser.add_argument("--timeout", type=int, default=4 * 3600,
                         help="wall seconds after which a dry run is killed (then recorded as unfinished)")
+    parser.add_argument("--samples-per-job", type=int, default=None,
+                        help="search.samples_per_job (default: the schema's): samples per round job")
     parser.add_argument("--floor", action="store_true",
                         help="time the bare Snakefile of the same DAG (FLOOR_SNAKEFILE) instead of the workflow")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "shard_dag.json")
     args = parser.parse_args()
     modified = bool(git("status", "--porcelain", "--", *WORKFLOW_FILES))
-    timer = time_floor if args.floor else time_sheet
+    if args.floor:
+        timer = time_floor
+    else:
+        def timer(*sheet: int) -> dict:
+            return time_sheet(*sheet, samples_per_job=args.samples_per_job)
     startup = timer(1, args.shards, args.max_rounds, args.repeats, args.timeout)
     print({"startup": startup}, flush=True)
     runs: list[dict] = []
@@ -168,6 +178,7 @@ def main() -> None:
         "snakemake": version("snakemake"),
         "machine": f"{platform.machine()}, {sys.platform}, {os.cpu_count()} CPUs",
         "max_rounds": args.max_rounds,
+        "samples_per_job": args.samples_per_job,
         "repeats": args.repeats,
         "floor": args.floor,
         "startup": startup,

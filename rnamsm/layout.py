@@ -147,7 +147,8 @@ class MsaFiles:
         return self.folder / "resume"
 
     def round_receipt(self, number: int | str, job: int | str) -> Path:
-        """Receipt of one round job of a sharded search (``rnamsm search-round``): shard ``job`` or ``model``."""
+        """Receipts of one round job of sharded searches (``rnamsm search-round``): shard ``job`` or ``model``, of
+        the round-job group named after this sample (the workflow's ``search.samples_per_job``)."""
         return self.folder / "rounds" / f"round{number}.{job}.json"
 
 

@@ -29,7 +29,8 @@ MEM_MB_PER_THREAD = 128
 #: database's 1.1-Mb shard with one thread (0.00077 and 0.0070; docs/cluster.md).
 NHMMER_CPU_SECONDS_PER_MB_NT = 0.0025
 CMSEARCH_CPU_SECONDS_PER_MB_NT = 0.02
-#: Minutes every job gets on top (start-up, the per-sample steps a job replays, a calibration).
+#: Minutes every job gets on top per sample it searches for (start-up, the per-sample steps a job replays, a
+#: calibration).
 BASE_MINUTES = 10
 
 
@@ -60,17 +61,18 @@ def job_shards(job: int, jobs: int, shards: int) -> range:
 
 
 def search_cost(*, residues: int, largest_shard: int, query_length: int, threads: int, nhmmer_rounds: int,
-                cm_rounds: int) -> tuple[int, int]:
+                cm_rounds: int, samples: int = 1) -> tuple[int, int]:
     """``(mem_mb, runtime_minutes)`` of a job searching ``residues`` of database, read ``largest_shard`` residues
-    at a time, with a query of ``query_length`` nt on ``threads`` threads, in ``nhmmer_rounds`` nhmmer rounds and
-    ``cm_rounds`` CM rounds (a shard job: one round; a one-job search: 1 and cm.max_rounds)::
+    at a time, for ``samples`` queries of ``query_length`` nt in all (searched one after another) on ``threads``
+    threads, in ``nhmmer_rounds`` nhmmer rounds and ``cm_rounds`` CM rounds (a shard job: one round; a one-job
+    search: 1 and cm.max_rounds)::
 
         mem_mb  = BASE_MEM_MB + MEM_MB_PER_MB * largest_shard / 1e6 + MEM_MB_PER_THREAD * threads
-        minutes = BASE_MINUTES + residues / 1e6 * query_length
+        minutes = BASE_MINUTES * samples + residues / 1e6 * query_length
                   * (NHMMER_CPU_SECONDS_PER_MB_NT * nhmmer_rounds + CMSEARCH_CPU_SECONDS_PER_MB_NT * cm_rounds)
                   / threads / 60
     """
     mem_mb = BASE_MEM_MB + MEM_MB_PER_MB * largest_shard / 1e6 + MEM_MB_PER_THREAD * threads
     per_mb_nt = NHMMER_CPU_SECONDS_PER_MB_NT * nhmmer_rounds + CMSEARCH_CPU_SECONDS_PER_MB_NT * cm_rounds
     cpu_seconds = per_mb_nt * residues / 1e6 * query_length
-    return math.ceil(mem_mb), math.ceil(BASE_MINUTES + cpu_seconds / threads / 60)
+    return math.ceil(mem_mb), math.ceil(BASE_MINUTES * samples + cpu_seconds / threads / 60)

@@ -1,6 +1,6 @@
 """``rnamsm search QUERY.fa --db DB [DB ...] --out-dir DIR``: homolog search and MSA construction;
-``rnamsm search-round QUERY.fa --db PREPARED --resume-dir DIR --round N [--job K --jobs J]``: one job of a
-round of a sharded search;
+``rnamsm search-round QUERY.fa [QUERY.fa ...] --db PREPARED --resume-dir DIR [DIR ...] --round N [--job K --jobs
+J]``: one job of a round of sharded searches;
 ``rnamsm import-msa ALIGNMENT --query QUERY.fa --out-dir DIR``: the same files from the user's alignment;
 ``rnamsm prepare-db DB [DB ...] --out DIR``: a search database prepared once, in shards."""
 
@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rnamsm.errors import RnamsmError
 from rnamsm.formats.query import MAX_QUERY_LENGTH
 from rnamsm.homology.import_msa import import_msa
-from rnamsm.homology.pipeline import RoundJob, run_round_job, run_search
+from rnamsm.homology.pipeline import RoundJob, RoundMember, run_round_job, run_search
 from rnamsm.homology.prepared_db import prepare_database
 from rnamsm.homology.settings import DEFAULT_THREADS, search_options
-from rnamsm.homology.shard_results import write_receipt
+from rnamsm.homology.shard_results import write_receipts
 from rnamsm.settings import CONFIG_JSON_OPTION
 
 
@@ -43,13 +44,18 @@ def _round(args: argparse.Namespace) -> int:
     threads = args.threads if args.threads is not None else config_threads or DEFAULT_THREADS
     if (args.job is None) != (args.jobs is None):
         raise RnamsmError("--job and --jobs go together (a shard job); without both the job is the round's model")
+    if len(args.resume_dir) != len(args.query):
+        raise RnamsmError(f"--resume-dir: {len(args.resume_dir)} folder(s) for {len(args.query)} query file(s); "
+                          "give one per query, in the same order")
     job = RoundJob(args.round, args.job, args.jobs or 1)
-    receipt = run_round_job(args.query, args.db, args.resume_dir, job, settings, threads=threads, after=args.after)
-    write_receipt(args.receipt, receipt)
+    members = [RoundMember(Path(query), Path(folder)) for query, folder in zip(args.query, args.resume_dir)]
+    receipts = run_round_job(members, args.db, job, settings, threads=threads, after=args.after)
+    write_receipts(args.receipt, receipts)
     what = "model" if job.job is None else f"shard job {job.job} of {job.jobs}"
-    print(f"round {job.number}, {what}: {receipt.status}"
-          + (f", searched shard(s) {list(receipt.searched)} of {list(receipt.shards)}" if receipt.shards else ""),
-          file=sys.stderr)
+    for member, receipt in zip(members, receipts, strict=True):
+        print(f"{member.query}: round {job.number}, {what}: {receipt.status}"
+              + (f", searched shard(s) {list(receipt.searched)} of {list(receipt.shards)}" if receipt.shards else ""),
+              file=sys.stderr)
     return 0
 
 
@@ -115,22 +121,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     round_job = subparsers.add_parser(
         "search-round",
-        help="one job of a round of a sharded search (the workflow's shard jobs)",
-        description="One job of round N of a search of a prepared database: the search replayed up to round N "
-        "from the shard results kept in --resume-dir, then, with --job K --jobs J, shards K, K+J, K+2J, ... of "
-        "round N searched and kept there; without them, round N's CM built and calibrated (kept there too). "
-        "rnamsm search with the same --resume-dir then writes the MSA files, searching nothing again. Writes "
-        "--receipt (what the job did).",
+        help="one job of a round of sharded searches (the workflow's shard jobs)",
+        description="One job of round N of the searches of one or more queries in a prepared database: each "
+        "query's search replayed up to round N from the shard results kept in its --resume-dir folder, then, "
+        "with --job K --jobs J, shards K, K+J, K+2J, ... of round N searched for every query (each shard read "
+        "once) and kept there; without them, round N's CM of each query built and calibrated (kept there too). "
+        "rnamsm search with a query's --resume-dir folder then writes its MSA files, searching nothing again. "
+        "Writes --receipt (what the job did, per query).",
     )
-    round_job.add_argument("query", metavar="QUERY.fa", help="FASTA file with exactly one query record")
+    round_job.add_argument("query", nargs="+", metavar="QUERY.fa",
+                           help="FASTA files with exactly one query record each")
     round_job.add_argument("--db", required=True, metavar="PREPARED", help="the prepared database (rnamsm prepare-db)")
-    round_job.add_argument("--resume-dir", required=True, help="the search's folder of finished shards")
+    round_job.add_argument("--resume-dir", nargs="+", required=True, metavar="DIR",
+                           help="each query's search folder of finished shards, in the order of the queries")
     round_job.add_argument("--round", type=int, required=True, help="the round (1: nhmmer)")
     round_job.add_argument("--job", type=int, default=None, help="this shard job's number (0 to --jobs - 1)")
     round_job.add_argument("--jobs", type=int, default=None, help="shard jobs of the round")
     round_job.add_argument("--receipt", required=True, metavar="JSON", help="write what the job did here")
     round_job.add_argument("--after", default=None, metavar="JSON",
-                           help="receipt of the job this one follows: nothing to do when it says the search stopped")
+                           help="receipts of the job this one follows: nothing to do for a query whose search "
+                           "stopped there")
     round_job.add_argument("--threads", type=int, default=None,
                            help=f"threads (overrides the config key 'threads'; default {DEFAULT_THREADS})")
     _add_config(round_job)

@@ -146,18 +146,17 @@ class SearchedDatabase:
         return hits, seconds
 
     def _round_job(self, job: RoundJob, search_chunk: Callable[[Chunk], list[HitRow]], label: str) -> None:
-        """Do ``job``'s part of its round (search its unfinished shards; nothing for the model job), then stop."""
+        """Stop the search at ``job``'s round with its part: the job's unfinished shards, which the caller
+        searches (:func:`run_round_job`: each shard read once for all of the job's samples); nothing for the
+        model job, whose part (the round's calibrated CM) is done by now."""
         if job.job is None:
             raise _RoundDone(Receipt(job.number, None, job.jobs, "model"))
         assert self.prepared is not None and self.resume is not None
         shards = job_shards(job.job, job.jobs, len(self.prepared.manifest.shards))
-        searched = []
-        for index in shards:
-            path = shard_results.result_path(self.resume, label, index)
-            if shard_results.load(path) is None:
-                self._search_shard(self.prepared, search_chunk, index, path)
-                searched.append(index)
-        raise _RoundDone(Receipt(job.number, job.job, job.jobs, "searched", tuple(shards), tuple(searched)))
+        paths = {index: shard_results.result_path(self.resume, label, index) for index in shards}
+        unfinished = {index: path for index, path in paths.items() if shard_results.load(path) is None}
+        raise _RoundDone(Receipt(job.number, job.job, job.jobs, "searched", tuple(shards), tuple(unfinished)),
+                         _ShardWork(search_chunk, unfinished))
 
     def stats(self) -> PreparedDatabaseStats | None:
         """The prepared database's record for ``msa_stats.json`` (``None`` for plain files)."""
@@ -186,12 +185,30 @@ class RoundJob:
     jobs: int
 
 
-class _RoundDone(Exception):
-    """A round job did its part; raised through the search loop to end it."""
+@dataclasses.dataclass(frozen=True)
+class RoundMember:
+    """One sample of a round job: its query file and its search's resume folder (``--resume-dir``)."""
 
-    def __init__(self, receipt: Receipt) -> None:
+    query: Path
+    resume_dir: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShardWork:
+    """What a shard job has left to do for one sample: its unfinished shards (index -> result file), searched
+    with ``search_chunk`` (the round's model of that sample)."""
+
+    search_chunk: Callable[[Chunk], list[HitRow]]
+    unfinished: dict[int, Path]
+
+
+class _RoundDone(Exception):
+    """A round job reached its part; raised through the search loop to end it (with a shard job's work)."""
+
+    def __init__(self, receipt: Receipt, work: _ShardWork | None = None) -> None:
         super().__init__(receipt.status)
         self.receipt = receipt
+        self.work = work
 
 
 def open_database(
@@ -338,31 +355,55 @@ def run_search(
 
 
 def run_round_job(
-    query_path: str | os.PathLike[str],
+    members: Sequence[RoundMember],
     database: str | os.PathLike[str],
-    resume_dir: str | os.PathLike[str],
     job: RoundJob,
     settings: SearchSettings | None = None,
     *,
     threads: int = DEFAULT_THREADS,
     after: str | os.PathLike[str] | None = None,
-) -> Receipt:
-    """One job of a round of a sharded search of the prepared ``database`` (see :class:`RoundJob`).
+) -> list[Receipt]:
+    """One job of a round of the sharded searches of ``members`` (samples of the prepared ``database``, see
+    :class:`RoundJob`), one receipt per member in their order.
 
-    The search is replayed up to round ``job.number`` from the shard results kept in ``resume_dir`` (the rounds
-    before it read back, their filters and Neff stop applied, calibrated CMs copied from the folder), then the
-    job does its part: a shard job searches its unfinished shards and keeps their hits there, the model job
-    leaves the round's calibrated CM there. ``rnamsm search`` with the same ``resume_dir`` then merges every
-    shard into the MSA files, searching nothing again. ``after`` is the receipt of the job this one follows:
-    when it says the search stopped (or is cached), this job does nothing. Returns what the job did.
+    Each member's search is replayed up to round ``job.number`` from the shard results kept in its resume
+    folder (the rounds before it read back, their filters and Neff stop applied, calibrated CMs copied from
+    the folder). Then the job does its part: the model job leaves each member's calibrated CM of the round
+    there; a shard job searches the members' unfinished shards, reading each shard once for all of them, and
+    keeps each member's hits in its folder as soon as they are found. ``rnamsm search`` with a member's
+    resume folder then merges every shard into its MSA files, searching nothing again. ``after`` holds the
+    receipts of the job this one follows: a member whose search stopped there (or is cached) is left alone.
     """
-    if after is not None:
-        before = shard_results.read_receipt(after)
-        if before.status in ("stopped", "cached"):
-            return Receipt(job.number, job.job, job.jobs, before.status)
-    result = _search(query_path, [database], resume_dir, settings, threads, None, resume_dir, job)
-    assert isinstance(result, Receipt)
-    return result
+    if not members:
+        raise RnamsmError("a round job needs at least one sample (a query and its resume folder)")
+    before = {receipt.member: receipt for receipt in shard_results.read_receipts(after)} if after else {}
+    receipts: list[Receipt] = []
+    work: list[tuple[int, _ShardWork]] = []
+    for member in members:
+        previous = before.get(str(member.resume_dir))
+        if previous is not None and previous.status in ("stopped", "cached"):
+            receipts.append(Receipt(job.number, job.job, job.jobs, previous.status))
+            continue
+        result = _search(member.query, [database], member.resume_dir, settings, threads, None, member.resume_dir,
+                         job)
+        receipt, shards = result if isinstance(result, tuple) else (result, None)
+        assert isinstance(receipt, Receipt)
+        receipts.append(receipt)
+        if shards is not None and shards.unfinished:
+            work.append((len(receipts) - 1, shards))
+    if work:
+        prepared = PreparedDatabase(database)
+        for index in sorted({index for _, shards in work for index in shards.unfinished}):
+            chunk = None
+            for _, shards in work:
+                if index in shards.unfinished:
+                    chunk = prepared.chunk(index) if chunk is None else chunk
+                    start = time.perf_counter()
+                    hits = shards.search_chunk(chunk)
+                    shard_results.save(shards.unfinished[index], hits, time.perf_counter() - start)
+            del chunk  # one shard in memory at a time
+    return [dataclasses.replace(receipt, member=str(member.resume_dir))
+            for member, receipt in zip(members, receipts, strict=True)]
 
 
 def _search(
@@ -374,8 +415,9 @@ def _search(
     work_dir: str | os.PathLike[str] | None,
     resume_dir: str | os.PathLike[str] | None,
     job: RoundJob | None,
-) -> SearchResult | Receipt:
-    """The search of :func:`run_search`; as a round ``job``, only up to that job's part (its receipt)."""
+) -> SearchResult | Receipt | tuple[Receipt, _ShardWork]:
+    """The search of :func:`run_search`; as a round ``job``, only up to that job's part (its receipt, and a
+    shard job's work left to do)."""
     settings = SearchSettings() if settings is None else settings
     if isinstance(threads, bool) or threads < 1:
         raise RnamsmError(f"threads must be a positive integer, got {threads}")
@@ -421,7 +463,7 @@ def _search(
         return _rounds(query, files, settings, threads, work_dir, resume_dir, database, hmm_only, uses_infernal,
                        warnings, cache_key, timer)
     except _RoundDone as done:
-        return done.receipt
+        return done.receipt if done.work is None else (done.receipt, done.work)
 
 
 def _rounds(
@@ -528,7 +570,7 @@ def _rounds(
         final_reason=reason,
         hmm_only=hmm_only,
         infernal_version=infernal_cli.infernal_version() if uses_infernal else None,
-        parameters={**settings_to_mapping(settings), "threads": threads},
+        parameters={**_recorded_mapping(settings), "threads": threads},
         timings=timer.timings,
         warnings=warnings,
         version=__version__,
@@ -553,9 +595,14 @@ def _round_label(database: SearchedDatabase, settings: SearchSettings, number: i
     return shard_results.round_label(number, json.dumps(_result_mapping(settings), sort_keys=True), digest, *parts)
 
 
+def _recorded_mapping(settings: SearchSettings) -> dict[str, Any]:
+    """The settings ``msa_stats.json`` records: all but ``samples_per_job``, which only the workflow reads."""
+    return {key: value for key, value in settings_to_mapping(settings).items() if key != "samples_per_job"}
+
+
 def _result_mapping(settings: SearchSettings) -> dict[str, Any]:
     """The settings that decide a search's results: all but where finished searches are kept and the job count."""
-    return {key: value for key, value in settings_to_mapping(settings).items() if key not in ("cache", "shards")}
+    return {key: value for key, value in _recorded_mapping(settings).items() if key not in ("cache", "shards")}
 
 
 def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settings: SearchSettings, threads: int,

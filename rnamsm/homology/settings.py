@@ -108,6 +108,8 @@ class SearchSettings:
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     hmm_only_above: int = 450
     shards: int | Literal["auto"] = "auto"
+    #: Samples per round job of sharded searches; read by the workflow only, never by a command.
+    samples_per_job: int = 8
 
     def __post_init__(self) -> None:
         positive = {
@@ -143,6 +145,8 @@ class SearchSettings:
             raise RnamsmError("neff.stop must be a number >= 0")
         if self.shards != "auto" and not self.shards >= 1:
             raise RnamsmError("shards must be 'auto' or a positive integer")
+        if isinstance(self.samples_per_job, bool) or not self.samples_per_job >= 1:
+            raise RnamsmError("samples_per_job must be a positive integer")
         if self.db.window > self.db.split_above:
             raise RnamsmError("db.window must not exceed db.split_above")
 

@@ -8,10 +8,10 @@ the round's alignment, every search setting and the prepared database's manifest
 the same round. Calibrated CMs of the rounds are kept in ``<folder>/calibrated`` (:func:`calibrations`), so a
 later job of the same search copies them instead of calibrating again.
 
-A round job of the workflow (``rnamsm search-round``) also leaves a receipt, its Snakemake output
-(:func:`write_receipt`, :func:`read_receipt`): which round and job, what it did (``status``: ``searched``,
-``model`` when the round's search model is ready, ``stopped`` when the search ended before the round,
-``cached`` when ``search.cache`` holds the finished search) and which shards it searched.
+A round job of the workflow (``rnamsm search-round``, for one or more samples) also leaves receipts, its
+Snakemake output (:func:`write_receipts`, :func:`read_receipts`): per sample, which round and job, what it did
+(``status``: ``searched``, ``model`` when the round's search model is ready, ``stopped`` when the search ended
+before the round, ``cached`` when ``search.cache`` holds the finished search) and which shards it searched.
 """
 
 from __future__ import annotations
@@ -83,21 +83,24 @@ class Receipt:
     status: Literal["searched", "model", "stopped", "cached"]
     shards: tuple[int, ...] = ()
     searched: tuple[int, ...] = ()
+    #: The sample's resume folder (a round job runs for several samples; its file holds one receipt each).
+    member: str = ""
 
 
-def write_receipt(path: str | os.PathLike[str], receipt: Receipt) -> None:
-    """Write ``receipt`` as JSON (sorted keys) at ``path``, atomically."""
+def write_receipts(path: str | os.PathLike[str], receipts: list[Receipt]) -> None:
+    """Write a round job's ``receipts`` (one per sample) as a JSON list (sorted keys) at ``path``, atomically."""
     with atomic_open(path) as handle:
-        handle.write(json.dumps(dataclasses.asdict(receipt), sort_keys=True) + "\n")
+        handle.write(json.dumps([dataclasses.asdict(receipt) for receipt in receipts], sort_keys=True) + "\n")
 
 
-def read_receipt(path: str | os.PathLike[str]) -> Receipt:
-    """The receipt at ``path`` (an unreadable one is an error naming the file)."""
+def read_receipts(path: str | os.PathLike[str]) -> list[Receipt]:
+    """The receipts at ``path`` (an unreadable file is an error naming it)."""
     try:
-        fields = json.loads(Path(path).read_text(encoding="utf-8"))
-        receipt = Receipt(**{**fields, "shards": tuple(fields["shards"]), "searched": tuple(fields["searched"])})
+        receipts = [Receipt(**{**fields, "shards": tuple(fields["shards"]), "searched": tuple(fields["searched"])})
+                    for fields in json.loads(Path(path).read_text(encoding="utf-8"))]
     except (ValueError, TypeError, KeyError, OSError) as error:
         raise RnamsmError(f"{path}: unreadable round receipt ({error}); remove it to run the round job again") from None
-    if receipt.status not in ("searched", "model", "stopped", "cached"):
-        raise RnamsmError(f"{path}: unknown round receipt status {receipt.status!r}")
-    return receipt
+    for receipt in receipts:
+        if receipt.status not in ("searched", "model", "stopped", "cached"):
+            raise RnamsmError(f"{path}: unknown round receipt status {receipt.status!r}")
+    return receipts

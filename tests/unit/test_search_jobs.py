@@ -55,3 +55,6 @@ def test_search_cost_follows_shard_size_query_length_and_threads() -> None:
     assert whole[1] > minutes and whole[0] == mem
     assert search_cost(residues=0, largest_shard=0, query_length=3500, threads=1, nhmmer_rounds=0,
                        cm_rounds=1) == (600 + 128, 10)  # the merge and the model step: the floors
+    # A shard job of 3 samples (72 nt each, one after another): their times added up, one sample's memory.
+    group = search_cost(query_length=3 * 72, samples=3, **shard)
+    assert group == (mem, 3 * 10 + math.ceil(CMSEARCH_CPU_SECONDS_PER_MB_NT * 100 * 3 * 72 / 4 / 60))

@@ -174,7 +174,7 @@ def cm_round_killed_and_resumed(workdir: Path, prepared: Path, tmp_path: Path) -
     result = run_command(command, workdir)
     assert result.returncode == 0, result.stdout[-5000:]
     assert ran_jobs(result.stdout) == [("homology_search", "sample=demo"),
-                                       ("search_round", f"sample=demo, round=2, job={killed}")]
+                                       ("search_round", f"group=demo, round=2, job={killed}")]
     after = shard_benchmarks(workdir, "demo.round[12].*.tsv")
     assert len(after) == 7 and {name: after[name] for name in finished} == finished  # finished jobs not redone
     stats = json.loads((workdir / DEMO_TARGET).read_text())
@@ -185,3 +185,39 @@ def cm_round_killed_and_resumed(workdir: Path, prepared: Path, tmp_path: Path) -
     assert len(one.rounds) == 2
     assert msa_files(workdir, "demo") == {path.name: path.read_bytes()
                                           for path in (tmp_path / "one-job-cm").glob("demo.*")}
+
+
+def test_a_round_job_searches_a_group_of_samples_and_an_added_sample_gets_its_own(tmp_path: Path) -> None:
+    """Three tRNA queries searching the demo database in 3 shards share each round job (`search.samples_per_job`,
+    default 8): round 1 is 3 shard jobs for the 3 searches, not 9, and each sample's MSA files are the bytes
+    of its own one-job search. A fourth sample added to the finished batch forms its own group: only its jobs
+    run, and the finished searches' files are untouched."""
+    workdir = copy_workflow(tmp_path / "groups")
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config.update({"databases_dir": str(tmp_path / "databases"), "search": SEARCH})
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    rows = [f"t{number}\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.{number}\tresources/demo/db/demo_db.fa.gz"
+            for number in range(1, 5)]
+    sheet = workdir / "config" / "samples.tsv"
+    sheet.write_text("\n".join(["sample_id\tfasta\trecord\tdatabase", *rows[:3]]) + "\n")
+    targets = " ".join(f"results/t{number}/msa/msa_stats.json" for number in range(1, 5))
+    result = run_command(f"snakemake --cores 2 {targets.rsplit(' ', 1)[0]}", workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    jobs = [(rule, wildcards) for rule, wildcards in ran_jobs(result.stdout) if rule != "prepare_db"]
+    per_sample = [(rule, f"sample=t{number}") for rule in ("homology_search", "validate_input") for number in (1, 2, 3)]
+    assert jobs == sorted([*per_sample, *(("search_round", f"group=t1, round=1, job={job}") for job in range(3))])
+    (prepared,) = [path for path in (tmp_path / "databases").iterdir() if not path.name.startswith(".")]
+    settings, _ = resolve_search_options(("test", SEARCH))
+    for number in (1, 2, 3):
+        one = tmp_path / f"one-job-{number}"
+        run_search(workdir / "results" / f"t{number}" / "query.fa", [prepared], one, settings, threads=2)
+        assert msa_files(workdir, f"t{number}") == {path.name: path.read_bytes() for path in one.glob("t*.*")}
+        stats = json.loads((workdir / "results" / f"t{number}" / "msa" / "msa_stats.json").read_text())
+        assert stats["prepared_database"]["resumed_shards"] == 3  # merged from the shard jobs, nothing searched
+    finished = {path: path.stat().st_mtime_ns for path in (workdir / "results").glob("t[123]/msa/*")}
+    sheet.write_text("\n".join(["sample_id\tfasta\trecord\tdatabase", *rows]) + "\n")
+    result = run_command(f"snakemake --cores 2 {targets}", workdir)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert ran_jobs(result.stdout) == sorted([("homology_search", "sample=t4"), ("validate_input", "sample=t4"),
+                                              *(("search_round", f"group=t4, round=1, job={job}") for job in range(3))])
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished

@@ -32,9 +32,10 @@ RERUN_MATRIX = {
     "report": (("report", "title", "Another title"), {"sample_report", "batch_index"}),
     # how many samples share a cluster job changes no output: finished samples stay finished
     "samples_per_job": (("model", "samples_per_job", 1), set()),
+    "search_samples_per_job": (("search", "samples_per_job", 1), set()),
 }
 #: Config leaves that size the workflow's cluster jobs and reach no command (docs/cluster.md).
-JOB_SIZE_LEAVES = {("model", "samples_per_job")}
+JOB_SIZE_LEAVES = {("model", "samples_per_job"), ("search", "samples_per_job")}
 
 
 #: The README's summary command (tests/workflow/test_readme.py leaves it to the edit `nothing` below).

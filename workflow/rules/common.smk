@@ -143,7 +143,7 @@ def model_gres(wildcards):
 
 #: Config keys that only size cluster jobs and change no output: left out of what every job sees, so
 #: editing them reruns nothing.
-JOB_SIZE_KEYS = {"model": ("samples_per_job",)}
+JOB_SIZE_KEYS = {"model": ("samples_per_job",), "search": ("samples_per_job",)}
 
 
 def section_settings(section):
@@ -315,13 +315,18 @@ def prepared_name(files):
     return name
 
 
-@planned
-def sample_databases(wildcards):
+def databases_of(sample):
     """What the sample's search reads: its database files, or their prepared folder when databases_dir is set."""
-    files = sample_database_files(wildcards.sample)
+    files = sample_database_files(sample)
     if not config["databases_dir"]:
         return files
     return [str(prepared_database(config["databases_dir"], prepared_name(tuple(files))))]
+
+
+@planned
+def sample_databases(wildcards):
+    """What the sample's search reads (databases_of)."""
+    return databases_of(wildcards.sample)
 
 
 @functools.lru_cache(maxsize=None)
@@ -341,21 +346,42 @@ def shard_jobs(sample):
     return _shard_jobs(tuple(sample_database_files(sample)))
 
 
-#: Samples whose search rounds run as several shard jobs (search_round), and the rounds of a search.
-SHARDED_SAMPLES = names_pattern([sample for sample in SAMPLES.index if shard_jobs(sample) > 1])
+#: The rounds of a search (round 1, then at most cm.max_rounds CM rounds).
 SEARCH_ROUNDS = 1 + config["search"]["cm"]["max_rounds"]
 
 
-def round_receipts(sample, number):
-    """The receipts of every shard job of round `number` of the sample's search."""
-    msa = sample_layout(sample).msa
-    return [str(msa.round_receipt(number, job)) for job in range(shard_jobs(sample))]
+def search_groups():
+    """The round-job groups of the samples whose searches run in shard jobs: group name (its first sample) ->
+    its samples. Samples of one database set are cut in sheet order into groups of `search.samples_per_job`,
+    those whose search finished before (msa_stats.json present) apart from the others: a sample added to a
+    finished batch, or left unfinished by a failed run, never shares a round job with a finished search."""
+    by_database = {}
+    for sample in PER_SAMPLE:
+        if sample not in IMPORTED and shard_jobs(sample) > 1:
+            finished = os.path.exists(sample_layout(sample).msa.stats)
+            by_database.setdefault((tuple(sample_database_files(sample)), finished), []).append(sample)
+    size = config["search"]["samples_per_job"]
+    return {members[start]: members[start:start + size]
+            for members in by_database.values() for start in range(0, len(members), size)}
+
+
+SEARCH_GROUPS = search_groups()
+#: Sample -> the round-job group it is searched in.
+SEARCH_GROUP_OF = {sample: group for group, members in SEARCH_GROUPS.items() for sample in members}
+
+
+def round_receipts(group, number):
+    """The receipts of every shard job of round `number` of the group's searches."""
+    msa = sample_layout(group).msa
+    return [str(msa.round_receipt(number, job)) for job in range(shard_jobs(group))]
 
 
 @planned
 def final_round_receipts(wildcards):
-    """What homology_search waits for: every shard job of the last round (none when the search is one job)."""
-    return round_receipts(wildcards.sample, SEARCH_ROUNDS) if shard_jobs(wildcards.sample) > 1 else []
+    """What homology_search waits for: every shard job of the last round of its group (none when the search is
+    one job)."""
+    group = SEARCH_GROUP_OF.get(wildcards.sample)
+    return round_receipts(group, SEARCH_ROUNDS) if group else []
 
 
 @planned
@@ -366,15 +392,33 @@ def round_job_after(wildcards):
     if number == 1:
         return []
     if wildcards.job != "model":
-        return [str(sample_layout(wildcards.sample).msa.round_receipt(number, "model"))]
-    return round_receipts(wildcards.sample, number - 1)
+        return [str(sample_layout(wildcards.group).msa.round_receipt(number, "model"))]
+    return round_receipts(wildcards.group, number - 1)
 
 
 @planned
 def round_job_args(wildcards, input):
     """`--job K --jobs N` of a shard job (none for the model job) and `--after` the first receipt it follows."""
-    args = [] if wildcards.job == "model" else [f"--job {wildcards.job}", f"--jobs {shard_jobs(wildcards.sample)}"]
+    args = [] if wildcards.job == "model" else [f"--job {wildcards.job}", f"--jobs {shard_jobs(wildcards.group)}"]
     return " ".join(args + ([f"--after {shlex.quote(input.after[0])}"] if input.after else []))
+
+
+@planned
+def group_queries(wildcards):
+    """The query files of a round-job group's samples, in the group's order."""
+    return [str(sample_layout(sample).query) for sample in SEARCH_GROUPS[wildcards.group]]
+
+
+@planned
+def group_databases(wildcards):
+    """What a round-job group's searches read: its samples' one prepared database."""
+    return databases_of(wildcards.group)
+
+
+@planned
+def group_resume_dirs(wildcards):
+    """The resume folders of a round-job group's samples (`--resume-dir`), in the group's order."""
+    return [str(sample_layout(sample).msa.resume) for sample in SEARCH_GROUPS[wildcards.group]]
 
 
 @functools.lru_cache(maxsize=None)
@@ -386,10 +430,12 @@ def _manifest(path, mtime_ns):
 def search_request(wildcards, input, threads, attempt):
     """`(mem_mb, runtime)` of a search job (rnamsm.search_jobs.search_cost, times the attempt): the shards it
     searches (a shard job: its own, in its round; a one-job search: all, in every round; the merge after shard
-    jobs and a round's model job: none) and the query's length. Before the query exists, FileNotFoundError:
-    Snakemake asks again when the job is ready."""
-    os.stat(input.query)
-    query_length = len(query_format.read(input.query).sequence)
+    jobs and a round's model job: none) and the length of its queries (a round job's samples, one after
+    another). Before the queries exist, FileNotFoundError: Snakemake asks again when the job is ready."""
+    queries = input.queries if "job" in wildcards.keys() else [input.query]
+    for path in queries:
+        os.stat(path)
+    query_length = sum(len(query_format.read(path).sequence) for path in queries)  # the samples in turn
     database, rounds = input.databases[0], (1, SEARCH_ROUNDS - 1)  # (nhmmer rounds, CM rounds)
     if not db_manifest.is_prepared(database):
         residues = estimated_residues(input.databases)
@@ -397,7 +443,7 @@ def search_request(wildcards, input, threads, attempt):
     else:
         path = db_manifest.manifest_path(database)
         shards = _manifest(str(path), os.stat(path).st_mtime_ns).shards
-        jobs = shard_jobs(wildcards.sample)
+        jobs = shard_jobs(wildcards.group if "job" in wildcards.keys() else wildcards.sample)
         if "job" not in wildcards.keys():
             indices = [] if jobs > 1 else range(len(shards))
         else:
@@ -407,7 +453,8 @@ def search_request(wildcards, input, threads, attempt):
         residues = sum(shards[index].residues for index in indices)
         largest = max((shards[index].residues for index in indices), default=0)
     mem_mb, minutes = search_cost(residues=residues, largest_shard=largest, query_length=query_length,
-                                  threads=threads, nhmmer_rounds=rounds[0], cm_rounds=rounds[1])
+                                  threads=threads, nhmmer_rounds=rounds[0], cm_rounds=rounds[1],
+                                  samples=len(queries))
     return scaled(1000, mem_mb, 64000, attempt), scaled(10, minutes, 7 * 24 * 60, attempt)
 
 

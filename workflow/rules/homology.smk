@@ -35,26 +35,28 @@ if config["databases_dir"]:
 
 
 rule search_round:
-    # One job of a round of a sharded search: shard job {job} (or the round's model) of round {round}.
+    # One job of a round of sharded searches: shard job {job} (or the round's model) of round {round}, for the
+    # samples of round-job group {group} (search_groups: up to search.samples_per_job samples, named after the
+    # first; its receipts are kept in that sample's folder).
     wildcard_constraints:
-        sample=SHARDED_SAMPLES,
+        group=names_pattern(SEARCH_GROUPS),
         round=r"[1-9][0-9]*",
         job=r"model|[0-9]+",
     input:
-        query=SAMPLE.query,
-        databases=sample_databases,
+        queries=group_queries,
+        databases=group_databases,
         after=round_job_after,
     output:
-        temp(str(SAMPLE.msa.round_receipt("{round}", "{job}"))),
+        temp(str(sample_layout("{group}").msa.round_receipt("{round}", "{job}"))),
     params:
         cfg=cfg_json("search"),
-        resume=search_resume,
+        resume=group_resume_dirs,
         job=round_job_args,
         stage=STAGE_VERSIONS["homology_search"],
     log:
-        log_file("search_round", "{sample}.round{round}.{job}"),
+        log_file("search_round", "{group}.round{round}.{job}"),
     benchmark:
-        benchmark_file("search_round", "{sample}.round{round}.{job}")
+        benchmark_file("search_round", "{group}.round{round}.{job}")
     conda:
         "../../envs/homology.yaml"
     threads: 4
@@ -62,7 +64,7 @@ rule search_round:
         mem_mb=search_mem_mb,
         runtime=search_runtime,
     shell:
-        "python -m rnamsm search-round {input.query:q} --db {input.databases:q} --resume-dir {params.resume:q}"
+        "python -m rnamsm search-round {input.queries:q} --db {input.databases:q} --resume-dir {params.resume:q}"
         " --round {wildcards.round} {params.job} --receipt {output:q} --threads {threads}"
         " --config-json {params.cfg:q} > {log:q} 2>&1"
 

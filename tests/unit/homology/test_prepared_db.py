@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pyhmmer.easel import Alphabet, TextSequence
+from pyhmmer.easel import Alphabet, SequenceFile, TextSequence
 
 from rnamsm.checksums import file_sha256
 from rnamsm.errors import RnamsmError
@@ -24,15 +24,21 @@ from rnamsm.homology import infernal_cli, shard_results
 from rnamsm.homology.cm_search import cm_chunk
 from rnamsm.homology.hits import merge_hits
 from rnamsm.homology.nhmmer_round import nhmmer_chunk
-from rnamsm.homology.pipeline import RoundJob, read_query, run_round_job, run_search
+from rnamsm.homology.pipeline import RoundJob, RoundMember, read_query, run_round_job, run_search
 from rnamsm.homology.prepared_db import PreparedDatabase, prepare_database
 from rnamsm.homology.result import SearchResult
 from rnamsm.homology.settings import DatabaseSettings, resolve_search_options
-from rnamsm.homology.shard_results import write_receipt
+from rnamsm.homology.shard_results import write_receipts
 from tests.conftest import INFERNAL_DATA, REPO_ROOT, require_program
 
 DEMO_DB = REPO_ROOT / "resources" / "demo" / "db" / "demo_db.fa.gz"
 DEMO_QUERY = INFERNAL_DATA / "mrum-tRNA.1.fa"
+
+
+def one_round_job(resume: Path, database: Path, job: RoundJob, settings, **options) -> shard_results.Receipt:
+    """The receipt of ``job`` run for the demo query alone, its search kept in ``resume``."""
+    (receipt,) = run_round_job([RoundMember(DEMO_QUERY, resume)], database, job, settings, **options)
+    return receipt
 #: Residues of the demo database's sequences after windowing: shard sizes that cut it in 3 and 7 shards.
 DEMO_WINDOW_RESIDUES = 3280706
 
@@ -133,11 +139,16 @@ def test_a_round_job_needs_a_prepared_database_and_a_readable_receipt(tmp_path: 
     """A round job of plain FASTA files, or after a damaged receipt, is one line naming the file."""
     settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}}))
     with pytest.raises(RnamsmError, match="mrum-tRNAs10.fa: a round job searches a prepared database"):
-        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(1, 0, 2), settings)
+        one_round_job(tmp_path / "resume", INFERNAL_DATA / "mrum-tRNAs10.fa", RoundJob(1, 0, 2), settings)
     (tmp_path / "model.json").write_text('{"round": 2, "status": "stopped"')
     with pytest.raises(RnamsmError, match=r"model.json: unreadable round receipt .*run the round job again"):
-        run_round_job(DEMO_QUERY, INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "resume", RoundJob(2, 0, 2),
+        one_round_job(tmp_path / "resume", INFERNAL_DATA / "mrum-tRNAs10.fa", RoundJob(2, 0, 2),
                       settings, after=tmp_path / "model.json")
+    counts = rnamsm("search-round", str(DEMO_QUERY), str(DEMO_QUERY), "--db", str(tmp_path / "prepared"),
+                    "--resume-dir", str(tmp_path / "resume"), "--round", "1", "--receipt", str(tmp_path / "r.json"))
+    assert counts.returncode != 0 and counts.stderr.strip().splitlines() == [
+        "rnamsm search-round: error: --resume-dir: 1 folder(s) for 2 query file(s); give one per query, in the "
+        "same order"]
 
 
 @pytest.mark.parametrize(("damage", "message"), [
@@ -192,6 +203,36 @@ def test_round1_in_1_3_and_7_shards_equals_unsharded(demo_shards: dict[int, Path
         for index in range(7)
     ]
     assert merge_hits(reversed(per_shard), r1.max_hits) == reference.rounds[0].hits
+
+
+def test_a_round_job_of_several_queries_reads_each_shard_once(
+    demo_shards: dict[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tRNA queries in the same round jobs (the workflow's ``search.samples_per_job``), 2 shard jobs over 3
+    shards: each job reads each of its shards once for both queries, keeps each query's hits in its own
+    folder, and each query's merge writes the MSA files of its own one-job search, searching nothing."""
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 0}, "round1": {"incE": 1}}))
+    second = tmp_path / "mrum-tRNA.5.fa"
+    with SequenceFile(INFERNAL_DATA / "mrum-tRNAs10.fa") as records:
+        (record,) = [record for record in records if record.name == "mrum-tRNA.5"]
+    second.write_text(f">mrum-tRNA.5\n{record.sequence}\n")
+    members = [RoundMember(DEMO_QUERY, tmp_path / "resume-1"), RoundMember(second, tmp_path / "resume-2")]
+    reads: list[int] = []
+    chunk = PreparedDatabase.chunk
+    monkeypatch.setattr(PreparedDatabase, "chunk", lambda self, index: reads.append(index) or chunk(self, index))
+    jobs = [run_round_job(members, demo_shards[3], RoundJob(1, job, 2), settings, threads=1) for job in range(2)]
+    assert [[(receipt.member, receipt.status, receipt.searched) for receipt in job] for job in jobs] == [
+        [(str(member.resume_dir), "searched", shards) for member in members] for shards in ((0, 2), (1,))]
+    assert sorted(reads) == [0, 1, 2]
+    monkeypatch.setattr(PreparedDatabase, "chunk", chunk)
+    for member in members:
+        name = member.query.stem
+        merged = run_search(member.query, [demo_shards[3]], tmp_path / f"merged-{name}", settings, threads=1,
+                            resume_dir=member.resume_dir)
+        alone = run_search(member.query, [demo_shards[1]], tmp_path / f"alone-{name}", settings, threads=1)
+        assert merged.stats.prepared_database.resumed_shards == 3 and len(alone.final.rows) > 5
+        assert _msa_bytes(tmp_path / f"merged-{name}") == _msa_bytes(tmp_path / f"alone-{name}")
+        assert _hits(merged.stats) == _hits(alone.stats)
 
 
 def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
@@ -256,11 +297,11 @@ def _round_jobs_give_the_one_job_msa(demo_shards: dict[int, Path], tmp_path: Pat
 
     monkeypatch.setattr(infernal_cli, "calibrate_cm", no_calibration)
     jobs = [RoundJob(1, 0, 2), RoundJob(1, 1, 2), RoundJob(2, None, 2), RoundJob(2, 0, 2), RoundJob(2, 1, 2)]
-    receipts = [run_round_job(DEMO_QUERY, demo_shards[3], resume, job, settings, threads=1) for job in jobs]
+    receipts = [one_round_job(resume, demo_shards[3], job, settings, threads=1) for job in jobs]
     assert [(receipt.status, receipt.shards, receipt.searched) for receipt in receipts] == [
         ("searched", (0, 2), (0, 2)), ("searched", (1,), (1,)), ("model", (), ()),
         ("searched", (0, 2), (0, 2)), ("searched", (1,), (1,))]
-    again = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, 1, 2), settings, threads=1)
+    again = one_round_job(resume, demo_shards[3], RoundJob(2, 1, 2), settings, threads=1)
     assert again.searched == ()  # a rerun job finds its shards finished
     merged = run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "merged", settings, threads=1, resume_dir=resume)
     assert merged.stats.prepared_database.resumed_shards == 6  # every shard of both rounds: nothing searched
@@ -269,11 +310,11 @@ def _round_jobs_give_the_one_job_msa(demo_shards: dict[int, Path], tmp_path: Pat
     assert all(len(shard.seconds) == 2 and min(shard.seconds) > 0 for shard in merged.stats.prepared_database.shards)
     # Neff 1 is reached in round 1: no CM round, so round 2's model job and (after it) its shard jobs stop.
     stop, _ = resolve_search_options(("test", {"cm": {"max_rounds": 1, "min_rounds": 0}, "neff": {"stop": 1}}))
-    assert run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(1, 0, 1), stop, threads=1).status == "searched"
-    model = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, None, 1), stop, threads=1)
+    assert one_round_job(resume, demo_shards[3], RoundJob(1, 0, 1), stop, threads=1).status == "searched"
+    model = one_round_job(resume, demo_shards[3], RoundJob(2, None, 1), stop, threads=1)
     assert model.status == "stopped"
-    write_receipt(tmp_path / "model.json", model)
-    after = run_round_job(DEMO_QUERY, demo_shards[3], resume, RoundJob(2, 0, 1), stop, threads=1,
+    write_receipts(tmp_path / "model.json", [model])
+    after = one_round_job(resume, demo_shards[3], RoundJob(2, 0, 1), stop, threads=1,
                           after=tmp_path / "model.json")
     assert (after.status, after.searched) == ("stopped", ())
     assert len(run_search(DEMO_QUERY, [demo_shards[3]], tmp_path / "stopped", stop, threads=1,
