@@ -70,12 +70,28 @@ def start_command(command: str, cwd: Path, output: Path, **extra_env: str) -> su
         )
 
 
+def interrupt_command(process: subprocess.Popen) -> None:
+    """Ctrl-C for a command started by :func:`start_command`: SIGINT to its shell and to the shell's children
+    (the shell does not pass it on, and Snakemake cancels its Slurm jobs only when it gets it itself)."""
+    try:
+        children = psutil.Process(process.pid).children()
+    except psutil.NoSuchProcess:
+        children = []
+    for child in children:
+        try:
+            child.send_signal(signal.SIGINT)
+        except psutil.NoSuchProcess:
+            pass
+    process.send_signal(signal.SIGINT)
+
+
 def finish_command(process: subprocess.Popen, output: Path, timeout: int) -> subprocess.CompletedProcess:
-    """Wait for a command started by :func:`start_command`; interrupt it with SIGINT on timeout."""
+    """Wait for a command started by :func:`start_command`; interrupt it (:func:`interrupt_command`) on
+    timeout."""
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGINT)
+        interrupt_command(process)
         process.wait(timeout=60)
         raise AssertionError(f"{process.args!r} timed out after {timeout} s:\n{output.read_text()[-5000:]}") from None
     return subprocess.CompletedProcess(process.args, process.returncode, output.read_text(), "")

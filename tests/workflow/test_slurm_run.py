@@ -32,6 +32,7 @@ from tests.support.readme import readme_commands
 from tests.support.workflow import (
     copy_workflow,
     finish_command,
+    interrupt_command,
     run_command,
     seed_demo_weights,
     start_command,
@@ -60,7 +61,7 @@ def run_in_background(command: str, workdir: Path, **extra_env: str) -> Iterator
     run = BackgroundRun(start_command(command, workdir, output, **extra_env), workdir, output)
     yield run
     if run.process.poll() is None:
-        run.process.send_signal(signal.SIGINT)
+        interrupt_command(run.process)
         run.process.wait(timeout=60)
 
 
@@ -291,7 +292,7 @@ def grouped_scenario(demo_weights: Path, tmp_path: Path) -> None:
         result = finish_command(reference_run, reference_output, timeout=1200)
     finally:
         if reference_run.poll() is None:  # a failed check above: stop the reference run too
-            reference_run.send_signal(signal.SIGINT)
+            interrupt_command(reference_run)
             reference_run.wait(timeout=60)
     assert result.returncode == 0, result.stdout[-5000:]
     for sample in GROUPED:
