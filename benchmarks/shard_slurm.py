@@ -1,13 +1,16 @@
-"""One query's search through the local Slurm (tests/slurm/): the prepared database searched by 1 job vs by
-S shard jobs per round: identical MSA files, total CPU time, and the critical path.
+"""One query's search (or a batch's) through the local Slurm (tests/slurm/): the prepared database searched by
+1 job vs by S shard jobs per round: identical MSA files, total CPU time, and the critical path.
 
     .venv/bin/python benchmarks/shard_slurm.py [--shards 8] [--max-rounds 1] [--size 1000 [--db-dir DIR]]
+        [--queries N]
 
 The database is the demo one (`resources/demo/db/demo_db.fa.gz`, 3.3 Mb of windows) or, with `--size N`, the
 N-Mb database of `benchmarks/realistic_db.py` (the generator `benchmarks/prepare_db.py` uses), built in
 `--db-dir` (reused there when it holds the same size and seed; default: a temporary folder, removed). It is
 prepared once in S shards (`db.shard_nt` = its residues / S; for a generated database its residues + 3% for
-windows) into a shared `databases_dir` by the workflow's `prepare_db` job; the query is `mrum-tRNA.1`. With
+windows) into a shared `databases_dir` by the workflow's `prepare_db` job; the query is `mrum-tRNA.1`
+(`--queries N`: the first N tRNAs of that file, one sample each, whose round jobs are shared when
+`search.samples_per_job`, default 8, allows; one job per search in the 1-job run). With
 `--size`, the search jobs' Slurm time limits are raised (`--runtime-minutes`) so that a loaded node cannot cut
 a run short; their requests from the formula are recorded beside the measured times. Both runs use one
 thread per job (`--max-threads 1`). CPU time is the sum of the search jobs' `cpu_time` in their Snakemake
@@ -38,8 +41,15 @@ from tests.support.workflow import REPO_ROOT, copy_workflow, run_command  # noqa
 
 #: Windowed residues of the demo database (tests/unit/homology/test_prepared_db.py).
 DEMO_WINDOW_RESIDUES = 3280706
+#: The first sample; it names the round-job group of a batch (`--queries`).
 SAMPLE = "trna-1"
-SHEET = f"sample_id\tfasta\trecord\n{SAMPLE}\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.1\n"
+
+
+def sheet(queries: int) -> str:
+    """The sample sheet of the first ``queries`` tRNAs of the demo's query file, `trna-1` ... `trna-N`."""
+    rows = [f"trna-{number}\tresources/demo/queries/mrum-tRNAs10.fa\tmrum-tRNA.{number}"
+            for number in range(1, queries + 1)]
+    return "\n".join(["sample_id\tfasta\trecord", *rows]) + "\n"
 SLURM = ("--profile", "slurm", "--slurm-init-seconds-before-status-checks", "2", "--max-threads", "1")
 
 
@@ -82,8 +92,9 @@ def allocation_cpu(text: str) -> dict[str, float]:
 
 
 def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int, database: Path | None,
-        runtime_minutes: int | None) -> dict:
-    """One search of the sample through Slurm with ``jobs`` shard jobs per round; its figures and MSA bytes."""
+        runtime_minutes: int | None, queries: int = 1) -> dict:
+    """The searches of ``queries`` samples through Slurm with ``jobs`` shard jobs per round; their figures and
+    MSA bytes."""
     workdir = copy_workflow(folder / f"jobs-{jobs}")
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     config["databases_dir"] = str(databases)
@@ -92,11 +103,12 @@ def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int
     config["search"] = {**config.get("search", {}), "shards": jobs, "cm": {"max_rounds": max_rounds},
                         "db": {"shard_nt": shard_nt}}
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    (workdir / "config" / "samples.tsv").write_text(SHEET)
-    target = f"results/{SAMPLE}/msa/msa_stats.json"
+    (workdir / "config" / "samples.tsv").write_text(sheet(queries))
+    samples = [f"trna-{number}" for number in range(1, queries + 1)]
+    targets = [f"results/{sample}/msa/msa_stats.json" for sample in samples]
     extra = [] if runtime_minutes is None else [
         "--set-resources", f"homology_search:runtime={runtime_minutes}", f"search_round:runtime={runtime_minutes}"]
-    command = " ".join([sys.executable, "-m", "snakemake", target, *SLURM, *extra])
+    command = " ".join([sys.executable, "-m", "snakemake", *targets, *SLURM, *extra])
     result = run_command(command, workdir, timeout=6 * 3600)
     if result.returncode != 0:
         raise SystemExit(result.stdout[-5000:])
@@ -105,9 +117,11 @@ def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int
     for path in sorted((bench / "search_round").glob(f"{SAMPLE}.round*.tsv")):
         number, job = path.name[len(SAMPLE) + len(".round"):-len(".tsv")].split(".")
         rounds.setdefault(number, {})[job] = benchmark(path)
-    merge = benchmark(bench / "homology_search" / f"{SAMPLE}.tsv")
+    merges = [benchmark(bench / "homology_search" / f"{sample}.tsv") for sample in samples]
+    merge = max(merges, key=lambda job: job["s"])
     accounted = slurm_cpu(workdir, ("search_round", "homology_search"))
-    cpu = merge["cpu_time"] + sum(job["cpu_time"] for jobs_ in rounds.values() for job in jobs_.values())
+    cpu = sum(job["cpu_time"] for job in merges) + sum(
+        job["cpu_time"] for jobs_ in rounds.values() for job in jobs_.values())
     critical = merge["s"] + sum(
         max((job["s"] for name, job in jobs_.items() if name != "model"), default=0.0)
         + jobs_.get("model", {"s": 0.0})["s"] for jobs_ in rounds.values())
@@ -117,13 +131,16 @@ def run(folder: Path, databases: Path, jobs: int, shard_nt: int, max_rounds: int
         "rounds_run": [{key: entry[key] for key in ("round", "method", "reported", "hits", "depth", "neff",
                                                      "seconds")} for entry in stats["rounds"]],
         "final_round": stats["final_round"], "final_alignment": stats["final_alignment"], "depth": stats["depth"],
-        "jobs_per_round": jobs, "search_jobs": 1 + sum(len(jobs_) for jobs_ in rounds.values()),
+        "queries": queries, "depths": [json.loads((workdir / "results" / sample / "msa" / "msa_stats.json")
+                                                  .read_text())["depth"] for sample in samples],
+        "jobs_per_round": jobs, "search_jobs": len(merges) + sum(len(jobs_) for jobs_ in rounds.values()),
         "cpu_seconds": round(cpu, 2), "slurm_jobs": len(accounted),
         "slurm_total_cpu_seconds": round(sum(accounted.values()), 2),
         "critical_path_seconds": round(critical, 2),
         "wall_seconds_of_slowest_job": round(max([merge["s"], *(j["s"] for r in rounds.values() for j in r.values())]),
                                              2),
-        "msa": {path.name: path.read_bytes() for path in sorted(msa.glob(f"{SAMPLE}.*"))},
+        "msa": {path.name: path.read_bytes() for sample in samples
+                for path in sorted((workdir / "results" / sample / "msa").glob(f"{sample}.*"))},
     }
 
 
@@ -136,6 +153,8 @@ def main() -> None:
     parser.add_argument("--db-dir", type=Path, default=None,
                         help="folder of the generated database (kept and reused; default: temporary)")
     parser.add_argument("--runtime-minutes", type=int, default=600, help="search jobs' time limit with --size")
+    parser.add_argument("--queries", type=int, default=1, choices=range(1, 11), metavar="N",
+                        help="samples searched (the first N of the 10 tRNAs), default 1")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "shard_slurm.json")
     parser.add_argument("--accounting-from", type=Path, default=None, metavar="DIR",
                         help="only add Slurm's CPU accounting to the --size entry of --out, from copies of the two "
@@ -158,7 +177,7 @@ def main() -> None:
             shard_nt = -(-int(built["residues"] * 1.03) // args.shards)
             runtime = args.runtime_minutes
         databases = Path(folder) / "databases"
-        runs = [run(Path(folder), databases, jobs, shard_nt, args.max_rounds, database, runtime)
+        runs = [run(Path(folder), databases, jobs, shard_nt, args.max_rounds, database, runtime, args.queries)
                 for jobs in (args.shards, 1)]
         manifest = db_manifest.read(next(databases.glob("*/manifest.json")).parent)
     sharded, single = runs
@@ -172,7 +191,7 @@ def main() -> None:
         "generated": built, "shard_nt": shard_nt,
         "prepared": {"shards": len(manifest.shards), "records": manifest.records, "residues": manifest.residues,
                      "shard_residues": [shard.residues for shard in manifest.shards]},
-        "shards": args.shards, "max_rounds": args.max_rounds, "runtime_minutes": runtime,
+        "shards": args.shards, "max_rounds": args.max_rounds, "runtime_minutes": runtime, "queries": args.queries,
         "identical_msa": identical,
         "cpu_ratio": round(sharded["cpu_seconds"] / single["cpu_seconds"], 3),
         "slurm_cpu_ratio": round(sharded["slurm_total_cpu_seconds"] / single["slurm_total_cpu_seconds"], 3)
@@ -180,7 +199,8 @@ def main() -> None:
         "runs": {"one_job": single, "sharded": sharded},
     }
     print(json.dumps(document, indent=2))
-    key = "demo" if built is None else f"generated_{args.size:g}Mb"
+    key = ("demo" if built is None else f"generated_{args.size:g}Mb") + (
+        f"_{args.queries}_queries" if args.queries > 1 else "")
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if "runs" in previous:  # the file of one (demo) run, before results were kept per database
         previous = {"demo": previous}
