@@ -378,7 +378,7 @@ def run_round_job(
         raise RnamsmError("a round job needs at least one sample (a query and its resume folder)")
     before = {receipt.member: receipt for receipt in shard_results.read_receipts(after)} if after else {}
     receipts: list[Receipt] = []
-    work: list[tuple[int, _ShardWork]] = []
+    work: list[_ShardWork] = []
     for member in members:
         previous = before.get(str(member.resume_dir))
         if previous is not None and previous.status in ("stopped", "cached"):
@@ -390,12 +390,12 @@ def run_round_job(
         assert isinstance(receipt, Receipt)
         receipts.append(receipt)
         if shards is not None and shards.unfinished:
-            work.append((len(receipts) - 1, shards))
+            work.append(shards)
     if work:
         prepared = PreparedDatabase(database)
-        for index in sorted({index for _, shards in work for index in shards.unfinished}):
+        for index in sorted({index for shards in work for index in shards.unfinished}):
             chunk = None
-            for _, shards in work:
+            for shards in work:
                 if index in shards.unfinished:
                     chunk = prepared.chunk(index) if chunk is None else chunk
                     start = time.perf_counter()
