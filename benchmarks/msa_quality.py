@@ -480,20 +480,42 @@ def mean(values: list[float]) -> float | None:
 def todays_default(record: dict) -> str | None:
     """The method key of this query's ``rnamsm search`` run at today's defaults, or ``None`` when it has none.
 
-    The ``rnamsm`` run was measured at the defaults of its commit. Before ``cm.min_rounds`` became 1, a
-    query whose nhmmer round reached ``neff.stop`` stopped there; such a run (one nhmmer round, a query not
-    above ``hmm_only_above``) is not what today's default does, and the variant run with today's
-    ``cm.min_rounds`` (``rnamsm:min1``) takes its place. Every other run is the same run at both settings:
-    ``cm.min_rounds`` only decides whether the Neff stop may end the search before the first CM round.
+    ``align: auto`` (today's default) hands on a CM round's own alignment, as the ``rnamsm:hits`` variant
+    (``align: hits``, otherwise today's defaults) does whenever its final round is a CM round: that run is
+    today's there. Where it is not (no CM round kept rows), ``auto`` realigns the rows as ``align: cmalign``,
+    the default before, did: the realigned run (:func:`realigned_default`) is today's.
+    """
+    realigned = realigned_default(record)
+    if SearchSettings().align != "auto":
+        return realigned
+    kept = variant_key(record, {"align": "hits"})
+    if kept is None:
+        return None
+    return kept if record[kept]["final_alignment"] == "cmsearch" else realigned
+
+
+def realigned_default(record: dict) -> str | None:
+    """The method key of this query's run at today's defaults but ``align: cmalign``, or ``None``.
+
+    The ``rnamsm`` run was measured at the defaults of its commit (``align: cmalign``). Before
+    ``cm.min_rounds`` became 1, a query whose nhmmer round reached ``neff.stop`` stopped there; such a run
+    (one nhmmer round, a query not above ``hmm_only_above``) is not what today's default does, and the
+    variant run with today's ``cm.min_rounds`` (``rnamsm:min1``) takes its place. Every other run is the same
+    run at both settings: ``cm.min_rounds`` only decides whether the Neff stop may end the search before the
+    first CM round.
     """
     run, settings = record.get("rnamsm"), SearchSettings()
     stopped_before_cm = (run is not None and run["status"] == "ok" and len(run["rounds"]) == 1
                          and record["length"] <= settings.hmm_only_above and settings.cm.max_rounds > 0)
     if run is None or not stopped_before_cm or settings.cm.min_rounds == 0:
         return "rnamsm" if run is not None else None
-    wanted = {"cm": {"min_rounds": settings.cm.min_rounds}}
+    return variant_key(record, {"cm": {"min_rounds": settings.cm.min_rounds}})
+
+
+def variant_key(record: dict, config: dict) -> str | None:
+    """The key of this query's finished ``rnamsm:LABEL`` run with exactly these ``--config-json`` overrides."""
     return next((key for key, value in record.items() if key.startswith("rnamsm:") and isinstance(value, dict)
-                 and value.get("config") == wanted and value["status"] == "ok"), None)
+                 and value.get("config") == config and value["status"] == "ok"), None)
 
 
 def headline_view(record: dict) -> dict:

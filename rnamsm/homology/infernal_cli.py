@@ -16,14 +16,14 @@ from rnamsm.errors import RnamsmError
 from rnamsm.formats import msa as msa_format
 from rnamsm.homology.settings import SearchSettings
 
-#: Programs ``rnamsm search`` runs as subprocesses (``cmalign`` only with ``align: cmalign``).
+#: Programs ``rnamsm search`` runs as subprocesses (``cmalign`` too unless ``align: hits``).
 REQUIRED_PROGRAMS = ("cmbuild", "cmcalibrate")
 
 
 def search_programs(settings: SearchSettings, hmm_only: bool = False) -> tuple[str, ...]:
     """The Infernal programs a search with ``settings`` runs (``hmm_only``: a query above ``hmm_only_above``)."""
     rounds = REQUIRED_PROGRAMS if settings.cm.max_rounds and not hmm_only else ()
-    return tuple(dict.fromkeys((*rounds, *(("cmbuild", "cmalign") if settings.align == "cmalign" else ()))))
+    return tuple(dict.fromkeys((*rounds, *(("cmbuild", "cmalign") if settings.align != "hits" else ()))))
 
 
 def check_programs(names: tuple[str, ...] = REQUIRED_PROGRAMS) -> None:

@@ -5,8 +5,9 @@ Round 1 searches the query sequence with nhmmer. Each later round builds a CM fr
 calibrates it (``cmcalibrate -L calibrate_L``, or a copy from ``calibrate_cache``) and searches it
 with pyinfernal. Rounds stop when Neff reaches ``neff.stop`` (tested once ``cm.min_rounds`` CM rounds
 ran), after ``cm.max_rounds`` CM rounds, or when a round adds nothing. The final MSA is the round
-chosen by :func:`_final_round`; with ``align: cmalign`` its rows are realigned to a CM built from
-them (:mod:`rnamsm.homology.realign`). ``msa_stats.json`` says which round, which alignment and why.
+chosen by :func:`_final_round`; with ``align: cmalign``, or ``auto`` when that round is not a CM round,
+its rows are realigned to a CM built from them (:mod:`rnamsm.homology.realign`). ``msa_stats.json``
+says which round, which alignment and why.
 
 The database is FASTA/Stockholm files, read and deduplicated here, or one prepared database
 (:mod:`rnamsm.homology.prepared_db`), searched shard by shard with the manifest's Z; each round's
@@ -540,7 +541,8 @@ def _rounds(
         final = dataclasses.replace(chosen, structure=chosen.structure or first_structure,
                                     structure_source=chosen.structure_source or first_source)
         alignment_method = final.method
-        if settings.align == "cmalign" and final.rows:
+        realigned = settings.align == "cmalign" or (settings.align == "auto" and final.method != "cmsearch")
+        if final.rows and realigned:
             structure = timer.run("final.structure", _next_structure, settings, query, final)
             rows = timer.run("final.cmalign", realign, query, final.rows, structure, work, threads=threads)
             value, approx = neff(encode([query.sequence] + [match_columns(hit.a3m) for hit in rows]),
@@ -548,7 +550,7 @@ def _rounds(
             final = dataclasses.replace(final, rows=rows, neff=value, neff_approx=approx, structure=structure,
                                         structure_source=settings.ss_next)
             alignment_method = "cmalign"
-            reason += "; its rows realigned with cmalign to a CM built from them (align: cmalign)"
+            reason += f"; its rows realigned with cmalign to a CM built from them (align: {settings.align})"
     if not final.rows:
         warnings.append(f"query {query.id!r}: no homologs found; the MSA holds the query only")
     alignment = _alignment(query, final.rows, final.structure)
@@ -640,12 +642,14 @@ def _reuse(cache: str, key: str, files: MsaFiles, query: Query, warnings: list[s
 def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bool) -> tuple[Round, str]:
     """The round whose rows make the final MSA, and why (a sentence for ``msa_stats.json``).
 
-    The round with the highest Neff (ties: the later one); with ``align: hits`` and ``cm.min_rounds``
-    the CM round with the highest Neff whenever a CM round kept rows, so the MSA is a CM alignment.
+    The round with the highest Neff (ties: the later one); unless ``align: cmalign`` (which realigns any
+    round's rows), with ``cm.min_rounds`` the CM round with the highest Neff whenever a CM round kept rows,
+    so the MSA is a CM alignment.
     """
     best = max(rounds, key=lambda r: (r.neff, r.number))
     structured = [r for r in rounds if r.method == "cmsearch" and r.rows]
-    if settings.align == "hits" and settings.cm.min_rounds and structured:
+    keeps_cm_alignment = settings.align != "cmalign" and settings.cm.min_rounds
+    if keeps_cm_alignment and structured:
         final = max(structured, key=lambda r: (r.neff, r.number))
         if final is not best:
             return final, (f"round {final.number} ({final.method}): the highest Neff of the CM rounds "
@@ -662,7 +666,7 @@ def _final_round(rounds: Sequence[Round], settings: SearchSettings, hmm_only: bo
     if hmm_only:
         return best, (f"{where}: the highest Neff of the rounds ({best.neff:.1f}); the query is longer than "
                       f"hmm_only_above ({settings.hmm_only_above} nt), so its later rounds are profile-HMM searches")
-    if settings.align == "hits" and settings.cm.min_rounds and not structured:
+    if keeps_cm_alignment and not structured:
         return best, f"{where}: no CM round kept any row"
     return best, f"{where}: the highest Neff of the rounds ({best.neff:.1f})"
 

@@ -101,7 +101,7 @@ class SearchSettings:
     calibrate_cache: str | None = None
     cache: str | None = None
     cm: CmSettings = field(default_factory=CmSettings)
-    align: Literal["hits", "cmalign"] = "cmalign"
+    align: Literal["auto", "hits", "cmalign"] = "auto"
     placement: Literal["cmalign", "hmmalign"] = "cmalign"
     filter: FilterSettings = field(default_factory=FilterSettings)
     neff: NeffSettings = field(default_factory=NeffSettings)

@@ -251,7 +251,7 @@ def test_missing_infernal_program_is_a_clear_error(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "cmbuild" in lines[0] and "cmcalibrate" in lines[0] and "not found on PATH" in lines[0]
-    assert "cmalign" in lines[0]  # align: cmalign (the default) realigns the final rows
+    assert "cmalign" in lines[0]  # align: auto (the default) realigns a final HMM round's rows
     assert not (tmp_path / "out").exists()
 
 
@@ -297,7 +297,7 @@ def test_local_end_and_minus_strand_rows_match_the_genome() -> None:
 
 def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     """Above ``hmm_only_above`` the CM rounds become nhmmer rounds with a profile built from the MSA; with
-    ``align: hits`` no Infernal program runs, at the default ``align: cmalign`` the final rows are realigned."""
+    ``align: hits`` no Infernal program runs, at the default ``align: auto`` the final HMM rows are realigned."""
     query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
     options = {"hmm_only_above": 50, "round1": {"incE": 10.0}, "cm": {"incE": 1e-3}}
     settings, _ = resolve_search_options(("test", {**options, "align": "hits"}))
@@ -314,6 +314,7 @@ def test_hmm_only_path_for_long_queries(tmp_path: Path) -> None:
     realigned = run_search(query, [GENOME], tmp_path / "cmalign", resolve_search_options(("test", options))[0])
     assert [r.method for r in realigned.stats.rounds] == methods
     assert realigned.stats.final_alignment == "cmalign" and realigned.stats.tool_versions["infernal_cli"]
+    assert "realigned with cmalign" in realigned.stats.final_reason and "(align: auto)" in realigned.stats.final_reason
     assert assert_official_format(tmp_path / "cmalign" / "mrum-tRNA.1.a2m_msa2", "mrum-tRNA.1", 72) != rows
 
 

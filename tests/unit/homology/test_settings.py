@@ -61,7 +61,7 @@ def test_the_workflow_section_round_trips() -> None:
         ({"cm": {"incE": "x"}}, "cm.incE: expected a finite number, got 'x'"),
         ({"ss_next": "other"}, "ss_next: must be one of 'alifold', 'rnafold', got 'other'"),
         ({"ss_first": ""}, "ss_first must be 'rnafold', 'alifold' or a dot-bracket file path"),
-        ({"align": "realign"}, "align: must be one of 'hits', 'cmalign'"),
+        ({"align": "realign"}, "align: must be one of 'auto', 'hits', 'cmalign'"),
         ({"cm": {"min_rounds": -1}}, "cm.min_rounds must be an integer >= 0"),
         ({"alifold": {"cfactor": -1}}, "alifold.cfactor must be a number >= 0"),
         ({"alifold": {"ribosum": "yes"}}, "alifold.ribosum: expected true or false"),
