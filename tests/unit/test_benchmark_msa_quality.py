@@ -112,30 +112,41 @@ def test_rnacmap3_runner_builds_a_query_first_msa_from_a_small_real_database(tmp
 
 
 def test_report_headlines_todays_default_from_the_measured_runs_and_labels_the_old_default() -> None:
-    """On the committed results: a run that stopped after its nhmmer round (the old ``cm.min_rounds: 0``) gives
-    way to the query's ``rnamsm:min1`` run; every figure is one of the file's runs; the old runs stay, labelled."""
+    """On the committed results: today's ``align: auto`` is the ``rnamsm:hits`` run wherever its final round is a
+    CM round; elsewhere the realigned run, which for a run that stopped after its nhmmer round (the old
+    ``cm.min_rounds: 0``) is the query's ``rnamsm:min1`` run; every figure is one of the file's runs; the old
+    runs stay, labelled."""
     results = json.loads(msa_quality.RESULTS.read_text())
     queries = results["queries"]
     chosen = {query_id: msa_quality.todays_default(record) for query_id, record in queries.items()}
-    replaced = {query_id for query_id, key in chosen.items() if key != "rnamsm"}
+    kept = {query_id for query_id, record in queries.items()
+            if record.get("rnamsm:hits", {}).get("final_alignment") == "cmsearch"}
+    assert kept and all(chosen[query_id] == "rnamsm:hits" for query_id in kept)
+    assert all(queries[query_id]["rnamsm:hits"]["config"] == {"align": "hits"} for query_id in kept)
+    realigned = {query_id: msa_quality.realigned_default(record) for query_id, record in queries.items()}
+    replaced = {query_id for query_id, key in realigned.items() if key != "rnamsm"}
     assert {"Cobalamin-1", "rnaseP-eubact-1", "rnaseP-eubact-2"} <= replaced
     for query_id in replaced:
         record = queries[query_id]
-        assert len(record["rnamsm"]["rounds"]) == 1 and chosen[query_id] == "rnamsm:min1"
+        assert len(record["rnamsm"]["rounds"]) == 1 and realigned[query_id] == "rnamsm:min1"
         assert len(record["rnamsm:min1"]["rounds"]) > 1  # today's default runs a CM round
     summary = msa_quality.summarise(queries)["all"]
-    done = [r for r in queries.values() if r["rnamsm"]["status"] == r["rnacmap3"]["status"] == "ok"]
+    done = [r for r in queries.values() if msa_quality.todays_default(r) is not None
+            and r[msa_quality.todays_default(r)]["status"] == r["rnacmap3"]["status"] == "ok"]
     scored = [r for r in done if r["reference_pairs"]]
-    assert summary["rnamsm"]["default_runs"] == {"rnamsm": len(done) - len(replaced), "rnamsm:min1": len(replaced)}
+    assert summary["queries"] == len(done) >= len(kept)
+    assert summary["rnamsm"]["default_runs"] == dict(sorted(collections.Counter(msa_quality.todays_default(r)
+                                                                    for r in done).items()))
     assert summary["rnamsm"]["f1"] == msa_quality.mean([r[msa_quality.todays_default(r)]["f1"] for r in scored])
     assert summary["rnamsm"]["cpu_seconds"] == round(sum(r[msa_quality.todays_default(r)]["cpu_seconds"]
                                                          for r in done), 1)
     assert summary["rnamsm_as_measured"]["f1"] == msa_quality.mean([r["rnamsm"]["f1"] for r in scored])
     report = msa_quality.markdown_report(results)
-    assert "(2, cmalign; `rnamsm:min1` run)" in report and "`rnamsm` as measured" in report
+    assert "cmsearch; `rnamsm:hits` run)" in report and "`rnamsm` as measured" in report
 
-    # a query whose only run stopped before any CM round, without a run at today's default, is left out
+    # a query without a run at today's default is left out; without its min1 run no realigned run stands in
     record = queries["Cobalamin-1"]
-    lone = {key: value for key, value in record.items() if key != "rnamsm:min1"}
+    lone = {key: value for key, value in record.items() if key != "rnamsm:hits"}
     assert msa_quality.todays_default(lone) is None
     assert msa_quality.summarise({"Cobalamin-1": lone})["all"]["queries"] == 0
+    assert msa_quality.realigned_default({k: v for k, v in record.items() if k != "rnamsm:min1"}) is None

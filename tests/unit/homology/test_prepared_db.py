@@ -242,7 +242,7 @@ def test_cm_round_in_7_shards_equals_unsharded_and_resumes_after_sigkill(
     shards and writes the unsharded MSA files (realigned with cmalign) byte for byte; 3 shard jobs merged
     give the unsharded round-2 hits, and so do the round jobs of the workflow (``rnamsm search-round``)."""
     require_program("cmbuild", "cmcalibrate", "cmalign")
-    overrides = {"cm": {"max_rounds": 1}, "calibrate_cache": str(tmp_path / "calibrations")}
+    overrides = {"cm": {"max_rounds": 1}, "calibrate_cache": str(tmp_path / "calibrations"), "align": "cmalign"}
     settings, _ = resolve_search_options(("test", overrides))
     one = run_search(DEMO_QUERY, [demo_shards[1]], tmp_path / "out-1", settings, threads=1,
                      work_dir=tmp_path / "work-1")
@@ -285,7 +285,7 @@ def _round_jobs_give_the_one_job_msa(demo_shards: dict[int, Path], tmp_path: Pat
     job and its calibration taken from the resume folder (where the model job keeps it for the others; seeded
     here with the one-job search's, so nothing calibrates): the merge writes the one-job MSA bytes without
     searching again. With a Neff stop reached in round 1, round 2's jobs do nothing."""
-    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 1}}))
+    settings, _ = resolve_search_options(("test", {"cm": {"max_rounds": 1}, "align": "cmalign"}))
     resume = tmp_path / "round-jobs"
     calibrated = shard_results.calibrations(resume)
     calibrated.mkdir(parents=True)
