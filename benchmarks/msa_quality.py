@@ -58,6 +58,7 @@ from rnamsm.homology.infernal_cli import forecast_calibration, infernal_version 
 from rnamsm.homology.neff import encode, neff  # noqa: E402
 from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
+from rnamsm.settings import settings_to_mapping  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
@@ -313,7 +314,7 @@ def score_ours(out: Path, query_id: str, query: Member) -> dict:
     """Scores of an ``rnamsm search`` output folder: the final MSA, and each round's own alignment."""
     stats = json.loads((out / "msa_stats.json").read_text())
     result = score_msa(out / f"{query_id}.a2m_msa2", query)
-    result.update({key: stats[key] for key in ("final_alignment", "final_reason") if key in stats})
+    result.update({key: stats[key] for key in ("final_alignment", "final_reason", "parameters") if key in stats})
     result.update(final_round=stats["final_round"], hmm_only=stats["hmm_only"], timings=stats["timings"], rounds=[])
     realigned = stats.get("final_alignment") == "cmalign"
     for entry in stats["rounds"]:
@@ -480,11 +481,15 @@ def mean(values: list[float]) -> float | None:
 def todays_default(record: dict) -> str | None:
     """The method key of this query's ``rnamsm search`` run at today's defaults, or ``None`` when it has none.
 
+    An ``rnamsm`` run that recorded its settings at today's defaults (:func:`at_todays_defaults`) is today's.
+    Older runs recorded only the commit:
     ``align: auto`` (today's default) hands on a CM round's own alignment, as the ``rnamsm:hits`` variant
     (``align: hits``, otherwise today's defaults) does whenever its final round is a CM round: that run is
     today's there. Where it is not (no CM round kept rows), ``auto`` realigns the rows as ``align: cmalign``,
     the default before, did: the realigned run (:func:`realigned_default`) is today's.
     """
+    if at_todays_defaults(record.get("rnamsm")):
+        return "rnamsm"
     realigned = realigned_default(record)
     if SearchSettings().align != "auto":
         return realigned
@@ -494,10 +499,24 @@ def todays_default(record: dict) -> str | None:
     return kept if record[kept]["final_alignment"] == "cmsearch" else realigned
 
 
+#: Search settings that never change a search's MSA: where finished searches are kept, the job sizes.
+NOT_RESULT_SETTINGS = ("threads", "cache", "shards", "samples_per_job")
+
+
+def at_todays_defaults(run: dict | None) -> bool:
+    """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and they are today's defaults."""
+    if run is None or "parameters" not in run:
+        return False
+    ran, today = ({key: value for key, value in mapping.items() if key not in NOT_RESULT_SETTINGS}
+                  for mapping in (run["parameters"], settings_to_mapping(SearchSettings())))
+    return ran == today
+
+
 def realigned_default(record: dict) -> str | None:
     """The method key of this query's run at today's defaults but ``align: cmalign``, or ``None``.
 
-    The ``rnamsm`` run was measured at the defaults of its commit (``align: cmalign``). Before
+    An ``rnamsm`` run that recorded another ``align`` is not; a variant run at ``align: cmalign`` is. The
+    older ``rnamsm`` runs were measured at the defaults of their commits (``align: cmalign``). Before
     ``cm.min_rounds`` became 1, a query whose nhmmer round reached ``neff.stop`` stopped there; such a run
     (one nhmmer round, a query not above ``hmm_only_above``) is not what today's default does, and the
     variant run with today's ``cm.min_rounds`` (``rnamsm:min1``) takes its place. Every other run is the same
@@ -505,6 +524,8 @@ def realigned_default(record: dict) -> str | None:
     first CM round.
     """
     run, settings = record.get("rnamsm"), SearchSettings()
+    if run is not None and "parameters" in run and run["parameters"]["align"] != "cmalign":
+        return variant_key(record, {"align": "cmalign"})
     stopped_before_cm = (run is not None and run["status"] == "ok" and len(run["rounds"]) == 1
                          and record["length"] <= settings.hmm_only_above and settings.cm.max_rounds > 0)
     if run is None or not stopped_before_cm or settings.cm.min_rounds == 0:

@@ -11,7 +11,9 @@ from pathlib import Path
 from benchmarks import msa_quality, rnacmap3
 from rnamsm.formats.msa import match_columns
 from rnamsm.formats.query import Query
+from rnamsm.homology.settings import SearchSettings
 from rnamsm.model.msa import read_msa
+from rnamsm.settings import settings_to_mapping
 from tests.conftest import INFERNAL_DATA, require_program
 
 
@@ -150,3 +152,20 @@ def test_report_headlines_todays_default_from_the_measured_runs_and_labels_the_o
     assert msa_quality.todays_default(lone) is None
     assert msa_quality.summarise({"Cobalamin-1": lone})["all"]["queries"] == 0
     assert msa_quality.realigned_default({k: v for k, v in record.items() if k != "rnamsm:min1"}) is None
+
+
+def test_a_run_that_recorded_todays_default_settings_is_todays_default_whatever_its_commit() -> None:
+    """A run's ``parameters`` (its ``msa_stats.json`` settings) decide: at today's defaults it is the headline
+    run itself; at ``align: hits`` it is neither today's nor the realigned run, which a ``cmalign`` variant is."""
+    record = json.loads(msa_quality.RESULTS.read_text())["queries"]["tRNA-3"]
+    today = {**settings_to_mapping(SearchSettings()), "threads": 2, "shards": 7}
+    del today["samples_per_job"]  # msa_stats.json leaves it out
+    auto = {**record, "rnamsm": {**record["rnamsm"], "parameters": today}}
+    assert msa_quality.at_todays_defaults(auto["rnamsm"]) and msa_quality.todays_default(auto) == "rnamsm"
+    assert "default_from" not in msa_quality.headline_view(auto)["rnamsm"]
+    hits = {**record, "rnamsm": {**record["rnamsm"], "parameters": {**today, "align": "hits"}}}
+    assert not msa_quality.at_todays_defaults(hits["rnamsm"])
+    assert msa_quality.realigned_default(hits) is None
+    realigned = {**hits, "rnamsm:cmalign": {**record["rnamsm"], "config": {"align": "cmalign"}}}
+    assert msa_quality.realigned_default(realigned) == "rnamsm:cmalign"
+    assert not msa_quality.at_todays_defaults(record["rnamsm"])  # an old run recorded only its commit
