@@ -268,9 +268,11 @@ def read_query(path: str | os.PathLike[str]) -> Query:
     return dataclasses.replace(record, sequence=query_format.search_sequence(record.sequence))
 
 
-def _alignment(query: Query, rows: Sequence[HitRow], structure: str) -> Alignment:
-    """The MSA of ``rows`` under the query's row, with ``structure`` on the query columns."""
-    return Alignment((query.id, *(hit.name for hit in rows)), (query.sequence, *(hit.a3m for hit in rows)), structure)
+def _alignment(query: Query, rows: Sequence[HitRow], structure: str, inserts: bool = True) -> Alignment:
+    """The MSA of ``rows`` under the query's row, with ``structure`` on the query columns; without their
+    insertions relative to the query unless ``inserts``."""
+    aligned = (hit.a3m if inserts else match_columns(hit.a3m) for hit in rows)
+    return Alignment((query.id, *(hit.name for hit in rows)), (query.sequence, *aligned), structure)
 
 
 def _first_structure(settings: SearchSettings, query: Query, round1: list[HitRow],
@@ -688,7 +690,8 @@ def _cm_round(
     cm_path = work / f"round{number}.cm"
     timer.run(
         f"round{number}.stockholm",
-        lambda: msa_format.write_stockholm(_alignment(query, current.rows, structure), stockholm, query.id),
+        lambda: msa_format.write_stockholm(_alignment(query, current.rows, structure, settings.cm.inserts == "keep"),
+                                           stockholm, query.id),
     )
     timer.run(f"round{number}.cmbuild", lambda: infernal_cli.build_cm(stockholm, cm_path))
     timer.run(

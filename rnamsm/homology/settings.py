@@ -35,12 +35,15 @@ class Round1Settings:
 
 @dataclass(frozen=True)
 class CmSettings:
-    """Covariance-model rounds: reporting and inclusion E-values, least and most CM rounds."""
+    """Covariance-model rounds: reporting and inclusion E-values, least and most CM rounds, and whether a
+    round's CM learns the rows' insertions relative to the query (``keep``) or only their query columns
+    (``drop``, as RNAcmap3 builds its CMs)."""
 
     E: float = 10.0
     incE: float = 10.0
     min_rounds: int = 1
     max_rounds: int = 2
+    inserts: Literal["keep", "drop"] = "keep"
 
 
 @dataclass(frozen=True)

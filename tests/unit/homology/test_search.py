@@ -376,3 +376,25 @@ def test_calibration_forecast_grows_with_the_length_and_a_bad_cm_is_one_line(tmp
     (tmp_path / "bad.cm").write_text("not a CM\n")
     with pytest.raises(RnamsmError, match=r"bad\.cm: cmcalibrate --forecast failed: .+"):
         infernal_cli.forecast_calibration(tmp_path / "bad.cm", length_mb=None, threads=2)
+
+
+def test_cm_inserts_drop_builds_the_cm_from_the_query_columns_only(tmp_path: Path) -> None:
+    """``cm.inserts``: the first CM of a tRNA query over the tutorial's ten tRNAs is built from the nhmmer rows
+    with their insertions (``keep``, the default) or from exactly the same rows without them (``drop``, as
+    RNAcmap3 builds its CMs); both CM rounds find the tRNAs, and msa_stats.json records the setting."""
+    require_program("cmbuild", "cmcalibrate")
+    query = first_record(INFERNAL_DATA / "mrum-tRNAs10.fa", tmp_path / "query.fa")
+    inputs = {}
+    for inserts in ("keep", "drop"):
+        options = {"round1": {"incE": 10.0}, "cm": {"max_rounds": 1, "inserts": inserts}, "align": "hits"}
+        result = run_search(query, [INFERNAL_DATA / "mrum-tRNAs10.fa"], tmp_path / inserts,
+                            resolve_search_options(("test", options))[0], work_dir=tmp_path / f"{inserts}-work")
+        assert [r.method for r in result.stats.rounds] == ["nhmmer", "cmsearch"]
+        assert result.stats.final_alignment == "cmsearch" and result.stats.depth >= 6
+        assert result.stats.parameters["cm"]["inserts"] == inserts
+        inputs[inserts] = msa_format.read(tmp_path / f"{inserts}-work" / "round2.sto")
+    kept, dropped = inputs["keep"], inputs["drop"]
+    assert any(any(c.islower() for c in row) for row in kept.rows)  # the tRNAs' variable loops insert
+    assert dropped.names == kept.names and dropped.structure == kept.structure
+    assert dropped.rows == tuple(match_columns(row) for row in kept.rows)
+    assert (tmp_path / "keep-work" / "round2.cm").read_bytes() != (tmp_path / "drop-work" / "round2.cm").read_bytes()
