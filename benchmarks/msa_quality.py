@@ -58,11 +58,14 @@ from rnamsm.homology.infernal_cli import forecast_calibration, infernal_version 
 from rnamsm.homology.neff import encode, neff  # noqa: E402
 from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
-from rnamsm.settings import settings_to_mapping  # noqa: E402
+from rnamsm.settings import settings_from_mapping, settings_to_mapping  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
 LONG_RESULTS = ROOT / "benchmarks" / "results" / "long_queries.json"
+#: Both pipelines measured again at today's defaults, query by query back to back on one quiet day
+#: (``--results`` this file): the CPU comparison side by side.
+PAIRED_RESULTS = ROOT / "benchmarks" / "results" / "msa_quality_paired.json"
 #: The calibration runs (``--forecast-calibration``, ``--default-calibration``), kept apart from the main run's
 #: file; ``--report`` adds them to the queries they belong to.
 CALIBRATION_RESULTS = ROOT / "benchmarks" / "results" / "msa_calibration.json"
@@ -504,11 +507,13 @@ NOT_RESULT_SETTINGS = ("threads", "cache", "shards", "samples_per_job")
 
 
 def at_todays_defaults(run: dict | None) -> bool:
-    """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and they are today's defaults."""
+    """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and they are today's defaults
+    (a setting added since takes its default, which is what the code did before it had the setting)."""
     if run is None or "parameters" not in run:
         return False
-    ran, today = ({key: value for key, value in mapping.items() if key not in NOT_RESULT_SETTINGS}
-                  for mapping in (run["parameters"], settings_to_mapping(SearchSettings())))
+    recorded = {key: value for key, value in run["parameters"].items() if key != "threads"}
+    ran, today = ({key: value for key, value in settings_to_mapping(settings).items() if key not in NOT_RESULT_SETTINGS}
+                  for settings in (settings_from_mapping(SearchSettings, recorded, "parameters"), SearchSettings()))
     return ran == today
 
 

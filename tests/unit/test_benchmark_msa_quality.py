@@ -169,3 +169,25 @@ def test_a_run_that_recorded_todays_default_settings_is_todays_default_whatever_
     realigned = {**hits, "rnamsm:cmalign": {**record["rnamsm"], "config": {"align": "cmalign"}}}
     assert msa_quality.realigned_default(realigned) == "rnamsm:cmalign"
     assert not msa_quality.at_todays_defaults(record["rnamsm"])  # an old run recorded only its commit
+    before = {**today, "cm": {key: value for key, value in today["cm"].items() if key != "inserts"}}
+    assert msa_quality.at_todays_defaults({"parameters": before})  # a setting added since: its default
+    assert not msa_quality.at_todays_defaults({"parameters": {**today, "cm": {**today["cm"], "inserts": "drop"}}})
+
+
+def test_the_paired_rerun_reproduces_every_headline_msa_and_only_the_cpu_seconds_move() -> None:
+    """Both pipelines rerun back to back, query by query, on one day at today's defaults: each run is at
+    today's settings, and each MSA has the rows, Neff and F1 of the headline figures, which come from runs of
+    several commits and loads; so the headline's scores stand, and only its CPU comparison needs the rerun."""
+    paired = json.loads(msa_quality.PAIRED_RESULTS.read_text())
+    results = json.loads(msa_quality.RESULTS.read_text())
+    assert paired["setup"] == results["setup"]
+    finished = {query_id: record for query_id, record in paired["queries"].items()
+                if all(record[method]["status"] == "ok" for method in msa_quality.METHODS)}
+    assert len(finished) >= 18 and len({record["family"] for record in finished.values()}) == 9
+    for query_id, record in finished.items():
+        assert msa_quality.todays_default(record) == "rnamsm"
+        headline = msa_quality.headline_view(results["queries"][query_id])
+        for method in msa_quality.METHODS:
+            assert ({key: record[method][key] for key in ("rows", "neff", "f1", "mcc")}
+                    == {key: headline[method][key] for key in ("rows", "neff", "f1", "mcc")}), (query_id, method)
+    assert msa_quality.summarise(finished)["all"]["rnamsm"]["default_runs"] == {"rnamsm": len(finished)}
