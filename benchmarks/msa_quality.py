@@ -56,9 +56,10 @@ from rnamsm.formats.query import Query  # noqa: E402
 from rnamsm.formats.structure import Structure, dbn_to_pairs  # noqa: E402
 from rnamsm.homology.infernal_cli import forecast_calibration, infernal_version  # noqa: E402
 from rnamsm.homology.neff import encode, neff  # noqa: E402
+from rnamsm.homology.pipeline import result_settings  # noqa: E402
 from rnamsm.homology.settings import AlifoldSettings, SearchSettings  # noqa: E402
 from rnamsm.model.msa import read_msa  # noqa: E402
-from rnamsm.settings import settings_from_mapping, settings_to_mapping  # noqa: E402
+from rnamsm.settings import settings_from_mapping  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "msa_quality.json"
@@ -502,19 +503,15 @@ def todays_default(record: dict) -> str | None:
     return kept if record[kept]["final_alignment"] == "cmsearch" else realigned
 
 
-#: Search settings that never change a search's MSA: where finished searches are kept, the job sizes.
-NOT_RESULT_SETTINGS = ("threads", "cache", "shards", "samples_per_job")
-
-
 def at_todays_defaults(run: dict | None) -> bool:
-    """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and they are today's defaults
-    (a setting added since takes its default, which is what the code did before it had the setting)."""
+    """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and those that decide its MSA
+    are today's defaults (a setting added since takes its default, which is what the code did before it had
+    the setting)."""
     if run is None or "parameters" not in run:
         return False
     recorded = {key: value for key, value in run["parameters"].items() if key != "threads"}
-    ran, today = ({key: value for key, value in settings_to_mapping(settings).items() if key not in NOT_RESULT_SETTINGS}
-                  for settings in (settings_from_mapping(SearchSettings, recorded, "parameters"), SearchSettings()))
-    return ran == today
+    ran = settings_from_mapping(SearchSettings, recorded, "parameters")
+    return result_settings(ran) == result_settings(SearchSettings())
 
 
 def realigned_default(record: dict) -> str | None:

@@ -596,7 +596,7 @@ def _rounds(
 def _round_label(database: SearchedDatabase, settings: SearchSettings, number: int, *parts: str) -> str:
     """What round ``number`` searches with (``parts``), the settings and the database, as a shard-result label."""
     digest = database.prepared.digest if database.prepared is not None else ""
-    return shard_results.round_label(number, json.dumps(_result_mapping(settings), sort_keys=True), digest, *parts)
+    return shard_results.round_label(number, json.dumps(result_settings(settings), sort_keys=True), digest, *parts)
 
 
 def _recorded_mapping(settings: SearchSettings) -> dict[str, Any]:
@@ -604,7 +604,7 @@ def _recorded_mapping(settings: SearchSettings) -> dict[str, Any]:
     return {key: value for key, value in settings_to_mapping(settings).items() if key != "samples_per_job"}
 
 
-def _result_mapping(settings: SearchSettings) -> dict[str, Any]:
+def result_settings(settings: SearchSettings) -> dict[str, Any]:
     """The settings that decide a search's results: all but where finished searches are kept and the job count."""
     return {key: value for key, value in _recorded_mapping(settings).items() if key not in ("cache", "shards")}
 
@@ -614,7 +614,7 @@ def _cache_key(query: Query, databases: Sequence[str | os.PathLike[str]], settin
     """The ``search.cache`` key of this search (:func:`rnamsm.homology.search_cache.search_key`)."""
     identities = [f"prepared:{db_manifest.digest(path)}" if db_manifest.is_prepared(path) else
                   f"file:{file_sha256(check_regular_file(path, 'a database file'))}" for path in databases]
-    mapping = _result_mapping(settings)
+    mapping = result_settings(settings)
     versions = {"rnamsm": __version__, "stage": str(STAGE_VERSIONS["homology_search"]),
                 "infernal_cli": infernal_cli.infernal_version() if uses_infernal else None, **library_versions()}
     return search_cache.search_key(query.id, query.sequence, identities, {**mapping, "threads": threads}, versions)
