@@ -740,6 +740,14 @@ def markdown_report(results: dict) -> str:
                 totals[label] += seconds
         lines.append(f"| {method} | " + " | ".join(number(totals[label], 0) for label in labels)
                      + f" | {number(sum(totals.values()), 0)} |")
+    rounds = sorted({int(step[5:].split(".")[0]) for r in done for m in METHODS for step in r[m]["timings"]
+                     if step.startswith("round") and step.endswith(".cmcalibrate")})
+    both = {n: [r for r in done if all(f"round{n}.cmcalibrate" in r[m]["timings"] for m in METHODS)] for n in rounds}
+    lines += ["", "| cmcalibrate wall s, queries where both calibrated the round | "
+              + " | ".join(f"round {n} ({len(both[n])})" for n in rounds) + " |", "|---|" + "---:|" * len(rounds)]
+    for method in METHODS:
+        lines.append(f"| {method} | " + " | ".join(
+            number(sum(r[method]["timings"][f"round{n}.cmcalibrate"] for r in both[n]), 0) for n in rounds) + " |")
     own = []
     for r in done:
         run = r["rnamsm"]

@@ -191,3 +191,10 @@ def test_the_paired_rerun_reproduces_every_headline_msa_and_only_the_cpu_seconds
             assert ({key: record[method][key] for key in ("rows", "neff", "f1", "mcc")}
                     == {key: headline[method][key] for key in ("rows", "neff", "f1", "mcc")}), (query_id, method)
     assert msa_quality.summarise(finished)["all"]["rnamsm"]["default_runs"] == {"rnamsm": len(finished)}
+    # the report's calibration table: each pipeline's round-3 seconds summed where both calibrated a round 3
+    both = [r for r in finished.values() if all("round3.cmcalibrate" in r[m]["timings"] for m in msa_quality.METHODS)]
+    report = msa_quality.markdown_report(paired)
+    for method in msa_quality.METHODS:
+        seconds = sum(r[method]["timings"]["round3.cmcalibrate"] for r in both)
+        assert f"| {method} | " in report and f" | {seconds:,.0f} |\n" in report
+    assert f"round 3 ({len(both)})" in report
