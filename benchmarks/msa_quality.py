@@ -631,6 +631,12 @@ def stage_seconds(timings: dict[str, float]) -> dict[str, float]:
     return totals
 
 
+def calibration_seconds(timings: dict[str, float]) -> dict[int, float]:
+    """Wall seconds of each CM round's ``cmcalibrate`` in a run's ``timings``, by round number."""
+    return {int(step[len("round"):-len(".cmcalibrate")]): seconds for step, seconds in timings.items()
+            if step.startswith("round") and step.endswith(".cmcalibrate")}
+
+
 def calibration_rows(views: dict[str, dict]) -> list[dict]:
     """Per RNAcmap3 CM with a ``cmcalibrate --forecast``: the forecasts at our ``calibrate_L`` and at Infernal's
     default, beside the calibration times measured (wall seconds; at the default from ``rnacmap3_default_L``)."""
@@ -740,14 +746,14 @@ def markdown_report(results: dict) -> str:
                 totals[label] += seconds
         lines.append(f"| {method} | " + " | ".join(number(totals[label], 0) for label in labels)
                      + f" | {number(sum(totals.values()), 0)} |")
-    rounds = sorted({int(step[5:].split(".")[0]) for r in done for m in METHODS for step in r[m]["timings"]
-                     if step.startswith("round") and step.endswith(".cmcalibrate")})
-    both = {n: [r for r in done if all(f"round{n}.cmcalibrate" in r[m]["timings"] for m in METHODS)] for n in rounds}
+    calibrated = [{method: calibration_seconds(r[method]["timings"]) for method in METHODS} for r in done]
+    rounds = sorted(set().union(*(runs[method] for runs in calibrated for method in METHODS)))
+    both = {n: [runs for runs in calibrated if all(n in runs[method] for method in METHODS)] for n in rounds}
     lines += ["", "| cmcalibrate wall s, queries where both calibrated the round | "
               + " | ".join(f"round {n} ({len(both[n])})" for n in rounds) + " |", "|---|" + "---:|" * len(rounds)]
     for method in METHODS:
         lines.append(f"| {method} | " + " | ".join(
-            number(sum(r[method]["timings"][f"round{n}.cmcalibrate"] for r in both[n]), 0) for n in rounds) + " |")
+            number(sum(runs[method][n] for runs in both[n]), 0) for n in rounds) + " |")
     own = []
     for r in done:
         run = r["rnamsm"]
