@@ -482,63 +482,33 @@ def mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
-def todays_default(record: dict) -> str | None:
-    """The method key of this query's ``rnamsm search`` run at today's defaults, or ``None`` when it has none.
+#: What the search did before it recorded these settings, where that is not today's default.
+BEFORE_RECORDED: dict[str, dict] = {"cm": {"inserts": "keep"}}
 
-    An ``rnamsm`` run that recorded its settings at today's defaults (:func:`at_todays_defaults`) is today's.
-    Older runs recorded only the commit:
-    ``align: auto`` (today's default) hands on a CM round's own alignment, as the ``rnamsm:hits`` variant
-    (``align: hits``, otherwise today's defaults) does whenever its final round is a CM round: that run is
-    today's there. Where it is not (no CM round kept rows), ``auto`` realigns the rows as ``align: cmalign``,
-    the default before, did: the realigned run (:func:`realigned_default`) is today's.
-    """
-    if at_todays_defaults(record.get("rnamsm")):
-        return "rnamsm"
-    realigned = realigned_default(record)
-    if SearchSettings().align != "auto":
-        return realigned
-    kept = variant_key(record, {"align": "hits"})
-    if kept is None:
-        return None
-    return kept if record[kept]["final_alignment"] == "cmsearch" else realigned
+
+def todays_default(record: dict) -> str | None:
+    """The method key of this query's ``rnamsm search`` run at today's defaults (:func:`at_todays_defaults`):
+    the ``rnamsm`` run, else a variant's; ``None`` when it has none (runs that recorded only their commit
+    built their CMs with insert columns, so none of them is today's)."""
+    methods = ("rnamsm", *sorted(key for key in record if key.startswith("rnamsm:")))
+    return next((method for method in methods if at_todays_defaults(record.get(method))), None)
 
 
 def at_todays_defaults(run: dict | None) -> bool:
     """Whether ``run`` (an ``rnamsm search`` run) recorded its search settings and those that decide its MSA
-    are today's defaults (a setting added since takes its default, which is what the code did before it had
-    the setting)."""
+    are today's defaults (a setting added since takes what the code did before it had the setting: its
+    :data:`BEFORE_RECORDED` value, else its default)."""
     if run is None or "parameters" not in run:
         return False
     recorded = {key: value for key, value in run["parameters"].items() if key != "threads"}
+    recorded = {**recorded, **{key: {**default, **recorded.get(key, {})} for key, default in BEFORE_RECORDED.items()}}
     ran = settings_from_mapping(SearchSettings, recorded, "parameters")
     return result_settings(ran) == result_settings(SearchSettings())
 
 
-def realigned_default(record: dict) -> str | None:
-    """The method key of this query's run at today's defaults but ``align: cmalign``, or ``None``.
-
-    An ``rnamsm`` run that recorded another ``align`` is not; a variant run at ``align: cmalign`` is. The
-    older ``rnamsm`` runs were measured at the defaults of their commits (``align: cmalign``). Before
-    ``cm.min_rounds`` became 1, a query whose nhmmer round reached ``neff.stop`` stopped there; such a run
-    (one nhmmer round, a query not above ``hmm_only_above``) is not what today's default does, and the
-    variant run with today's ``cm.min_rounds`` (``rnamsm:min1``) takes its place. Every other run is the same
-    run at both settings: ``cm.min_rounds`` only decides whether the Neff stop may end the search before the
-    first CM round.
-    """
-    run, settings = record.get("rnamsm"), SearchSettings()
-    if run is not None and "parameters" in run and run["parameters"]["align"] != "cmalign":
-        return variant_key(record, {"align": "cmalign"})
-    stopped_before_cm = (run is not None and run["status"] == "ok" and len(run["rounds"]) == 1
-                         and record["length"] <= settings.hmm_only_above and settings.cm.max_rounds > 0)
-    if run is None or not stopped_before_cm or settings.cm.min_rounds == 0:
-        return "rnamsm" if run is not None else None
-    return variant_key(record, {"cm": {"min_rounds": settings.cm.min_rounds}})
-
-
-def variant_key(record: dict, config: dict) -> str | None:
-    """The key of this query's finished ``rnamsm:LABEL`` run with exactly these ``--config-json`` overrides."""
-    return next((key for key, value in record.items() if key.startswith("rnamsm:") and isinstance(value, dict)
-                 and value.get("config") == config and value["status"] == "ok"), None)
+def cm_inserts(run: dict) -> str:
+    """The ``cm.inserts`` a run built its CMs with (:data:`BEFORE_RECORDED` for a run that did not record it)."""
+    return run.get("parameters", {}).get("cm", {}).get("inserts", BEFORE_RECORDED["cm"]["inserts"])
 
 
 def headline_view(record: dict) -> dict:
@@ -707,11 +677,13 @@ def markdown_report(results: dict) -> str:
             plain = " / ".join(number(mean([r[m]["alifold"]["plain"]["f1"] for r in scored])) for m in methods)
             cpu = " / ".join(number(sum(r[m]["cpu_seconds"] for r in records), 0) for m in methods)
             if variant == "rnamsm_as_measured":
-                label = ("`rnamsm` as measured, at the defaults of its commit (`cm.min_rounds: 0` before "
-                         "97523c3), " + ("where that run differs from today's" if part == "differs" else "all"))
+                label = ("`rnamsm` as measured, at the defaults of its commit, "
+                         + ("where that run differs from today's" if part == "differs" else "all"))
             else:
                 config = next(r[variant].get("config") for r in records)
                 label = f"`{variant}` `{json.dumps(config, sort_keys=True)}`"
+            inserts = {cm_inserts(r[variant]) for r in records} - {SearchSettings().cm.inserts}
+            label += "".join(f", `cm.inserts: {value}`" for value in sorted(inserts))
             lines.append(f"| {label} | {len(records)} ({len(scored)}) | {f1} | {plain} | {cpu} |")
     default_l = [(key, r) for key, r in views.items() if "rnacmap3_default_L" in r]
     if default_l:
@@ -765,19 +737,6 @@ def markdown_report(results: dict) -> str:
         before_mean, after_mean = mean([before for _, before in own]), mean([final for final, _ in own])
         lines += ["", f"The final round's own alignment, before the `cmalign` realignment, on the {len(own)} "
                   f"scored queries realigned: mean F1 {number(before_mean)}, realigned {number(after_mean)}."]
-    realigned = []  # (today's run, the same query's run at today's defaults but align: cmalign)
-    for query_id, r in views.items():
-        key = realigned_default(queries[query_id])
-        if r in done and key is not None and r["rnamsm"].get("default_from", "rnamsm") != key:
-            realigned.append((r, queries[query_id][key]))
-    if realigned:
-        scored = [(today, other) for r, other in realigned if r["reference_pairs"] for today in [r["rnamsm"]]]
-        lines += ["", f"`align: cmalign` (the final rows realigned, the default before `align: auto`) on the "
-                  f"{len(realigned)} queries where today's default hands on a CM round's own alignment: mean F1 "
-                  f"{number(mean([other['f1'] for _, other in scored]))} against "
-                  f"{number(mean([today['f1'] for today, _ in scored]))} ({len(scored)} scored), CPU "
-                  f"{number(sum(other['cpu_seconds'] for _, other in realigned), 0)} s against "
-                  f"{number(sum(r['rnamsm']['cpu_seconds'] for r, _ in realigned), 0)} s."]
     lines += ["", "| queries of | queries | CPU s rnamsm / RNAcmap3 | ratio | rows rnamsm / RNAcmap3 "
               "| rnamsm's cmalign realignment, wall s |", "|---|---:|---:|---:|---:|---:|"]
     for low, high in LENGTH_BINS:

@@ -43,7 +43,7 @@ class CmSettings:
     incE: float = 10.0
     min_rounds: int = 1
     max_rounds: int = 2
-    inserts: Literal["keep", "drop"] = "keep"
+    inserts: Literal["keep", "drop"] = "drop"
 
 
 @dataclass(frozen=True)

@@ -113,51 +113,40 @@ def test_rnacmap3_runner_builds_a_query_first_msa_from_a_small_real_database(tmp
     assert json.loads((tmp_path / "out" / "rnacmap3_stats.json").read_text()) == stats
 
 
-def test_report_headlines_todays_default_from_the_measured_runs_and_labels_the_old_default() -> None:
-    """On the committed results: today's ``align: auto`` is the ``rnamsm:hits`` run wherever its final round is a
-    CM round; elsewhere the realigned run, which for a run that stopped after its nhmmer round (the old
-    ``cm.min_rounds: 0``) is the query's ``rnamsm:min1`` run; every figure is one of the file's runs; the old
-    runs stay, labelled."""
+def test_the_headline_is_each_querys_run_at_todays_defaults_and_the_older_runs_stay_labelled() -> None:
+    """On the committed results: each query's headline run is the one that recorded today's defaults (its
+    ``rnamsm:drop`` run, CMs from the query columns); the older runs, whose CMs had insert columns, are not
+    today's and stay in the file, labelled in the report; every figure is one of the file's runs."""
     results = json.loads(msa_quality.RESULTS.read_text())
     queries = results["queries"]
-    chosen = {query_id: msa_quality.todays_default(record) for query_id, record in queries.items()}
-    kept = {query_id for query_id, record in queries.items()
-            if record.get("rnamsm:hits", {}).get("final_alignment") == "cmsearch"}
-    assert kept and all(chosen[query_id] == "rnamsm:hits" for query_id in kept)
-    assert all(queries[query_id]["rnamsm:hits"]["config"] == {"align": "hits"} for query_id in kept)
-    realigned = {query_id: msa_quality.realigned_default(record) for query_id, record in queries.items()}
-    replaced = {query_id for query_id, key in realigned.items() if key != "rnamsm"}
-    assert {"Cobalamin-1", "rnaseP-eubact-1", "rnaseP-eubact-2"} <= replaced
-    for query_id in replaced:
-        record = queries[query_id]
-        assert len(record["rnamsm"]["rounds"]) == 1 and realigned[query_id] == "rnamsm:min1"
-        assert len(record["rnamsm:min1"]["rounds"]) > 1  # today's default runs a CM round
+    assert len(queries) == 42
+    assert {msa_quality.todays_default(record) for record in queries.values()} == {"rnamsm:drop"}
+    for record in queries.values():
+        assert record["rnamsm:drop"]["parameters"]["cm"]["inserts"] == SearchSettings().cm.inserts == "drop"
+        assert msa_quality.cm_inserts(record["rnamsm"]) == msa_quality.cm_inserts(record["rnamsm:hits"]) == "keep"
     summary = msa_quality.summarise(queries)["all"]
-    done = [r for r in queries.values() if msa_quality.todays_default(r) is not None
-            and r[msa_quality.todays_default(r)]["status"] == r["rnacmap3"]["status"] == "ok"]
+    done = [r for r in queries.values() if r["rnamsm:drop"]["status"] == r["rnacmap3"]["status"] == "ok"]
     scored = [r for r in done if r["reference_pairs"]]
-    assert summary["queries"] == len(done) >= len(kept)
-    assert summary["rnamsm"]["default_runs"] == dict(sorted(collections.Counter(msa_quality.todays_default(r)
-                                                                    for r in done).items()))
-    assert summary["rnamsm"]["f1"] == msa_quality.mean([r[msa_quality.todays_default(r)]["f1"] for r in scored])
-    assert summary["rnamsm"]["cpu_seconds"] == round(sum(r[msa_quality.todays_default(r)]["cpu_seconds"]
-                                                         for r in done), 1)
+    assert summary["queries"] == len(done) and summary["rnamsm"]["default_runs"] == {"rnamsm:drop": len(done)}
+    assert summary["rnamsm"]["f1"] == msa_quality.mean([r["rnamsm:drop"]["f1"] for r in scored])
+    assert summary["rnamsm"]["cpu_seconds"] == round(sum(r["rnamsm:drop"]["cpu_seconds"] for r in done), 1)
     assert summary["rnamsm_as_measured"]["f1"] == msa_quality.mean([r["rnamsm"]["f1"] for r in scored])
     report = msa_quality.markdown_report(results)
-    assert "cmsearch; `rnamsm:hits` run)" in report and "`rnamsm` as measured" in report
+    assert "cmsearch; `rnamsm:drop` run)" in report
+    assert '| `rnamsm:hits` `{"align": "hits"}`, `cm.inserts: keep` |' in report
+    assert "| `rnamsm` as measured, at the defaults of its commit, all, `cm.inserts: keep` |" in report
 
-    # a query without a run at today's default is left out; without its min1 run no realigned run stands in
-    record = queries["Cobalamin-1"]
-    lone = {key: value for key, value in record.items() if key != "rnamsm:hits"}
+    # a query without a run at today's defaults is left out
+    lone = {key: value for key, value in queries["Cobalamin-1"].items() if key != "rnamsm:drop"}
     assert msa_quality.todays_default(lone) is None
     assert msa_quality.summarise({"Cobalamin-1": lone})["all"]["queries"] == 0
-    assert msa_quality.realigned_default({k: v for k, v in record.items() if k != "rnamsm:min1"}) is None
 
 
 def test_a_run_that_recorded_todays_default_settings_is_todays_default_whatever_its_commit() -> None:
     """A run's ``parameters`` (its ``msa_stats.json`` settings) decide: at today's defaults it is the headline
-    run itself; at ``align: hits`` it is neither today's nor the realigned run, which a ``cmalign`` variant is."""
-    record = json.loads(msa_quality.RESULTS.read_text())["queries"]["tRNA-3"]
+    run itself; at ``align: hits``, at ``cm.inserts: keep`` or with no settings recorded it is not today's."""
+    measured = json.loads(msa_quality.RESULTS.read_text())["queries"]["tRNA-3"]
+    record = {key: value for key, value in measured.items() if key != "rnamsm:drop"}
     today = {**settings_to_mapping(SearchSettings()), "threads": 2, "shards": 7}
     del today["samples_per_job"]  # msa_stats.json leaves it out
     auto = {**record, "rnamsm": {**record["rnamsm"], "parameters": today}}
@@ -165,33 +154,39 @@ def test_a_run_that_recorded_todays_default_settings_is_todays_default_whatever_
     assert "default_from" not in msa_quality.headline_view(auto)["rnamsm"]
     hits = {**record, "rnamsm": {**record["rnamsm"], "parameters": {**today, "align": "hits"}}}
     assert not msa_quality.at_todays_defaults(hits["rnamsm"])
-    assert msa_quality.realigned_default(hits) is None
-    realigned = {**hits, "rnamsm:cmalign": {**record["rnamsm"], "config": {"align": "cmalign"}}}
-    assert msa_quality.realigned_default(realigned) == "rnamsm:cmalign"
-    assert not msa_quality.at_todays_defaults(record["rnamsm"])  # an old run recorded only its commit
+    assert not msa_quality.at_todays_defaults(record["rnamsm:hits"])  # an old run recorded only its commit
+    # a setting recorded since: a run without it did what the code did then (CMs with insert columns)
     before = {**today, "cm": {key: value for key, value in today["cm"].items() if key != "inserts"}}
-    assert msa_quality.at_todays_defaults({"parameters": before})  # a setting added since: its default
-    assert not msa_quality.at_todays_defaults({"parameters": {**today, "cm": {**today["cm"], "inserts": "drop"}}})
+    assert not msa_quality.at_todays_defaults({"parameters": before})
+    keep = {**today, "cm": {**today["cm"], "inserts": "keep"}}
+    assert not msa_quality.at_todays_defaults({"parameters": keep})
+    assert msa_quality.at_todays_defaults({"parameters": {**before, "cm": {**before["cm"], "inserts": "drop"}}})
+    # a variant run at today's defaults is today's where the rnamsm run is not
+    variant = {**hits, "rnamsm:drop": {**measured["rnamsm:drop"], "parameters": today}}
+    assert msa_quality.todays_default(variant) == "rnamsm:drop"
+    assert msa_quality.headline_view(variant)["rnamsm"]["default_from"] == "rnamsm:drop"
+    assert msa_quality.todays_default({**record, "rnamsm": {**record["rnamsm"], "parameters": keep}}) is None
 
 
-def test_the_paired_rerun_reproduces_every_headline_msa_and_only_the_cpu_seconds_move() -> None:
-    """Both pipelines rerun back to back, query by query, on one day at today's defaults: each run is at
-    today's settings, and each MSA has the rows, Neff and F1 of the headline figures, which come from runs of
-    several commits and loads; so the headline's scores stand, and only its CPU comparison needs the rerun."""
+def test_the_paired_runs_reproduce_every_headline_msa_and_only_the_cpu_seconds_move() -> None:
+    """The paired file holds each query's run at today's defaults and RNAcmap3 beside it, measured again:
+    each MSA has the rows, Neff and F1 of the headline's, whose runs come from other commits and loads, so
+    the scores stand and only CPU seconds move."""
     paired = json.loads(msa_quality.PAIRED_RESULTS.read_text())
     results = json.loads(msa_quality.RESULTS.read_text())
     assert paired["setup"] == results["setup"]
-    finished = {query_id: record for query_id, record in paired["queries"].items()
-                if all(record[method]["status"] == "ok" for method in msa_quality.METHODS)}
+    views = {query_id: msa_quality.headline_view(record) for query_id, record in paired["queries"].items()}
+    finished = {query_id: view for query_id, view in views.items()
+                if all(view[method]["status"] == "ok" for method in msa_quality.METHODS)}
     assert len(finished) == len(results["queries"]) == 42
-    assert len({record["family"] for record in finished.values()}) == 9
-    for query_id, record in finished.items():
-        assert msa_quality.todays_default(record) == "rnamsm"
+    assert len({view["family"] for view in finished.values()}) == 9
+    for query_id, view in finished.items():
         headline = msa_quality.headline_view(results["queries"][query_id])
+        assert view["rnamsm"]["default_from"] == headline["rnamsm"]["default_from"] == "rnamsm:drop"
         for method in msa_quality.METHODS:
-            assert ({key: record[method][key] for key in ("rows", "neff", "f1", "mcc")}
+            assert ({key: view[method][key] for key in ("rows", "neff", "f1", "mcc")}
                     == {key: headline[method][key] for key in ("rows", "neff", "f1", "mcc")}), (query_id, method)
-    assert msa_quality.summarise(finished)["all"]["rnamsm"]["default_runs"] == {"rnamsm": len(finished)}
+    assert msa_quality.summarise(finished)["all"]["rnamsm"]["default_runs"] == {"rnamsm:drop": len(finished)}
     # the report's calibration table: each pipeline's round-3 seconds summed where both calibrated a round 3
     both = [r for r in finished.values() if all("round3.cmcalibrate" in r[m]["timings"] for m in msa_quality.METHODS)]
     report = msa_quality.markdown_report(paired)
